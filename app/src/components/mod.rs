@@ -1,0 +1,7 @@
+//! Reusable pieces of the interface: the layout, the design system's components, icons.
+
+pub mod icons;
+pub mod layout;
+pub mod theme;
+pub mod toast;
+pub mod ui;

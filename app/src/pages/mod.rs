@@ -1,0 +1,9 @@
+//! One module per page or group of pages.
+
+pub mod admin;
+pub mod agent;
+pub mod employee;
+pub mod error;
+pub mod home;
+pub mod login;
+pub mod not_found;

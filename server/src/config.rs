@@ -1,0 +1,439 @@
+//! Configuration: defaults, then an optional TOML file, then environment variables, then
+//! command-line flags. Validated once at start; a wrong value stops the program with one line
+//! that names the setting.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+/// Environment variables read without the `TTS_` prefix, as the seeds and most tools name them.
+const UNPREFIXED: [&str; 3] = ["DATABASE_URL", "AMQP_URL", "SMTP_URL"];
+
+/// The settings, as given. Keys are the lower-case names of the environment variables without
+/// `TTS_` (`bind` ↔ `TTS_BIND`, `database_url` ↔ `DATABASE_URL`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub database_url: Option<String>,
+    pub amqp_url: Option<String>,
+    pub smtp_url: Option<String>,
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    pub public_url: Option<String>,
+    pub jwt_secret: Option<String>,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub db_max_connections: u32,
+    pub db_connect_timeout_secs: u64,
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        Self {
+            database_url: None,
+            amqp_url: None,
+            smtp_url: None,
+            bind: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            data_dir: PathBuf::from("data"),
+            public_url: None,
+            jwt_secret: None,
+            log_format: LogFormat::Human,
+            log_level: "info".to_owned(),
+            db_max_connections: 10,
+            db_connect_timeout_secs: 5,
+            shutdown_grace_secs: 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+/// Values from the command line, which win over everything else.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub bind: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+}
+
+/// A configuration that cannot be used, as one line for the operator.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(pub String);
+
+fn env_name(key: &str) -> String {
+    let upper = key.to_ascii_uppercase();
+    if UNPREFIXED.contains(&upper.as_str()) {
+        upper
+    } else {
+        format!("TTS_{upper}")
+    }
+}
+
+fn known_keys() -> Vec<String> {
+    let defaults = serde_json::to_value(RawConfig::default()).unwrap_or_default();
+    defaults
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+impl RawConfig {
+    /// Reads the configuration from its sources.
+    pub fn load(overrides: &Overrides) -> Result<RawConfig, ConfigError> {
+        let keys = known_keys();
+        let mut figment = Figment::from(Serialized::defaults(RawConfig::default()));
+        if let Some(file) = &overrides.config_file {
+            if !file.is_file() {
+                return Err(ConfigError(format!(
+                    "the configuration file {} does not exist",
+                    file.display()
+                )));
+            }
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        let prefixed_keys = keys.clone();
+        figment = figment
+            .merge(
+                Env::prefixed("TTS_")
+                    .filter(move |key| prefixed_keys.iter().any(|k| key.as_str() == k)),
+            )
+            .merge(Env::raw().only(&UNPREFIXED));
+        if let Some(bind) = overrides.bind {
+            figment = figment.merge(Serialized::default("bind", bind));
+        }
+        if let Some(dir) = &overrides.data_dir {
+            figment = figment.merge(Serialized::default("data_dir", dir));
+        }
+        figment
+            .extract::<RawConfig>()
+            .map_err(|err| ConfigError(describe_figment_error(&err)))
+    }
+
+    /// Checks every value and resolves the derived ones (the SQLite path, the JWT secret).
+    /// Creates the data folder and, on first start, the secret file in it.
+    pub fn resolve(self) -> Result<Config, ConfigError> {
+        let non_empty = |key: &str, value: Option<String>| -> Result<Option<String>, ConfigError> {
+            match value {
+                Some(v) if v.trim().is_empty() => {
+                    Err(ConfigError(format!("{} is set but empty", env_name(key))))
+                }
+                other => Ok(other.map(|v| v.trim().to_owned())),
+            }
+        };
+        let database_url = non_empty("database_url", self.database_url)?;
+        let amqp_url = non_empty("amqp_url", self.amqp_url)?;
+        let smtp_url = non_empty("smtp_url", self.smtp_url)?;
+        if let Some(url) = &database_url {
+            let known = ["postgres://", "postgresql://", "sqlite:"];
+            if !known.iter().any(|scheme| url.starts_with(scheme)) {
+                return Err(ConfigError(
+                    "DATABASE_URL must start with postgres://, postgresql:// or sqlite:".into(),
+                ));
+            }
+        }
+        if let Some(url) = &amqp_url
+            && !(url.starts_with("amqp://") || url.starts_with("amqps://"))
+        {
+            return Err(ConfigError(
+                "AMQP_URL must start with amqp:// or amqps://".into(),
+            ));
+        }
+        if let Some(url) = &smtp_url
+            && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
+        {
+            return Err(ConfigError(
+                "SMTP_URL must start with smtp:// or smtps://".into(),
+            ));
+        }
+        let public_url = non_empty("public_url", self.public_url)?;
+        if let Some(url) = &public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(ConfigError(
+                "TTS_PUBLIC_URL must be an http:// or https:// address".into(),
+            ));
+        }
+        if self
+            .log_level
+            .parse::<tracing_subscriber::EnvFilter>()
+            .is_err()
+        {
+            return Err(ConfigError(format!(
+                "TTS_LOG_LEVEL '{}' is not a valid log filter (try info, debug or tts=debug,info)",
+                self.log_level
+            )));
+        }
+        if !(1..=1000).contains(&self.db_max_connections) {
+            return Err(ConfigError(
+                "TTS_DB_MAX_CONNECTIONS must be between 1 and 1000".into(),
+            ));
+        }
+        if !(1..=300).contains(&self.db_connect_timeout_secs) {
+            return Err(ConfigError(
+                "TTS_DB_CONNECT_TIMEOUT_SECS must be between 1 and 300".into(),
+            ));
+        }
+        if self.shutdown_grace_secs > 3600 {
+            return Err(ConfigError(
+                "TTS_SHUTDOWN_GRACE_SECS must be at most 3600".into(),
+            ));
+        }
+
+        let data_dir = prepare_data_dir(&self.data_dir)?;
+        let jwt_secret = match non_empty("jwt_secret", self.jwt_secret)? {
+            Some(secret) if secret.len() < 32 => {
+                return Err(ConfigError(
+                    "TTS_JWT_SECRET must be at least 32 characters".into(),
+                ));
+            }
+            Some(secret) => secret,
+            None => load_or_create_secret(&data_dir.join("jwt_secret"))?,
+        };
+        let database_url = database_url
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("tts.db").display()));
+
+        Ok(Config {
+            secure_cookies: public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://")),
+            database_url,
+            amqp_url,
+            smtp_url,
+            bind: self.bind,
+            data_dir,
+            public_url,
+            jwt_secret: SecretString::from(jwt_secret),
+            log_format: self.log_format,
+            log_level: self.log_level,
+            db_max_connections: self.db_max_connections,
+            db_connect_timeout: Duration::from_secs(self.db_connect_timeout_secs),
+            shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
+        })
+    }
+}
+
+/// The checked configuration the program runs with.
+#[derive(Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub amqp_url: Option<String>,
+    pub smtp_url: Option<String>,
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    pub public_url: Option<String>,
+    pub jwt_secret: SecretString,
+    pub secure_cookies: bool,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub db_max_connections: u32,
+    pub db_connect_timeout: Duration,
+    pub shutdown_grace: Duration,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field(
+                "database_url",
+                &services::db::redact_url(&self.database_url),
+            )
+            .field("bind", &self.bind)
+            .field("data_dir", &self.data_dir)
+            .field("public_url", &self.public_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Turns figment's error into one line naming the setting as the operator would set it.
+fn describe_figment_error(err: &figment::Error) -> String {
+    let setting = err.path.first().map(|key| env_name(key));
+    let source = err.metadata.as_ref().map(|m| m.name.to_string());
+    let problem = match &err.kind {
+        figment::error::Kind::UnknownField(field, _) => {
+            return format!(
+                "unknown setting '{field}'{} (known settings: {})",
+                source.map(|s| format!(" in {s}")).unwrap_or_default(),
+                known_keys().join(", ")
+            );
+        }
+        other => other.to_string(),
+    };
+    match setting {
+        Some(name) => format!("{name}: {problem}"),
+        None => problem,
+    }
+}
+
+fn prepare_data_dir(dir: &Path) -> Result<PathBuf, ConfigError> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        ConfigError(format!(
+            "cannot create the data folder {}: {}",
+            dir.display(),
+            io_reason(&e)
+        ))
+    })?;
+    // Prove we can write there now, rather than failing on the first upload.
+    let probe = dir.join(format!(".write-test-{}", std::process::id()));
+    std::fs::write(&probe, b"ok").map_err(|e| {
+        ConfigError(format!(
+            "the data folder {} is not writable: {}",
+            dir.display(),
+            io_reason(&e)
+        ))
+    })?;
+    let _ = std::fs::remove_file(&probe);
+    dir.canonicalize().map_err(|e| {
+        ConfigError(format!(
+            "cannot resolve the data folder {}: {}",
+            dir.display(),
+            io_reason(&e)
+        ))
+    })
+}
+
+/// Reads the secret kept in the data folder, creating it (random, owner-only) on first start.
+fn load_or_create_secret(path: &Path) -> Result<String, ConfigError> {
+    use base64::Engine as _;
+    use rand::RngCore as _;
+
+    match std::fs::read_to_string(path) {
+        Ok(secret) if secret.trim().len() >= 32 => return Ok(secret.trim().to_owned()),
+        Ok(_) => {
+            return Err(ConfigError(format!(
+                "the secret file {} is too short; delete it to generate a new one \
+                 (this signs everyone out)",
+                path.display()
+            )));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(ConfigError(format!(
+                "cannot read the secret file {}: {}",
+                path.display(),
+                io_reason(&e)
+            )));
+        }
+    }
+    let mut bytes = [0u8; 48];
+    rand::rng().fill_bytes(&mut bytes);
+    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    write_owner_only(path, &secret).map_err(|e| {
+        ConfigError(format!(
+            "cannot write the secret file {}: {}",
+            path.display(),
+            io_reason(&e)
+        ))
+    })?;
+    Ok(secret)
+}
+
+#[cfg(unix)]
+fn write_owner_only(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_owner_only(path: &Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}
+
+fn io_reason(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        std::io::ErrorKind::NotFound => "not found".to_owned(),
+        _ => err.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_names_follow_the_documented_scheme() {
+        assert_eq!(env_name("bind"), "TTS_BIND");
+        assert_eq!(env_name("database_url"), "DATABASE_URL");
+        assert!(known_keys().contains(&"jwt_secret".to_owned()));
+    }
+
+    #[test]
+    fn the_secret_is_created_once_owner_only_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jwt_secret");
+        let first = load_or_create_secret(&path).unwrap();
+        assert!(first.len() >= 32);
+        assert_eq!(load_or_create_secret(&path).unwrap(), first);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn bad_values_name_their_setting() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = RawConfig {
+            data_dir: dir.path().to_owned(),
+            ..RawConfig::default()
+        };
+
+        let err = RawConfig {
+            jwt_secret: Some("short".into()),
+            ..base.clone()
+        }
+        .resolve();
+        assert!(err.unwrap_err().to_string().contains("TTS_JWT_SECRET"));
+
+        let err = RawConfig {
+            database_url: Some("mysql://x".into()),
+            ..base.clone()
+        }
+        .resolve();
+        assert!(err.unwrap_err().to_string().contains("DATABASE_URL"));
+
+        let err = RawConfig {
+            log_level: "info,[[[".into(),
+            ..base.clone()
+        }
+        .resolve();
+        assert!(err.unwrap_err().to_string().contains("TTS_LOG_LEVEL"));
+
+        let err = RawConfig {
+            db_max_connections: 0,
+            ..base.clone()
+        }
+        .resolve();
+        assert!(
+            err.unwrap_err()
+                .to_string()
+                .contains("TTS_DB_MAX_CONNECTIONS")
+        );
+
+        let ok = base.resolve().unwrap();
+        assert!(ok.database_url.starts_with("sqlite://"));
+        assert!(ok.database_url.ends_with("tts.db"));
+    }
+}

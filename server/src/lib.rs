@@ -1,0 +1,281 @@
+//! The `tts` program: configuration, command line, the HTTP server and the background runner,
+//! around the services of the `services` crate and the Leptos app of the `app` crate.
+
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod runner;
+pub mod telemetry;
+
+use std::io::IsTerminal as _;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use leptos::prelude::LeptosOptions;
+use services::db::{Db, DbOptions};
+use services::{AuthSettings, Services};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tower::Layer as _;
+use tower_http::normalize_path::NormalizePathLayer;
+
+use cli::{Cli, Command};
+use config::{Config, Overrides, RawConfig};
+
+/// A failure that ends the program: printed as one line, exit status 1.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Fatal(pub String);
+
+impl From<config::ConfigError> for Fatal {
+    fn from(err: config::ConfigError) -> Self {
+        Fatal(err.to_string())
+    }
+}
+
+impl From<services::db::OpenError> for Fatal {
+    fn from(err: services::db::OpenError) -> Self {
+        Fatal(err.to_string())
+    }
+}
+
+/// Runs one command of the command line.
+pub async fn run(cli: Cli) -> Result<(), Fatal> {
+    let (overrides, demo) = match &cli.command {
+        Command::Serve(args) => (
+            Overrides {
+                config_file: cli.config.clone(),
+                bind: args.bind,
+                data_dir: args.common.data_dir.clone(),
+            },
+            args.demo,
+        ),
+        Command::Worker(common) | Command::Migrate(common) => {
+            (overrides_with(&cli, &common.data_dir), false)
+        }
+        Command::CreateAdmin(args) => (overrides_with(&cli, &args.common.data_dir), false),
+        Command::Seed(args) => (overrides_with(&cli, &args.common.data_dir), args.demo),
+    };
+    let config = RawConfig::load(&overrides)?.resolve()?;
+    telemetry::init(config.log_format, &config.log_level);
+    telemetry::install_panic_hook();
+
+    match cli.command {
+        Command::Serve(_) => {
+            let server = start(config.clone(), demo).await?;
+            tracing::info!(
+                address = %server.address,
+                database = server.services.db().backend().name(),
+                "TTS is ready at http://{}",
+                server.address
+            );
+            shutdown_signal().await;
+            tracing::info!("shutting down: finishing requests in flight");
+            server.stop(config.shutdown_grace).await;
+            Ok(())
+        }
+        Command::Worker(_) => {
+            let services = open_services(&config, false).await?;
+            let cancel = CancellationToken::new();
+            let runner = runner::start(services.clone(), cancel.clone());
+            shutdown_signal().await;
+            cancel.cancel();
+            let _ = runner.await;
+            services.db().close().await;
+            Ok(())
+        }
+        Command::Migrate(_) => {
+            let db = open_db(&config).await?;
+            db.migrate().await?;
+            println!("The {} database is up to date.", db.backend().name());
+            db.close().await;
+            Ok(())
+        }
+        Command::CreateAdmin(args) => {
+            let password = admin_password()?;
+            let services = open_services(&config, false).await?;
+            let outcome =
+                services::users::ensure_admin(services.db(), &args.email, &args.name, &password)
+                    .await
+                    .map_err(|err| Fatal(domain::AppError::from(err).message))?;
+            match outcome {
+                services::users::AdminOutcome::Created(_) => {
+                    println!("Created the administrator {}.", args.email.trim())
+                }
+                services::users::AdminOutcome::Updated(_) => println!(
+                    "{} already existed: they are now an administrator with the new password.",
+                    args.email.trim()
+                ),
+            }
+            services.db().close().await;
+            Ok(())
+        }
+        Command::Seed(_) => {
+            let services = open_services(&config, true).await?;
+            println!(
+                "Demo accounts (password: {}):",
+                services::demo::DEMO_PASSWORD
+            );
+            for (email, name, role) in services::demo::DEMO_USERS {
+                println!("  {role:<9} {email:<24} {name}");
+            }
+            services.db().close().await;
+            Ok(())
+        }
+    }
+}
+
+fn overrides_with(cli: &Cli, data_dir: &Option<std::path::PathBuf>) -> Overrides {
+    Overrides {
+        config_file: cli.config.clone(),
+        bind: None,
+        data_dir: data_dir.clone(),
+    }
+}
+
+/// The password for `create-admin`: from `TTS_ADMIN_PASSWORD`, or asked twice on a terminal.
+fn admin_password() -> Result<String, Fatal> {
+    if let Ok(password) = std::env::var("TTS_ADMIN_PASSWORD") {
+        return Ok(password);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Fatal(
+            "no password: set TTS_ADMIN_PASSWORD or run create-admin in a terminal".into(),
+        ));
+    }
+    let first = rpassword::prompt_password("Password for the administrator: ")
+        .map_err(|e| Fatal(format!("could not read the password: {e}")))?;
+    let second = rpassword::prompt_password("The same password again: ")
+        .map_err(|e| Fatal(format!("could not read the password: {e}")))?;
+    if first != second {
+        return Err(Fatal("the two passwords differ".into()));
+    }
+    Ok(first)
+}
+
+async fn open_db(config: &Config) -> Result<Db, Fatal> {
+    let options = DbOptions {
+        url: config.database_url.clone(),
+        max_connections: config.db_max_connections,
+        connect_timeout: config.db_connect_timeout,
+    };
+    Ok(Db::connect(&options).await?)
+}
+
+/// Opens the database, brings its schema up to date and, with `demo`, loads the demo data.
+pub async fn open_services(config: &Config, demo: bool) -> Result<Services, Fatal> {
+    let db = open_db(config).await?;
+    db.migrate().await?;
+    if demo {
+        let created = services::demo::seed(&db)
+            .await
+            .map_err(|err| Fatal(format!("could not load the demo data: {err}")))?;
+        if created > 0 {
+            tracing::info!(created, "demo accounts created");
+        }
+    }
+    let settings = services::Settings {
+        auth: AuthSettings {
+            jwt_secret: config.jwt_secret.clone(),
+            access_lifetime: chrono::Duration::minutes(15),
+            secure_cookies: config.secure_cookies,
+        },
+        demo_mode: demo,
+    };
+    Ok(Services::new(db, settings))
+}
+
+/// A running server (the HTTP listener and the background runner).
+pub struct RunningServer {
+    pub address: SocketAddr,
+    pub services: Services,
+    cancel: CancellationToken,
+    http: JoinHandle<std::io::Result<()>>,
+    runner: JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// Stops accepting connections, lets requests in flight finish (up to `grace`), stops the
+    /// runner and closes the database.
+    pub async fn stop(self, grace: Duration) {
+        self.cancel.cancel();
+        if tokio::time::timeout(grace, self.http).await.is_err() {
+            tracing::warn!("requests still running after the grace period were dropped");
+        }
+        let _ = self.runner.await;
+        self.services.db().close().await;
+    }
+}
+
+/// Opens everything and starts serving on `config.bind` (port 0 picks a free port).
+pub async fn start(config: Config, demo: bool) -> Result<RunningServer, Fatal> {
+    let services = open_services(&config, demo).await?;
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .map_err(|e| {
+            let reason = match e.kind() {
+            std::io::ErrorKind::AddrInUse => {
+                "the address is already in use (is another TTS running? choose another with --bind)"
+                    .to_owned()
+            }
+            std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+            _ => e.to_string(),
+        };
+            Fatal(format!("cannot listen on {}: {reason}", config.bind))
+        })?;
+    let address = listener.local_addr().map_err(|e| Fatal(e.to_string()))?;
+
+    let leptos_options = LeptosOptions::builder()
+        .output_name(env!("LEPTOS_OUTPUT_NAME"))
+        .site_pkg_dir("pkg")
+        .site_addr(address)
+        .env(leptos::config::Env::PROD)
+        .build();
+    let state = http::AppState {
+        leptos_options,
+        services: services.clone(),
+        metrics: http::ops::metrics_handle(),
+    };
+    let app = NormalizePathLayer::trim_trailing_slash().layer(http::router(state));
+
+    let cancel = CancellationToken::new();
+    let runner = runner::start(services.clone(), cancel.child_token());
+    let stop = cancel.clone();
+    let http = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
+        )
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await
+    });
+    Ok(RunningServer {
+        address,
+        services,
+        cancel,
+        http,
+        runner,
+    })
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}

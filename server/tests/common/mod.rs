@@ -1,0 +1,137 @@
+//! Test harness: a real `tts` server on a free port with a database of its own.
+//!
+//! The backend comes from `TTS_TEST_DATABASE_URL`: unset, each test gets a fresh SQLite file;
+//! set to a PostgreSQL URL, each test gets a fresh schema in that database. The test command
+//! runs the whole suite once each way.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use domain::{RoleGrant, System, SystemRole};
+use sqlx::Connection as _;
+use tts_server::RunningServer;
+use tts_server::config::{Config, RawConfig};
+
+pub const PASSWORD: &str = "correct-horse-battery";
+
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub server: Option<RunningServer>,
+    pub config: Config,
+    _data_dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.address, path)
+    }
+
+    pub fn services(&self) -> &services::Services {
+        &self.server.as_ref().expect("server running").services
+    }
+
+    /// Creates a user with `role` in TTS; returns their id.
+    pub async fn user(&self, email: &str, role: SystemRole) -> i64 {
+        services::users::create(
+            self.services().db(),
+            services::users::NewUser {
+                email: email.to_owned(),
+                full_name: format!("Test {role}"),
+                password: Some(PASSWORD.to_owned()),
+                roles: vec![RoleGrant {
+                    system: System::Tts,
+                    role,
+                }],
+            },
+        )
+        .await
+        .expect("create test user")
+    }
+
+    /// Signs in over REST; returns the access token.
+    pub async fn token(&self, email: &str) -> String {
+        let response = client()
+            .post(self.url("/api/v1/auth/token/"))
+            .json(&serde_json::json!({ "email": email, "password": PASSWORD }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "sign-in of {email} failed");
+        let body: serde_json::Value = response.json().await.unwrap();
+        body["access"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop(Duration::from_secs(5)).await;
+        }
+    }
+}
+
+/// An HTTP client that does not follow redirects (tests look at them) and keeps no cookies.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// A client with a cookie jar, as a browser would be.
+pub fn browser_like_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap()
+}
+
+/// The database URL for a new test: a fresh SQLite file in `dir`, or a fresh schema in the
+/// PostgreSQL database named by `TTS_TEST_DATABASE_URL`.
+pub async fn fresh_database_url(dir: &std::path::Path) -> String {
+    match std::env::var("TTS_TEST_DATABASE_URL") {
+        Ok(base) if !base.is_empty() => {
+            let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = sqlx::PgConnection::connect(&base)
+                .await
+                .expect("TTS_TEST_DATABASE_URL must point at a reachable PostgreSQL");
+            sqlx::query(&format!("CREATE SCHEMA {schema}"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            let separator = if base.contains('?') { '&' } else { '?' };
+            format!("{base}{separator}options[search_path]={schema}")
+        }
+        _ => format!("sqlite://{}", dir.join("tts.db").display()),
+    }
+}
+
+pub fn backend_is_postgres() -> bool {
+    std::env::var("TTS_TEST_DATABASE_URL").is_ok_and(|v| !v.is_empty())
+}
+
+pub async fn spawn() -> TestApp {
+    spawn_with(false).await
+}
+
+pub async fn spawn_with(demo: bool) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = RawConfig {
+        database_url: Some(fresh_database_url(dir.path()).await),
+        bind: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_owned(),
+        jwt_secret: Some("test-secret-test-secret-test-secret-42".into()),
+        log_level: "warn".into(),
+        ..RawConfig::default()
+    };
+    let config = raw.resolve().unwrap();
+    let server = tts_server::start(config.clone(), demo)
+        .await
+        .expect("server starts");
+    TestApp {
+        address: server.address,
+        server: Some(server),
+        config,
+        _data_dir: dir,
+    }
+}

@@ -1,0 +1,325 @@
+//! Server-rendered pages and the server functions behind them, as a browser without scripts
+//! would use them (the browser tests in end2end/ cover hydration).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{PASSWORD, browser_like_client, client, spawn, spawn_with};
+
+/// What a browser sends when it navigates or posts a plain form.
+const HTML: &str = "text/html,application/xhtml+xml,*/*;q=0.8";
+use domain::SystemRole;
+
+/// Signs in through the sign-in form's server function; returns the session cookie.
+async fn sign_in_through_the_form(app: &common::TestApp, email: &str, next: &str) -> String {
+    let response = client()
+        .post(app.url("/api/session/login"))
+        .header("accept", HTML)
+        .form(&[("email", email), ("password", PASSWORD), ("next", next)])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_redirection(),
+        "got {}",
+        response.status()
+    );
+    assert_eq!(response.headers()["location"], next);
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_sign_in_page_is_rendered_on_the_server_and_links_the_app() {
+    let app = spawn().await;
+    let response = client().get(app.url("/login")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Sign in to your helpdesk"));
+    assert!(html.contains(r#"name="email""#) && html.contains(r#"name="password""#));
+    assert!(
+        html.contains("/pkg/tts.js") && html.contains("/pkg/tts.wasm"),
+        "hydration scripts"
+    );
+    assert!(html.contains("/pkg/tts.css"));
+    assert!(html.contains("<title>Sign in · TTS</title>"), "page title");
+    assert!(
+        !html.contains("Demo accounts"),
+        "no demo hint without demo data"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn signed_out_visitors_are_sent_to_sign_in_with_the_page_they_wanted() {
+    let app = spawn().await;
+    for (path, next) in [
+        ("/", "/"),
+        ("/admin/users", "/admin/users"),
+        ("/inbox", "/inbox"),
+    ] {
+        let response = client()
+            .get(app.url(path))
+            .header("accept", HTML)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_redirection(),
+            "{path}: {}",
+            response.status()
+        );
+        assert_eq!(
+            response.headers()["location"],
+            format!("/login?next={next}"),
+            "{path}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn signing_in_through_the_form_opens_the_home_page_of_the_role() {
+    let app = spawn().await;
+    app.user("agent@example.com", SystemRole::Agent).await;
+    let cookie = sign_in_through_the_form(&app, "agent@example.com", "/inbox").await;
+    assert!(cookie.starts_with("access_token="));
+
+    let html = client()
+        .get(app.url("/"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Welcome back, Test"), "greets the user");
+    assert!(html.contains(r#"href="/inbox""#), "agents see their inbox");
+    assert!(
+        !html.contains(r#"href="/admin""#),
+        "agents do not see the admin area"
+    );
+
+    let response = client()
+        .get(app.url("/inbox"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.text().await.unwrap().contains("Inbox zero"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_wrong_password_in_the_form_sets_no_cookie_and_says_why() {
+    let app = spawn().await;
+    app.user("emp@example.com", SystemRole::Employee).await;
+    let response = client()
+        .post(app.url("/api/session/login"))
+        .header("accept", "application/json")
+        .form(&[("email", "emp@example.com"), ("password", "wrong-password")])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers().get("set-cookie").is_none());
+    assert!(response.status().is_client_error(), "{}", response.status());
+    let body = response.text().await.unwrap();
+    assert!(body.contains("incorrect"), "{body}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sign_in_never_redirects_off_the_site() {
+    let app = spawn().await;
+    app.user("emp@example.com", SystemRole::Employee).await;
+    for evil in ["https://evil.example/", "//evil.example/x"] {
+        let response = client()
+            .post(app.url("/api/session/login"))
+            .header("accept", HTML)
+            .form(&[
+                ("email", "emp@example.com"),
+                ("password", PASSWORD),
+                ("next", evil),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["location"], "/", "{evil}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_admin_area_is_for_admins_only() {
+    let app = spawn().await;
+    app.user("admin@example.com", SystemRole::Admin).await;
+    app.user("emp@example.com", SystemRole::Employee).await;
+    let admin = sign_in_through_the_form(&app, "admin@example.com", "/admin").await;
+    let employee = sign_in_through_the_form(&app, "emp@example.com", "/").await;
+
+    let html = client()
+        .get(app.url("/admin"))
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("System status"));
+    let backend = if common::backend_is_postgres() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    assert!(html.contains(backend), "shows the database backend");
+
+    let html = client()
+        .get(app.url("/admin/users"))
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("admin@example.com") && html.contains("emp@example.com"),
+        "lists users"
+    );
+
+    let html = client()
+        .get(app.url("/admin"))
+        .header("cookie", &employee)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("This page is not for your role"));
+    assert!(!html.contains("System status"));
+
+    // The server functions check for themselves, whatever the page shows.
+    for cookie in [Some(&employee), None] {
+        let mut request = client()
+            .post(app.url("/api/admin/status"))
+            .header("accept", "application/json");
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        let response = request.send().await.unwrap();
+        let expected = if cookie.is_some() { 403 } else { 401 };
+        assert_eq!(response.status(), expected);
+    }
+    let response = client()
+        .post(app.url("/api/admin/status"))
+        .header("cookie", &admin)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let status: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(status["database"], backend);
+    assert_eq!(status["database_ok"], true);
+    assert_eq!(status["users"], 2);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn signing_out_clears_the_session() {
+    let app = spawn().await;
+    app.user("emp@example.com", SystemRole::Employee).await;
+    let browser = browser_like_client();
+    let response = browser
+        .post(app.url("/api/session/login"))
+        .header("accept", HTML)
+        .form(&[
+            ("email", "emp@example.com"),
+            ("password", PASSWORD),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_redirection());
+    assert_eq!(
+        browser.get(app.url("/")).send().await.unwrap().status(),
+        200
+    );
+
+    let response = browser
+        .post(app.url("/api/session/logout"))
+        .header("accept", HTML)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["location"], "/login");
+    let cleared = response.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cleared.starts_with("access_token=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
+    let after = browser
+        .get(app.url("/"))
+        .header("accept", HTML)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        after.status().is_redirection(),
+        "signed out: {}",
+        after.status()
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_pages_get_a_real_404_with_the_app_around_it() {
+    let app = spawn().await;
+    let response = client().get(app.url("/no/such/page")).send().await.unwrap();
+    assert_eq!(response.status(), 404);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Page not found"));
+    assert!(
+        html.contains("/pkg/tts.js"),
+        "the not-found page hydrates like the others"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn demo_mode_seeds_one_user_per_role_and_lists_them_on_the_sign_in_page() {
+    let app = spawn_with(true).await;
+    let html = client()
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Demo accounts"));
+    for (email, _, _) in services::demo::DEMO_USERS {
+        assert!(html.contains(email), "{email}");
+        let response = client()
+            .post(app.url("/api/v1/auth/token/"))
+            .json(&serde_json::json!({"email": email, "password": services::demo::DEMO_PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{email} can sign in");
+    }
+    // Seeding again changes nothing.
+    assert_eq!(services::demo::seed(app.services().db()).await.unwrap(), 0);
+    app.stop().await;
+}

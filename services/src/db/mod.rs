@@ -1,0 +1,340 @@
+//! Data access for both backends.
+//!
+//! TTS runs on SQLite (the embedded default) and on PostgreSQL (clusters). Every query is
+//! written once, with `$1` placeholders that both understand, and compiled twice by
+//! [`on_conn!`](crate::on_conn): once against `SqliteConnection`, once against `PgConnection`,
+//! with native types on each (timestamps are `TIMESTAMPTZ` on PostgreSQL and text on SQLite,
+//! booleans are booleans). A query whose Rust types do not work on both backends does not
+//! compile; a query whose SQL does not work on both fails the test suite, which runs on both.
+//! The few places where the dialects must differ (full-text search, `SKIP LOCKED`) match on
+//! [`Backend`] explicitly, next to each other.
+//!
+//! Migrations are kept per backend in `migrations/sqlite` and `migrations/postgres`, with the
+//! same file names; a test checks that both schemas have the same tables and columns.
+
+pub mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
+
+/// Runs the same query code against whichever backend `conn` holds.
+///
+/// `on_conn!(conn, c => sqlx::query("…").fetch_one(c).await)`, where `conn` is a
+/// `&mut Conn<'_>` and `c` becomes a `&mut SqliteConnection` or a `&mut PgConnection`.
+#[macro_export]
+macro_rules! on_conn {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::db::Conn::Sqlite(inner) => {
+                let $c: &mut ::sqlx::SqliteConnection = &mut **inner;
+                $body
+            }
+            $crate::db::Conn::Postgres(inner) => {
+                let $c: &mut ::sqlx::PgConnection = &mut **inner;
+                $body
+            }
+        }
+    };
+}
+
+/// Runs a statement that returns no rows against either backend; evaluates to the number of
+/// rows it changed. `execute!(conn, sqlx::query("UPDATE …").bind(x))`.
+#[macro_export]
+macro_rules! execute {
+    ($conn:expr, $query:expr) => {
+        $crate::on_conn!($conn, c => $query.execute(c).await.map(|done| done.rows_affected()))
+    };
+}
+
+/// Which database engine a [`Db`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+/// A pool of connections to the project's database.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A borrowed connection, from a pool or inside a transaction; what every query takes.
+pub enum Conn<'c> {
+    Sqlite(&'c mut SqliteConnection),
+    Postgres(&'c mut PgConnection),
+}
+
+/// A connection taken from the pool for a few reads.
+pub enum Pooled {
+    Sqlite(PoolConnection<Sqlite>),
+    Postgres(PoolConnection<Postgres>),
+}
+
+/// A transaction: the changes made through [`Tx::conn`] land together on [`Tx::commit`] or not
+/// at all (dropping it rolls back).
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl Pooled {
+    pub fn conn(&mut self) -> Conn<'_> {
+        match self {
+            Pooled::Sqlite(c) => Conn::Sqlite(&mut **c),
+            Pooled::Postgres(c) => Conn::Postgres(&mut **c),
+        }
+    }
+}
+
+impl Tx {
+    pub fn conn(&mut self) -> Conn<'_> {
+        match self {
+            Tx::Sqlite(t) => Conn::Sqlite(&mut **t),
+            Tx::Postgres(t) => Conn::Postgres(&mut **t),
+        }
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await,
+            Tx::Postgres(t) => t.commit().await,
+        }
+    }
+}
+
+/// How to open the database.
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    /// A `postgres://` or `sqlite://` URL.
+    pub url: String,
+    pub max_connections: u32,
+    /// How long to wait for a connection (at start, and for each request later).
+    pub connect_timeout: Duration,
+}
+
+/// A database that cannot be opened, worded for the one line the program prints before exiting.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("DATABASE_URL is not a valid database URL ({0}); expected postgres://… or sqlite://…")]
+    InvalidUrl(String),
+    #[error("could not connect to {backend} at {target}: {cause}")]
+    Unreachable {
+        backend: &'static str,
+        target: String,
+        cause: String,
+    },
+    #[error("could not migrate the database: {0}")]
+    Migration(String),
+}
+
+impl Db {
+    /// Opens a pool for `options.url`, checking that the database answers.
+    pub async fn connect(options: &DbOptions) -> Result<Db, OpenError> {
+        let url = options.url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let connect = PgConnectOptions::from_str(url)
+                .map_err(|e| OpenError::InvalidUrl(first_line(&e.to_string())))?;
+            let target = format!("{}:{}", connect.get_host(), connect.get_port());
+            Self::connect_postgres(connect, options)
+                .await
+                .map_err(|e| OpenError::Unreachable {
+                    backend: "PostgreSQL",
+                    target,
+                    cause: describe_connect_error(&e),
+                })
+        } else if url.starts_with("sqlite:") {
+            let connect = SqliteConnectOptions::from_str(url)
+                .map_err(|e| OpenError::InvalidUrl(first_line(&e.to_string())))?;
+            let target = connect.get_filename().display().to_string();
+            Self::connect_sqlite(connect, options)
+                .await
+                .map_err(|e| OpenError::Unreachable {
+                    backend: "SQLite",
+                    target,
+                    cause: describe_connect_error(&e),
+                })
+        } else {
+            Err(OpenError::InvalidUrl(format!(
+                "unknown scheme in '{}'",
+                redact_url(url)
+            )))
+        }
+    }
+
+    async fn connect_postgres(
+        connect: PgConnectOptions,
+        options: &DbOptions,
+    ) -> Result<Db, sqlx::Error> {
+        let connect = connect.application_name("tts");
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.connect_timeout)
+            .connect_with(connect)
+            .await?;
+        Ok(Db::Postgres(pool))
+    }
+
+    async fn connect_sqlite(
+        connect: SqliteConnectOptions,
+        options: &DbOptions,
+    ) -> Result<Db, sqlx::Error> {
+        // WAL lets readers work while one writer commits; NORMAL synchronous is durable across
+        // process crashes in WAL mode (only a power loss may drop the last commits).
+        let connect = connect
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5))
+            .pragma("temp_store", "memory");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.connect_timeout)
+            .connect_with(connect)
+            .await?;
+        Ok(Db::Sqlite(pool))
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Brings the schema up to date. Safe to run from several processes at once: sqlx takes an
+    /// advisory lock on PostgreSQL, and SQLite serialises writers.
+    pub async fn migrate(&self) -> Result<(), OpenError> {
+        let outcome = match self {
+            Db::Sqlite(pool) => sqlx::migrate!("../migrations/sqlite").run(pool).await,
+            Db::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await,
+        };
+        outcome.map_err(|e| {
+            OpenError::Migration(match e {
+                sqlx::migrate::MigrateError::VersionMissing(version) => format!(
+                    "the database has migration {version} applied, which this version of TTS \
+                     does not know; it was created by a newer TTS"
+                ),
+                other => first_line(&other.to_string()),
+            })
+        })
+    }
+
+    pub async fn acquire(&self) -> Result<Pooled, sqlx::Error> {
+        Ok(match self {
+            Db::Sqlite(pool) => Pooled::Sqlite(pool.acquire().await?),
+            Db::Postgres(pool) => Pooled::Postgres(pool.acquire().await?),
+        })
+    }
+
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match self {
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// Whether the database answers a trivial query now (for `/ready/`).
+    pub async fn ping(&self) -> bool {
+        let answer = async {
+            let mut pooled = self.acquire().await?;
+            let mut conn = pooled.conn();
+            crate::execute!(&mut conn, sqlx::query("SELECT 1"))
+        };
+        matches!(
+            tokio::time::timeout(Duration::from_secs(2), answer).await,
+            Ok(Ok(_))
+        )
+    }
+
+    /// Asks SQLite to refresh its query planner statistics (recommended periodically for
+    /// long-lived connections); PostgreSQL's autovacuum does this by itself.
+    pub async fn optimize(&self) -> anyhow::Result<()> {
+        if let Db::Sqlite(pool) = self {
+            sqlx::query("PRAGMA optimize")
+                .execute(pool)
+                .await
+                .context("PRAGMA optimize")?;
+        }
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite(pool) => pool.close().await,
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// The URL with its password replaced, fit for logs and error messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _password)) => {
+                    format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..])
+                }
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or_default().to_owned()
+}
+
+fn describe_connect_error(err: &sqlx::Error) -> String {
+    match err {
+        sqlx::Error::PoolTimedOut => "timed out (is the server running?)".to_owned(),
+        sqlx::Error::Io(io) => first_line(&io.to_string()),
+        sqlx::Error::Database(db) => first_line(db.message()),
+        other => first_line(&other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redact_url("postgres://tts:s3cret@db:5432/tts"),
+            "postgres://tts:***@db:5432/tts"
+        );
+        assert_eq!(redact_url("postgres://db/tts"), "postgres://db/tts");
+    }
+
+    #[tokio::test]
+    async fn an_unknown_scheme_is_a_clear_error() {
+        let options = DbOptions {
+            url: "mysql://root:pw@localhost/tts".into(),
+            max_connections: 1,
+            connect_timeout: Duration::from_secs(1),
+        };
+        let err = Db::connect(&options).await.unwrap_err().to_string();
+        assert!(err.contains("DATABASE_URL"), "{err}");
+        assert!(!err.contains("pw"), "{err}");
+    }
+}

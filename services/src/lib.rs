@@ -1,0 +1,70 @@
+//! The services of TTS: business rules, their transactions and their data access.
+//!
+//! Every door into the program (Leptos server functions, REST handlers, WebSocket messages,
+//! queue consumers, the command line) is a thin adapter over [`Services`]. SQL lives only in
+//! [`db`]; rules live only here.
+
+pub mod auth;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod status;
+pub mod users;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+pub use auth::{AuthService, AuthSettings};
+pub use db::{Backend, Db};
+pub use error::{Error, Result};
+
+/// Everything the doors need, cheap to clone (an `Arc` inside).
+#[derive(Clone)]
+pub struct Services {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    auth: AuthService,
+    demo_mode: bool,
+    started_at: Instant,
+}
+
+/// The settings services need from the program's configuration.
+pub struct Settings {
+    pub auth: AuthSettings,
+    /// Demo data is loaded: the sign-in page lists the demo accounts.
+    pub demo_mode: bool,
+}
+
+impl Services {
+    pub fn new(db: Db, settings: Settings) -> Self {
+        let auth = AuthService::new(db.clone(), settings.auth);
+        let inner = Inner {
+            db,
+            auth,
+            demo_mode: settings.demo_mode,
+            started_at: Instant::now(),
+        };
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    pub fn demo_mode(&self) -> bool {
+        self.inner.demo_mode
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    pub fn auth(&self) -> &AuthService {
+        &self.inner.auth
+    }
+
+    pub fn started_at(&self) -> Instant {
+        self.inner.started_at
+    }
+}

@@ -106,10 +106,11 @@ impl RawConfig {
         }
         let prefixed_keys = keys.clone();
         figment = figment
-            .merge(
-                Env::prefixed("TTS_")
-                    .filter(move |key| prefixed_keys.iter().any(|k| key.as_str() == k)),
-            )
+            .merge(Env::prefixed("TTS_").filter(move |key| {
+                prefixed_keys
+                    .iter()
+                    .any(|k| key.as_str().eq_ignore_ascii_case(k))
+            }))
             .merge(Env::raw().only(&UNPREFIXED));
         if let Some(bind) = overrides.bind {
             figment = figment.merge(Serialized::default("bind", bind));

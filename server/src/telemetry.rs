@@ -2,6 +2,8 @@
 //! Rules (after crates.io's LOGGING.md): messages read on their own, details go in fields, a
 //! failure is logged once where it is handled, and no token, password, e-mail or IP is logged.
 
+use std::io::IsTerminal as _;
+
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;

@@ -1,0 +1,339 @@
+//! The browser-test harness: a `tts` process of its own per test, a chromedriver and a headless
+//! Chromium session per browser, and helpers that wait for what a user would wait for.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt as _, BufReader};
+use tokio::process::{Child, Command};
+
+const WAIT: Duration = Duration::from_secs(20);
+pub const DEMO_PASSWORD: &str = "tts-demo-2026";
+
+/// A `tts serve --demo` process, run from a copy of the binary alone in an empty folder.
+pub struct Tts {
+    pub base: String,
+    _process: Child,
+    _folder: tempfile::TempDir,
+}
+
+impl Tts {
+    pub async fn start() -> Tts {
+        let binary = std::env::var("TTS_E2E_BINARY").expect(
+            "TTS_E2E_BINARY must name the release binary (scripts/test.sh builds and sets it)",
+        );
+        let folder = tempfile::tempdir().unwrap();
+        let copy = folder.path().join("tts");
+        std::fs::copy(&binary, &copy).expect("copy the binary");
+
+        let mut process = Command::new(&copy)
+            .args(["serve", "--demo", "--bind", "127.0.0.1:0"])
+            .current_dir(folder.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("TTS_LOG_FORMAT", "json")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start tts");
+
+        // The process logs one JSON line with its address once it is ready.
+        let mut lines = BufReader::new(process.stderr.take().unwrap()).lines();
+        let deadline = Instant::now() + WAIT;
+        let base = loop {
+            assert!(Instant::now() < deadline, "tts did not become ready");
+            let line = tokio::time::timeout(WAIT, lines.next_line())
+                .await
+                .unwrap()
+                .unwrap();
+            let Some(line) = line else {
+                panic!("tts exited before it was ready")
+            };
+            if let Ok(event) = serde_json::from_str::<Value>(&line)
+                && let Some(address) = event["address"].as_str()
+            {
+                break format!("http://{address}");
+            }
+        };
+        // Keep draining the log so the process never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Tts {
+            base,
+            _process: process,
+            _folder: folder,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+}
+
+/// A headless Chromium session through a chromedriver of its own.
+pub struct Browser {
+    client: Client,
+    _driver: Child,
+}
+
+/// chromedriver's log endpoint (not part of W3C WebDriver, but chromedriver keeps it).
+#[derive(Debug)]
+struct BrowserLog;
+
+impl WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(json!({"type": "browser"}).to_string()),
+        )
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Browser {
+    pub async fn open(width: u32, height: u32) -> Browser {
+        let port = free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromedriver must be installed (apt-get install chromium-driver)");
+
+        let profile = std::env::temp_dir().join(format!("tts-e2e-profile-{port}"));
+        let capabilities = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", "--hide-scrollbars",
+                    format!("--user-data-dir={}", profile.display()),
+                    format!("--window-size={width},{height}"),
+                ],
+            },
+            "goog:loggingPrefs": { "browser": "ALL" },
+        });
+        let capabilities = capabilities.as_object().unwrap().clone();
+        let deadline = Instant::now() + WAIT;
+        let client = loop {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector)
+                .capabilities(capabilities.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await
+            {
+                Ok(client) => break client,
+                Err(err) if Instant::now() < deadline => {
+                    let _ = err;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(err) => panic!("cannot start a Chromium session: {err}"),
+            }
+        };
+        client.set_window_size(width, height).await.unwrap();
+        Browser {
+            client,
+            _driver: driver,
+        }
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.client.goto(url).await.unwrap();
+    }
+
+    pub async fn current_path(&self) -> String {
+        self.client.current_url().await.unwrap().path().to_owned()
+    }
+
+    /// Waits until the WebAssembly has hydrated the page (the app marks `<body>`).
+    pub async fn wait_hydrated(&self) {
+        self.wait_for("body[data-hydrated=true]").await;
+    }
+
+    pub async fn find(&self, css: &str) -> Element {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+    }
+
+    pub async fn find_all(&self, locator: Locator<'_>) -> Vec<Element> {
+        self.client.find_all(locator).await.unwrap()
+    }
+
+    pub async fn wait_for(&self, css: &str) -> Element {
+        self.client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
+    }
+
+    /// Waits until the element's text contains `needle`; returns the whole text.
+    pub async fn wait_for_text(&self, css: &str, needle: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Ok(element) = self.client.find(Locator::Css(css)).await
+                && let Ok(text) = element.text().await
+                && text.contains(needle)
+            {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{css} never contained {needle:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        self.find(css).await.text().await.unwrap()
+    }
+
+    pub async fn attr(&self, css: &str, name: &str) -> String {
+        self.find(css)
+            .await
+            .attr(name)
+            .await
+            .unwrap()
+            .unwrap_or_default()
+    }
+
+    pub async fn fill(&self, css: &str, value: &str) {
+        let input = self.wait_for(css).await;
+        input.clear().await.unwrap();
+        if !value.is_empty() {
+            input.send_keys(value).await.unwrap();
+        }
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.wait_for(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    /// Runs JavaScript and returns its result as text.
+    pub async fn eval(&self, script: &str) -> String {
+        match self.client.execute(script, vec![]).await.unwrap() {
+            Value::String(text) => text,
+            other => other.to_string(),
+        }
+    }
+
+    /// Signs in through the form, as a user would, and waits for the home page.
+    pub async fn sign_in(&self, tts: &Tts, email: &str) {
+        self.goto(&tts.url("/login")).await;
+        self.wait_hydrated().await;
+        self.fill("#email", email).await;
+        self.fill("#password", DEMO_PASSWORD).await;
+        self.click("button[type=submit]").await;
+        self.wait_for_text(".page-title", "Welcome back").await;
+        self.wait_hydrated().await;
+    }
+
+    pub async fn save_screenshot(&self, name: &str) {
+        let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("screenshots");
+        std::fs::create_dir_all(&folder).unwrap();
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::write(folder.join(format!("{name}.png")), png).unwrap();
+    }
+
+    /// Fails if the browser console logged an error (a failed request, a panic, a hydration
+    /// mismatch) since the session started.
+    pub async fn assert_no_console_errors(&self) {
+        self.assert_no_console_errors_except(&[]).await;
+    }
+
+    /// The same, tolerating the console's note about HTTP statuses the test provoked on
+    /// purpose (a server function refusing a wrong password answers 401, and Chromium logs
+    /// every 4xx response as an error).
+    pub async fn assert_no_console_errors_except(&self, expected_statuses: &[u16]) {
+        let log = self.client.issue_cmd(BrowserLog).await.unwrap();
+        let errors: Vec<&Value> = log
+            .as_array()
+            .map(|entries| {
+                entries
+                    .iter()
+                    .filter(|e| e["level"] == "SEVERE")
+                    .filter(|e| {
+                        let message = e["message"].as_str().unwrap_or_default();
+                        !expected_statuses.iter().any(|status| {
+                            message.contains(&format!(
+                                "the server responded with a status of {status}"
+                            ))
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(errors.is_empty(), "console errors: {errors:#?}");
+    }
+
+    pub async fn set_theme(&self, theme: &str) {
+        self.client
+            .execute(
+                "localStorage.setItem('tts-theme', arguments[0])",
+                vec![json!(theme)],
+            )
+            .await
+            .unwrap();
+    }
+
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.client.set_window_size(width, height).await.unwrap();
+    }
+
+    pub async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}
+
+/// Screenshots of `path` in the light and dark themes, on a desktop and a 360 px phone, saved
+/// as `screenshots/<name>-<theme>-<size>.png` for people to look at.
+pub async fn screenshot_all_sizes(browser: &Browser, tts: &Tts, path: &str, name: &str) {
+    for theme in ["light", "dark"] {
+        for (width, height, size) in [(1280, 860, "desktop"), (360, 780, "phone")] {
+            browser.resize(width, height).await;
+            browser.set_theme(theme).await;
+            browser.goto(&tts.url(path)).await;
+            browser.wait_hydrated().await;
+            browser
+                .save_screenshot(&format!("{name}-{theme}-{size}"))
+                .await;
+        }
+    }
+    browser.set_theme("system").await;
+    browser.resize(1280, 860).await;
+    browser.goto(&tts.url(path)).await;
+    browser.wait_hydrated().await;
+}

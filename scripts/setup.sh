@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Installs what building and testing TTS needs and a fresh machine lacks; skips what is there.
+# Sourced by the other scripts (it exports PATH); safe to run again.
+#   - the wasm32 target, cargo-leptos, wasm-bindgen-cli matching Cargo.lock
+#   - wasm-opt from npm's binaryen (Debian's is too old: hydration breaks with it)
+#   - with --browser: Debian's chromium and chromium-driver (for the browser tests)
+#   - with --postgres: a running PostgreSQL (started if it is installed but stopped)
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cache="${TTS_TOOLS_CACHE:-$HOME/.cache/tts}"
+mkdir -p "$cache"
+export PATH="$HOME/.cargo/bin:$cache/binaryen/node_modules/.bin:$PATH"
+
+want_browser=0
+want_postgres=0
+for arg in "$@"; do
+  case "$arg" in
+    --browser) want_browser=1 ;;
+    --postgres) want_postgres=1 ;;
+  esac
+done
+
+say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
+
+if ! rustup target list --installed | grep -q '^wasm32-unknown-unknown$'; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if ! command -v cargo-leptos >/dev/null; then
+  say "installing cargo-leptos (about 11 minutes, once)"
+  # --ignore-rust-version: a dependency of cargo-leptos declares a newer rustc than this
+  # machine's 1.95 but builds with it.
+  cargo install --locked --ignore-rust-version cargo-leptos
+fi
+
+bindgen_version="$(grep -A1 '^name = "wasm-bindgen"$' "$root/Cargo.lock" | sed -n 's/^version = "\(.*\)"/\1/p')"
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$bindgen_version" ]; then
+  say "installing wasm-bindgen-cli $bindgen_version (it must match Cargo.lock)"
+  # Without --locked: the locked dependency set does not resolve offline (TOOLCHAIN.md).
+  cargo install --force wasm-bindgen-cli --version "$bindgen_version"
+fi
+
+if ! "$cache/binaryen/node_modules/.bin/wasm-opt" --version >/dev/null 2>&1; then
+  say "installing wasm-opt (npm binaryen 132)"
+  npm install --silent --prefix "$cache/binaryen" binaryen@132
+fi
+
+if [ "$want_browser" = 1 ] && { ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; }; then
+  say "installing Debian's chromium and chromium-driver"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
+if [ "$want_postgres" = 1 ]; then
+  if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+    say "starting PostgreSQL"
+    if [ -d /etc/postgresql ]; then
+      pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start
+    else
+      echo "PostgreSQL is not installed; install it or set TTS_TEST_DATABASE_URL" >&2
+      exit 1
+    fi
+    for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  fi
+fi

@@ -34,8 +34,8 @@ pub struct AuthService {
     settings: AuthSettings,
     keys: TokenKeys,
     /// A real hash of a random password, verified when the account does not exist so that an
-    /// unknown e-mail costs the same time as a wrong password.
-    decoy_hash: String,
+    /// unknown e-mail costs the same time as a wrong password. Made on first use, not at start.
+    decoy_hash: tokio::sync::OnceCell<String>,
 }
 
 /// A successful sign-in.
@@ -51,14 +51,20 @@ const WRONG_CREDENTIALS: &str = "The e-mail or password is incorrect.";
 impl AuthService {
     pub fn new(db: Db, settings: AuthSettings) -> Self {
         let keys = TokenKeys::new(settings.jwt_secret.expose_secret().as_bytes());
-        let decoy_hash = password::hash_blocking(&uuid::Uuid::new_v4().to_string())
-            .unwrap_or_else(|_| "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".to_owned());
         Self {
             db,
             settings,
             keys,
-            decoy_hash,
+            decoy_hash: tokio::sync::OnceCell::new(),
         }
+    }
+
+    async fn decoy_hash(&self) -> anyhow::Result<&str> {
+        let hash = self
+            .decoy_hash
+            .get_or_try_init(|| password::hash(&uuid::Uuid::new_v4().to_string()))
+            .await?;
+        Ok(hash)
     }
 
     /// Checks an e-mail and password and issues an access token.
@@ -75,7 +81,11 @@ impl AuthService {
         let mut pooled = self.db.acquire().await?;
         let user = users::find_by_email(&mut pooled.conn(), &email).await?;
         let stored_hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
-        let matches = password::verify(stored_hash.unwrap_or(&self.decoy_hash), password).await?;
+        let hash_to_check = match stored_hash {
+            Some(hash) => hash,
+            None => self.decoy_hash().await?,
+        };
+        let matches = password::verify(hash_to_check, password).await?;
         let user = match user {
             Some(user) if matches && stored_hash.is_some() => user,
             _ => return Err(AppError::unauthorized(WRONG_CREDENTIALS).into()),

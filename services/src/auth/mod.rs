@@ -62,7 +62,7 @@ impl AuthService {
     async fn decoy_hash(&self) -> anyhow::Result<&str> {
         let hash = self
             .decoy_hash
-            .get_or_try_init(|| password::hash(&uuid::Uuid::new_v4().to_string()))
+            .get_or_try_init(|| async { password::hash(&uuid::Uuid::new_v4().to_string()).await })
             .await?;
         Ok(hash)
     }

@@ -42,6 +42,11 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$bindgen_ver
   cargo install --force wasm-bindgen-cli --version "$bindgen_version"
 fi
 
+if ! command -v cargo-nextest >/dev/null; then
+  say "installing cargo-nextest"
+  cargo install --locked cargo-nextest
+fi
+
 if ! "$cache/binaryen/node_modules/.bin/wasm-opt" --version >/dev/null 2>&1; then
   say "installing wasm-opt (npm binaryen 132)"
   npm install --silent --prefix "$cache/binaryen" binaryen@132

@@ -33,6 +33,9 @@ cargo leptos build --release -P
 
 step "browser tests (headless Chromium against the release binary)"
 target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
-TTS_E2E_BINARY="$target_dir/release/tts" cargo test --locked -p end2end -- --test-threads=1
+# nextest runs each browser test in its own process and retries a failed one up to twice,
+# reporting it as FLAKY: a browser under load occasionally misses a beat, and a rare flake
+# should be seen, not block every change.
+TTS_E2E_BINARY="$target_dir/release/tts" cargo nextest run --locked -p end2end --test-threads 1 --retries 2
 
 step "all checks passed in $((SECONDS - started)) s"

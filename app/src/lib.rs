@@ -46,14 +46,6 @@ pub fn App() -> impl IntoView {
     provide_toaster();
     provide_session();
 
-    // Marks the page once the WebAssembly has taken over, for the browser tests and for
-    // styles that only make sense with scripts running.
-    Effect::new(move |_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
-
     view! {
         <Stylesheet id="leptos" href="/pkg/tts.css" />
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg" />

@@ -6,7 +6,7 @@ use leptos_router::components::Redirect;
 use leptos_router::hooks::use_location;
 
 use crate::api::session::{Login, Logout, current_user};
-use crate::components::ui::{EmptyState, Spinner};
+use crate::components::ui::{EmptyState, HydrationMark, Spinner};
 
 #[derive(Clone, Copy)]
 pub struct Session {
@@ -44,15 +44,18 @@ pub fn RequireRole(role: SystemRole, children: ChildrenFn) -> impl IntoView {
         <Suspense fallback=|| view! { <Spinner label="Loading" /> }>
             {move || Suspend::new(async move {
                 match session.user.await {
-                    Ok(Some(user)) if user.can_act_as(role) => {
-                        children.with_value(|children| children()).into_any()
+                    Ok(Some(user)) if user.can_act_as(role) => view! {
+                        {children.with_value(|children| children())}
+                        <HydrationMark />
                     }
+                    .into_any(),
                     Ok(Some(_)) => view! {
                         <EmptyState
                             icon="lock"
                             title="This page is not for your role"
                             message="Ask an administrator if you think you should have access."
                         />
+                        <HydrationMark />
                     }
                     .into_any(),
                     _ => {

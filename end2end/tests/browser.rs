@@ -46,6 +46,31 @@ async fn the_sign_in_page_renders_on_the_server_then_hydrates() {
 }
 
 #[tokio::test]
+async fn choosing_a_demo_account_fills_the_form_and_signs_in() {
+    let tts = Tts::start().await;
+    let browser = Browser::open(1280, 860).await;
+    browser.goto(&tts.url("/login")).await;
+    browser.wait_hydrated().await;
+    browser
+        .click_until(
+            ".demo-account",
+            "document.getElementById('email').value !== ''",
+        )
+        .await;
+    let email = browser
+        .eval("return document.getElementById('email').value")
+        .await;
+    assert_eq!(email, "admin@example.com");
+    browser.click("button[type=submit]").await;
+    browser
+        .wait_for_text(".page-title", "Welcome back, Avery")
+        .await;
+    assert_eq!(browser.current_path().await, "/");
+    browser.assert_no_console_errors().await;
+    browser.close().await;
+}
+
+#[tokio::test]
 async fn a_wrong_password_shows_a_clear_error_and_keeps_the_user_signed_out() {
     let tts = Tts::start().await;
     let browser = Browser::open(1280, 860).await;
@@ -93,8 +118,12 @@ async fn an_admin_signs_in_sees_the_admin_navigation_and_refreshes_the_status() 
     let before_attr = browser
         .attr("[data-test=checked-at] time", "datetime")
         .await;
-    browser.click("[data-test=refresh-status]").await;
-    browser.wait_for_text(".toast", "Status refreshed").await;
+    browser
+        .click_until(
+            "[data-test=refresh-status]",
+            "document.querySelector('.toast') && document.querySelector('.toast').textContent.includes('Status refreshed')",
+        )
+        .await;
     let after_attr = browser
         .attr("[data-test=checked-at] time", "datetime")
         .await;

@@ -173,8 +173,8 @@ fn an_unusable_data_folder_is_a_clear_error() {
     assert_one_line_error(&run, "data folder");
 }
 
-#[test]
-fn the_embedded_defaults_create_the_database_and_an_owner_only_secret() {
+#[tokio::test]
+async fn the_embedded_defaults_create_the_database_and_an_owner_only_secret() {
     let dir = tempfile::tempdir().unwrap();
     let run = tts(&["migrate"], &[], dir.path());
     assert_eq!(run.code, 0, "{}", run.stderr);

@@ -6,6 +6,18 @@ use leptos::prelude::*;
 
 use super::icons::Icon;
 
+/// Marks `<body data-hydrated="true">` once the part of the page it sits in has been hydrated
+/// (its effect runs only then). Each page puts one after its last asynchronously rendered part,
+/// so the browser tests know when every button has its handler.
+#[component]
+pub fn HydrationMark() -> impl IntoView {
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+}
+
 /// What a list shows when it has nothing yet: an icon, a title, a sentence, maybe an action.
 #[component]
 pub fn EmptyState(

@@ -7,7 +7,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::session::{DemoAccount, demo_accounts};
 use crate::components::icons::{Icon, Logo};
-use crate::components::ui::ErrorNotice;
+use crate::components::ui::{ErrorNotice, HydrationMark};
 use crate::session::{safe_next, use_session};
 
 #[component]
@@ -35,6 +35,17 @@ pub fn LoginPage() -> impl IntoView {
     let pending = login.pending();
     let show_password = RwSignal::new(false);
     let demo = Resource::new(|| (), |_| demo_accounts());
+    let email_input = NodeRef::<leptos::html::Input>::new();
+    let password_input = NodeRef::<leptos::html::Input>::new();
+    // Picking a demo account fills the form, ready to submit.
+    let pick = Callback::new(move |(email, password): (String, String)| {
+        if let (Some(email_field), Some(password_field)) = (email_input.get(), password_input.get())
+        {
+            email_field.set_value(&email);
+            password_field.set_value(&password);
+            let _ = password_field.focus();
+        }
+    });
 
     view! {
         <Title text="Sign in" />
@@ -63,6 +74,7 @@ pub fn LoginPage() -> impl IntoView {
                     <div class="field">
                         <label for="email">"E-mail"</label>
                         <input
+                            node_ref=email_input
                             id="email"
                             name="email"
                             type="email"
@@ -79,6 +91,7 @@ pub fn LoginPage() -> impl IntoView {
                         <label for="password">"Password"</label>
                         <div class="input-with-button">
                             <input
+                                node_ref=password_input
                                 id="password"
                                 name="password"
                                 type=move || if show_password.get() { "text" } else { "password" }
@@ -110,7 +123,10 @@ pub fn LoginPage() -> impl IntoView {
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
                         let accounts = demo.await.unwrap_or_default();
-                        (!accounts.is_empty()).then(|| view! { <DemoAccounts accounts /> })
+                        view! {
+                            {(!accounts.is_empty()).then(|| view! { <DemoAccounts accounts pick /> })}
+                            <HydrationMark />
+                        }
                     })}
                 </Suspense>
             </main>
@@ -118,9 +134,10 @@ pub fn LoginPage() -> impl IntoView {
     }
 }
 
-/// The demo accounts, when demo data is loaded, so a newcomer can try each role.
+/// The demo accounts, when demo data is loaded, so a newcomer can try each role: choosing one
+/// fills the form.
 #[component]
-fn DemoAccounts(accounts: Vec<DemoAccount>) -> impl IntoView {
+fn DemoAccounts(accounts: Vec<DemoAccount>, pick: Callback<(String, String)>) -> impl IntoView {
     let password = accounts
         .first()
         .map(|a| a.password.clone())
@@ -128,16 +145,25 @@ fn DemoAccounts(accounts: Vec<DemoAccount>) -> impl IntoView {
     view! {
         <section class="demo-accounts" aria-labelledby="demo-title">
             <h2 id="demo-title">"Demo accounts"</h2>
-            <p class="muted">"Password for all: " <code>{password}</code></p>
+            <p class="muted">"Choose one to fill the form. Password for all: " <code>{password}</code></p>
             <ul>
                 {accounts
                     .into_iter()
-                    .map(|account| view! {
-                        <li>
-                            <span class="demo-name">{account.name}</span>
-                            <code class="demo-email">{account.email}</code>
-                            <span class="badge badge-gray">{account.role}</span>
-                        </li>
+                    .map(|account| {
+                        let credentials = (account.email.clone(), account.password.clone());
+                        view! {
+                            <li>
+                                <button
+                                    type="button"
+                                    class="demo-account"
+                                    on:click=move |_| pick.run(credentials.clone())
+                                >
+                                    <span class="demo-name">{account.name}</span>
+                                    <code class="demo-email">{account.email}</code>
+                                    <span class="badge badge-gray">{account.role}</span>
+                                </button>
+                            </li>
+                        }
                     })
                     .collect_view()}
             </ul>

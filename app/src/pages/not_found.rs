@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::components::ui::EmptyState;
+use crate::components::ui::{EmptyState, HydrationMark};
 
 #[component]
 pub fn NotFound() -> impl IntoView {
@@ -24,5 +24,6 @@ pub fn NotFound() -> impl IntoView {
                 <a class="button button-primary" href="/">"Go to the start page"</a>
             </EmptyState>
         </div>
+        <HydrationMark />
     }
 }

@@ -242,6 +242,27 @@ impl Browser {
             .unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
+    /// Clicks until `done` says the click took effect. A page hydrates in parts (the content
+    /// of a `<Suspense>` after the frame around it), so a button can be on screen a moment
+    /// before its handler is attached; a user would click again, and so does this.
+    pub async fn click_until(&self, css: &str, done: &str) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            self.click(css).await;
+            let settle = Instant::now() + Duration::from_secs(2);
+            while Instant::now() < settle {
+                if self.eval(&format!("return String(Boolean({done}))")).await == "true" {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "clicking {css} never achieved {done}"
+            );
+        }
+    }
+
     /// Runs JavaScript and returns its result as text.
     pub async fn eval(&self, script: &str) -> String {
         match self.client.execute(script, vec![]).await.unwrap() {

@@ -1,8 +1,10 @@
 //! Server-only helpers for server functions: the services, the request, the caller.
 
-use domain::{AppError, SessionUser, SystemRole};
+use domain::{AppError, SessionUser};
 use leptos::prelude::*;
 use services::Services;
+use services::auth::policy::{self, Permission, Principal, UserPrincipal};
+use services::auth::{ClientInfo, ClientIp};
 
 pub fn services() -> Result<Services, AppError> {
     use_context::<Services>().ok_or_else(|| {
@@ -18,16 +20,61 @@ fn request_parts() -> Result<http::request::Parts, AppError> {
     })
 }
 
-/// The signed-in user, if the request carries a valid session.
-pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
+/// Where the request comes from (user agent, IP, device cookie).
+pub fn client() -> Result<ClientInfo, AppError> {
+    let parts = request_parts()?;
+    Ok(services::auth::client_info(
+        &parts.headers,
+        parts.extensions.get::<ClientIp>(),
+    ))
+}
+
+/// The caller, if the request carries valid credentials.
+pub async fn principal() -> Result<Option<Principal>, AppError> {
     let services = services()?;
     let parts = request_parts()?;
     Ok(services.auth().authenticate(&parts.headers).await?)
 }
 
-/// The signed-in user if they may act as `role`; 401 or 403 otherwise.
-pub async fn require_role(role: SystemRole) -> Result<SessionUser, AppError> {
-    services::auth::require_role(current_user().await?, role)
+/// The signed-in user, if any.
+pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
+    Ok(principal()
+        .await?
+        .and_then(|p| p.user().map(|u| u.user.clone())))
+}
+
+/// The caller if they may do `permission`; 401 or 403 otherwise.
+pub async fn require(permission: Permission) -> Result<Principal, AppError> {
+    policy::require(principal().await?, permission)
+}
+
+/// The signed-in user (not an API key) if they may do `permission`.
+pub async fn require_user(permission: Permission) -> Result<UserPrincipal, AppError> {
+    match require(permission).await? {
+        Principal::User(user) => Ok(user),
+        Principal::ApiKey(_) => Err(AppError::forbidden()),
+    }
+}
+
+/// Adds `Set-Cookie` headers to the response.
+pub fn set_cookies(cookies: Vec<String>) {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        for cookie in cookies {
+            if let Ok(value) = http::HeaderValue::from_str(&cookie) {
+                response.append_header(http::header::SET_COOKIE, value);
+            }
+        }
+    }
+}
+
+/// The browser's server-side session (tower-sessions).
+pub async fn browser_session() -> Result<tower_sessions::Session, AppError> {
+    leptos_axum::extract::<tower_sessions::Session>()
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "browser session unavailable");
+            AppError::internal()
+        })
 }
 
 /// Runs a server function's work and gives a failure its proper HTTP status (401, 403, 404…):

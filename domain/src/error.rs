@@ -11,6 +11,7 @@ use server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
 /// What went wrong, in the terms of SPEC.md section 3; each kind has one HTTP status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     BadRequest,
@@ -61,6 +62,7 @@ impl ErrorKind {
 /// An error a user or a client can act on. `details` names fields for validation errors
 /// (`{"email": "is not a valid address"}`), so forms can show messages beside fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AppError {
     pub kind: ErrorKind,
     pub message: String,

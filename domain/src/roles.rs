@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// The systems of the seeds that share this identity provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum System {
     Tts,
@@ -31,6 +32,7 @@ impl System {
 
 /// A system role. The order is the order of power: `Admin` can do what an `Agent` can.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SystemRole {
     Employee,
     Agent,
@@ -102,6 +104,7 @@ impl fmt::Display for SystemRole {
 
 /// One user's role in one system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoleGrant {
     pub system: System,
     pub role: SystemRole,

@@ -6,11 +6,16 @@ use crate::roles::{RoleGrant, System, SystemRole};
 
 /// The signed-in user as the application shell sees them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionUser {
     pub id: i64,
     pub email: String,
     pub full_name: String,
     pub roles: Vec<RoleGrant>,
+    /// Their role requires a second factor they have not set up: until they do, they may only
+    /// manage their own account.
+    #[serde(default)]
+    pub must_set_up_second_factor: bool,
 }
 
 impl SessionUser {
@@ -60,6 +65,7 @@ mod tests {
             email: "ada@example.com".into(),
             full_name: "Ada Lovelace".into(),
             roles,
+            must_set_up_second_factor: false,
         }
     }
 

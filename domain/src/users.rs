@@ -5,8 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::roles::RoleGrant;
 
-/// A user in an administrator's list.
+/// A user as administrators see them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserSummary {
     pub id: i64,
     pub email: String,
@@ -15,6 +16,35 @@ pub struct UserSummary {
     pub roles: Vec<RoleGrant>,
     pub created_at: DateTime<Utc>,
     pub last_login_at: Option<DateTime<Utc>>,
+    /// Locked after failed sign-ins, until this time.
+    pub locked_until: Option<DateTime<Utc>>,
+    pub second_factor: crate::account::SecondFactorMethod,
+    /// Has never set a password (invited).
+    pub invited: bool,
+    /// The workflow roles they belong to.
+    pub workflow_roles: Vec<String>,
+}
+
+impl UserSummary {
+    pub fn tts_role(&self) -> crate::SystemRole {
+        self.roles
+            .iter()
+            .find(|g| g.system == crate::System::Tts)
+            .map_or(crate::SystemRole::Employee, |g| g.role)
+    }
+
+    pub fn is_locked(&self, now: DateTime<Utc>) -> bool {
+        self.locked_until.is_some_and(|until| until > now)
+    }
+}
+
+/// A page of a list, in the shape of SPEC.md section 3 (`next`/`previous` are filled by the
+/// REST layer, which knows the URL).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Page<T> {
+    pub count: i64,
+    pub results: Vec<T>,
 }
 
 pub const MIN_PASSWORD_LENGTH: usize = 10;

@@ -27,6 +27,15 @@ pub struct RawConfig {
     pub data_dir: PathBuf,
     pub public_url: Option<String>,
     pub jwt_secret: Option<String>,
+    /// The secret before a rotation: tokens it signed stay valid until they expire.
+    pub jwt_previous_secret: Option<String>,
+    /// Encrypts TOTP secrets at rest; generated into the data folder if not given.
+    pub encryption_key: Option<String>,
+    pub mail_from: String,
+    /// Sign-in, refresh, reset and code requests allowed per client IP per minute.
+    pub auth_rate_per_minute: u32,
+    /// Take the client IP from `X-Forwarded-For` (only behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
     pub log_format: LogFormat,
     pub log_level: String,
     pub db_max_connections: u32,
@@ -44,6 +53,11 @@ impl Default for RawConfig {
             data_dir: PathBuf::from("data"),
             public_url: None,
             jwt_secret: None,
+            jwt_previous_secret: None,
+            encryption_key: None,
+            mail_from: "TTS <tts@localhost>".to_owned(),
+            auth_rate_per_minute: 30,
+            trust_forwarded_for: false,
             log_format: LogFormat::Human,
             log_level: "info".to_owned(),
             db_max_connections: 10,
@@ -187,6 +201,17 @@ impl RawConfig {
                 "TTS_DB_CONNECT_TIMEOUT_SECS must be between 1 and 300".into(),
             ));
         }
+        if !(1..=100_000).contains(&self.auth_rate_per_minute) {
+            return Err(ConfigError(
+                "TTS_AUTH_RATE_PER_MINUTE must be between 1 and 100000".into(),
+            ));
+        }
+        if self.mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(ConfigError(format!(
+                "TTS_MAIL_FROM '{}' is not an address (try: TTS <tts@example.com>)",
+                self.mail_from
+            )));
+        }
         if self.shutdown_grace_secs > 3600 {
             return Err(ConfigError(
                 "TTS_SHUTDOWN_GRACE_SECS must be at most 3600".into(),
@@ -203,6 +228,24 @@ impl RawConfig {
             Some(secret) => secret,
             None => load_or_create_secret(&data_dir.join("jwt_secret"))?,
         };
+        let jwt_previous_secret = match non_empty("jwt_previous_secret", self.jwt_previous_secret)?
+        {
+            Some(secret) if secret.len() < 32 => {
+                return Err(ConfigError(
+                    "TTS_JWT_PREVIOUS_SECRET must be at least 32 characters".into(),
+                ));
+            }
+            other => other,
+        };
+        let encryption_key = match non_empty("encryption_key", self.encryption_key)? {
+            Some(key) if key.len() < 32 => {
+                return Err(ConfigError(
+                    "TTS_ENCRYPTION_KEY must be at least 32 characters".into(),
+                ));
+            }
+            Some(key) => key,
+            None => load_or_create_secret(&data_dir.join("encryption_key"))?,
+        };
         let database_url = database_url
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("tts.db").display()));
 
@@ -217,6 +260,11 @@ impl RawConfig {
             data_dir,
             public_url,
             jwt_secret: SecretString::from(jwt_secret),
+            jwt_previous_secret: jwt_previous_secret.map(SecretString::from),
+            encryption_key: SecretString::from(encryption_key),
+            mail_from: self.mail_from,
+            auth_rate_per_minute: self.auth_rate_per_minute,
+            trust_forwarded_for: self.trust_forwarded_for,
             log_format: self.log_format,
             log_level: self.log_level,
             db_max_connections: self.db_max_connections,
@@ -236,6 +284,11 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub public_url: Option<String>,
     pub jwt_secret: SecretString,
+    pub jwt_previous_secret: Option<SecretString>,
+    pub encryption_key: SecretString,
+    pub mail_from: String,
+    pub auth_rate_per_minute: u32,
+    pub trust_forwarded_for: bool,
     pub secure_cookies: bool,
     pub log_format: LogFormat,
     pub log_level: String,
@@ -254,6 +307,7 @@ impl fmt::Debug for Config {
             .field("bind", &self.bind)
             .field("data_dir", &self.data_dir)
             .field("public_url", &self.public_url)
+            .field("mail_from", &self.mail_from)
             .finish_non_exhaustive()
     }
 }

@@ -17,7 +17,7 @@ use services::{AuthSettings, Services};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tower::Layer as _;
-use tower_http::normalize_path::NormalizePathLayer;
+use tower::util::MapRequestLayer;
 
 use cli::{Cli, Command};
 use config::{Config, Overrides, RawConfig};
@@ -77,7 +77,7 @@ pub async fn run(cli: Cli) -> Result<(), Fatal> {
         Command::Worker(_) => {
             let services = open_services(&config, false).await?;
             let cancel = CancellationToken::new();
-            let runner = runner::start(services.clone(), cancel.clone());
+            let runner = runner::start(services.clone(), None, cancel.clone());
             shutdown_signal().await;
             cancel.cancel();
             let _ = runner.await;
@@ -174,15 +174,31 @@ pub async fn open_services(config: &Config, demo: bool) -> Result<Services, Fata
             tracing::info!(created, "demo accounts created");
         }
     }
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.bind));
     let settings = services::Settings {
         auth: AuthSettings {
             jwt_secret: config.jwt_secret.clone(),
+            previous_jwt_secret: config.jwt_previous_secret.clone(),
+            encryption_key: config.encryption_key.clone(),
             access_lifetime: chrono::Duration::minutes(15),
+            refresh_lifetime: chrono::Duration::days(1),
             secure_cookies: config.secure_cookies,
+            public_url,
+            lockout_threshold: 5,
+            lockout_duration: chrono::Duration::minutes(15),
         },
         demo_mode: demo,
     };
-    Ok(Services::new(db, settings))
+    let mailer = services::mail::Mailer::new(
+        config.smtp_url.as_deref(),
+        config.data_dir.join("mailbox"),
+        &config.mail_from,
+    )
+    .map_err(|e| Fatal(format!("{e:#}")))?;
+    Ok(Services::new(db, mailer, settings))
 }
 
 /// A running server (the HTTP listener and the background runner).
@@ -231,20 +247,32 @@ pub async fn start(config: Config, demo: bool) -> Result<RunningServer, Fatal> {
         .site_addr(address)
         .env(leptos::config::Env::PROD)
         .build();
+    let session_store = services::browser_sessions::SessionStore::open(services.db())
+        .await
+        .map_err(|e| Fatal(format!("cannot prepare the session store: {e:#}")))?;
     let state = http::AppState {
         leptos_options,
         services: services.clone(),
         metrics: http::ops::metrics_handle(),
+        protection: http::security::Protection::new(
+            config.trust_forwarded_for,
+            config.public_url.as_deref(),
+            config.auth_rate_per_minute,
+        ),
+        session_store: session_store.clone(),
+        secure_cookies: config.secure_cookies,
     };
-    let app = NormalizePathLayer::trim_trailing_slash().layer(http::router(state));
+    let app = MapRequestLayer::new(http::trim_trailing_slash).layer(http::router(state));
 
     let cancel = CancellationToken::new();
-    let runner = runner::start(services.clone(), cancel.child_token());
+    let runner = runner::start(services.clone(), Some(session_store), cancel.child_token());
     let stop = cancel.clone();
     let http = tokio::spawn(async move {
         axum::serve(
             listener,
-            axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
+            axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+                SocketAddr,
+            >(app),
         )
         .with_graceful_shutdown(async move { stop.cancelled().await })
         .await

@@ -5,11 +5,14 @@
 //! [`db`]; rules live only here.
 
 pub mod auth;
+pub mod browser_sessions;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod mail;
 pub mod status;
 pub mod users;
+pub mod workflow_roles;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -39,8 +42,8 @@ pub struct Settings {
 }
 
 impl Services {
-    pub fn new(db: Db, settings: Settings) -> Self {
-        let auth = AuthService::new(db.clone(), settings.auth);
+    pub fn new(db: Db, mailer: mail::Mailer, settings: Settings) -> Self {
+        let auth = AuthService::new(db.clone(), mailer, settings.auth);
         let inner = Inner {
             db,
             auth,

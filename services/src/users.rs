@@ -1,17 +1,22 @@
-//! Managing users: creating them, the first administrator, listing them.
+//! Managing users: creating and inviting them, the first administrator, the directory,
+//! editing, roles, deactivation, unlocking.
 
-use chrono::Utc;
-use domain::users::{UserSummary, check_email, check_full_name, check_password};
-use domain::{AppError, RoleGrant, System, SystemRole};
+use chrono::{Duration, Utc};
+use domain::account::SecondFactorMethod;
+use domain::users::{Page, UserSummary, check_email, check_full_name};
+use domain::{AppError, ErrorKind, RoleGrant, System, SystemRole};
 
-use crate::auth::{normalize_email, password};
-use crate::db::{Db, users};
+use crate::Services;
+use crate::auth::{crypto, normalize_email, password};
+use crate::db::{Db, security, sessions, users, workflow_roles};
 use crate::error::Result;
+use crate::mail::Mail;
 
 /// A user to create.
 pub struct NewUser {
     pub email: String,
     pub full_name: String,
+    /// `None`: the user is invited and chooses a password through an e-mailed link.
     pub password: Option<String>,
     pub roles: Vec<RoleGrant>,
 }
@@ -24,7 +29,7 @@ pub async fn create(db: &Db, input: NewUser) -> Result<i64> {
     check_full_name(&input.full_name).map_err(|p| AppError::invalid_field("full_name", p))?;
     let hash = match &input.password {
         Some(pw) => {
-            check_password(pw).map_err(|p| AppError::invalid_field("password", p))?;
+            password::check_new(pw, &email).map_err(|p| AppError::invalid_field("password", p))?;
             Some(password::hash(pw).await?)
         }
         None => None,
@@ -36,9 +41,7 @@ pub async fn create(db: &Db, input: NewUser) -> Result<i64> {
         .await?
         .is_some()
     {
-        return Err(
-            AppError::conflict(format!("A user with the e-mail {email} already exists.")).into(),
-        );
+        return Err(taken(&email).into());
     }
     let new = users::NewUser {
         email: &email,
@@ -54,6 +57,57 @@ pub async fn create(db: &Db, input: NewUser) -> Result<i64> {
     Ok(id)
 }
 
+fn taken(email: &str) -> AppError {
+    AppError::conflict(format!("A user with the e-mail {email} already exists."))
+}
+
+/// Creates a user without a password and e-mails them a link (valid three days) to choose one.
+pub async fn invite(services: &Services, input: NewUser) -> Result<i64> {
+    let id = create(
+        services.db(),
+        NewUser {
+            password: None,
+            ..input
+        },
+    )
+    .await?;
+    let user = get(services.db(), id).await?;
+    let token = crypto::random_token(32);
+    let now = Utc::now();
+    {
+        let mut pooled = services.db().acquire().await?;
+        security::insert_code(
+            &mut pooled.conn(),
+            id,
+            "password_reset",
+            &crypto::sha256_hex(token.as_bytes()),
+            now,
+            now + Duration::days(3),
+        )
+        .await?;
+    }
+    let base = services
+        .auth()
+        .settings()
+        .public_url
+        .trim_end_matches('/')
+        .to_owned();
+    services
+        .auth()
+        .mailer()
+        .send(&Mail {
+            to: user.email.clone(),
+            subject: "You are invited to TTS".into(),
+            text: format!(
+                "Hello {},\n\nan administrator created a TTS account for you ({}). Choose your \
+                 password within three days here:\n\n  {base}/reset-password?token={token}\n",
+                user.full_name, user.email
+            ),
+        })
+        .await?;
+    Ok(id)
+}
+
 /// What [`ensure_admin`] did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum AdminOutcome {
@@ -63,7 +117,8 @@ pub enum AdminOutcome {
 }
 
 /// Makes sure `email` is a TTS administrator with `password`: creates the account, or, for an
-/// existing one, sets the password and grants the role (the way back in for a locked-out admin).
+/// existing one, sets the password, grants the role, reactivates and unlocks it (the way back
+/// in for a locked-out administrator).
 pub async fn ensure_admin(
     db: &Db,
     email: &str,
@@ -72,7 +127,8 @@ pub async fn ensure_admin(
 ) -> Result<AdminOutcome> {
     let email = normalize_email(email);
     check_email(&email).map_err(|p| AppError::invalid_field("email", p))?;
-    check_password(new_password).map_err(|p| AppError::invalid_field("password", p))?;
+    password::check_new(new_password, &email)
+        .map_err(|p| AppError::invalid_field("password", p))?;
 
     let existing = {
         let mut pooled = db.acquire().await?;
@@ -98,28 +154,216 @@ pub async fn ensure_admin(
     let hash = password::hash(new_password).await?;
     let now = Utc::now();
     let mut tx = db.begin().await?;
-    users::set_password_hash(&mut tx.conn(), user.id, &hash, now).await?;
+    users::set_password(&mut tx.conn(), user.id, &hash, now).await?;
+    users::set_active(&mut tx.conn(), user.id, true, now).await?;
     users::set_grant(&mut tx.conn(), user.id, System::Tts, SystemRole::Admin, now).await?;
     tx.commit().await?;
     Ok(AdminOutcome::Updated(user.id))
 }
 
-/// The newest users first, with their roles.
-pub async fn list(db: &Db, limit: i64) -> Result<Vec<UserSummary>> {
-    let mut pooled = db.acquire().await?;
-    let rows = users::list(&mut pooled.conn(), limit.clamp(1, 500)).await?;
-    let mut summaries = Vec::with_capacity(rows.len());
-    for row in rows {
-        let roles = users::grants(&mut pooled.conn(), row.id).await?;
-        summaries.push(UserSummary {
-            id: row.id,
-            email: row.email,
-            full_name: row.full_name,
-            is_active: row.is_active,
-            roles,
-            created_at: row.created_at,
-            last_login_at: row.last_login_at,
-        });
+/// How a user list may be sorted (`-` in front for descending).
+const ORDERINGS: [(&str, &str); 4] = [
+    ("id", "id"),
+    ("email", "email"),
+    ("full_name", "LOWER(full_name)"),
+    ("last_login_at", "last_login_at"),
+];
+
+/// The directory: users matching `query` (e-mail or name), sorted by `ordering`, one page.
+pub async fn search(
+    db: &Db,
+    query: &str,
+    ordering: Option<&str>,
+    page: i64,
+    page_size: i64,
+) -> Result<Page<UserSummary>> {
+    let ordering = ordering.unwrap_or("-id");
+    let (field, descending) = match ordering.strip_prefix('-') {
+        Some(field) => (field, true),
+        None => (ordering, false),
+    };
+    let column = ORDERINGS
+        .iter()
+        .find(|(name, _)| *name == field)
+        .map(|(_, c)| *c)
+        .ok_or_else(|| {
+            let names: Vec<&str> = ORDERINGS.iter().map(|(n, _)| *n).collect();
+            AppError::invalid_field(
+                "ordering",
+                format!(
+                    "must be one of {} (with - for descending)",
+                    names.join(", ")
+                ),
+            )
+        })?;
+    let order_by = format!(
+        "{column} {}, id DESC",
+        if descending { "DESC" } else { "ASC" }
+    );
+    if query.chars().count() > 200 {
+        return Err(AppError::invalid_field("q", "must be at most 200 characters").into());
     }
-    Ok(summaries)
+    let mut pooled = db.acquire().await?;
+    let (rows, count) = users::search(
+        &mut pooled.conn(),
+        query,
+        &order_by,
+        page_size,
+        (page - 1).max(0) * page_size,
+    )
+    .await?;
+    let mut results = Vec::with_capacity(rows.len());
+    for row in rows {
+        results.push(summary(&mut pooled.conn(), row).await?);
+    }
+    Ok(Page { count, results })
+}
+
+async fn summary(conn: &mut crate::db::Conn<'_>, row: users::UserRow) -> Result<UserSummary> {
+    let roles = users::grants(conn, row.id).await?;
+    let workflow_roles = workflow_roles::names_of_user(conn, row.id).await?;
+    Ok(UserSummary {
+        id: row.id,
+        invited: row.password_hash.is_none(),
+        email: row.email,
+        full_name: row.full_name,
+        is_active: row.is_active,
+        roles,
+        created_at: row.created_at,
+        last_login_at: row.last_login_at,
+        locked_until: row.locked_until,
+        second_factor: SecondFactorMethod::parse(&row.second_factor),
+        workflow_roles,
+    })
+}
+
+/// The newest users first (for overviews).
+pub async fn list(db: &Db, limit: i64) -> Result<Vec<UserSummary>> {
+    Ok(search(db, "", Some("-id"), 1, limit.clamp(1, 500))
+        .await?
+        .results)
+}
+
+pub async fn get(db: &Db, id: i64) -> Result<UserSummary> {
+    let mut pooled = db.acquire().await?;
+    let row = users::find_by_id(&mut pooled.conn(), id)
+        .await?
+        .ok_or_else(|| AppError::not_found("User"))?;
+    summary(&mut pooled.conn(), row).await
+}
+
+/// Changes to a user; `None` leaves a field as it is.
+#[derive(Debug, Default, Clone)]
+pub struct UserChanges {
+    pub email: Option<String>,
+    pub full_name: Option<String>,
+    pub is_active: Option<bool>,
+    /// The complete set of system roles (systems not listed lose their role).
+    pub roles: Option<Vec<RoleGrant>>,
+}
+
+/// Applies an administrator's changes. The last active administrator cannot be demoted or
+/// deactivated (nobody could administer TTS any more); a deactivated user's sessions end.
+pub async fn update(db: &Db, actor_id: i64, id: i64, changes: UserChanges) -> Result<UserSummary> {
+    let now = Utc::now();
+    let mut tx = db.begin().await?;
+    let current = users::find_by_id(&mut tx.conn(), id)
+        .await?
+        .ok_or_else(|| AppError::not_found("User"))?;
+
+    let email = match &changes.email {
+        Some(email) => {
+            let email = normalize_email(email);
+            check_email(&email).map_err(|p| AppError::invalid_field("email", p))?;
+            if email != current.email
+                && users::find_by_email(&mut tx.conn(), &email)
+                    .await?
+                    .is_some()
+            {
+                return Err(taken(&email).into());
+            }
+            email
+        }
+        None => current.email.clone(),
+    };
+    let full_name = match &changes.full_name {
+        Some(name) => {
+            check_full_name(name).map_err(|p| AppError::invalid_field("full_name", p))?;
+            name.trim().to_owned()
+        }
+        None => current.full_name.clone(),
+    };
+    if let Some(roles) = &changes.roles {
+        let mut systems: Vec<System> = roles.iter().map(|g| g.system).collect();
+        systems.sort();
+        let before = systems.len();
+        systems.dedup();
+        if systems.len() != before {
+            return Err(AppError::invalid_field("roles", "name each system at most once").into());
+        }
+    }
+
+    let was_admin = users::grants(&mut tx.conn(), id)
+        .await?
+        .iter()
+        .any(|g| g.system == System::Tts && g.role == SystemRole::Admin);
+    let stays_admin = match &changes.roles {
+        Some(roles) => roles
+            .iter()
+            .any(|g| g.system == System::Tts && g.role == SystemRole::Admin),
+        None => was_admin,
+    };
+    let stays_active = changes.is_active.unwrap_or(current.is_active);
+    if was_admin && current.is_active && (!stays_admin || !stays_active) {
+        let admins = users::count_active_with_role(&mut tx.conn(), SystemRole::Admin).await?;
+        if admins <= 1 {
+            return Err(AppError::new(
+                ErrorKind::Conflict,
+                "This is the last active administrator: make someone else an administrator first.",
+            )
+            .into());
+        }
+    }
+    if id == actor_id && !stays_active {
+        return Err(AppError::new(
+            ErrorKind::Conflict,
+            "You cannot deactivate your own account.",
+        )
+        .into());
+    }
+
+    users::update_profile(&mut tx.conn(), id, &email, &full_name, now).await?;
+    if let Some(active) = changes.is_active {
+        users::set_active(&mut tx.conn(), id, active, now).await?;
+        if !active {
+            sessions::revoke_all_of_user(&mut tx.conn(), id, None, "account deactivated", now)
+                .await?;
+        }
+    }
+    if let Some(roles) = &changes.roles {
+        for system in System::ALL {
+            match roles.iter().find(|g| g.system == system) {
+                Some(grant) => {
+                    users::set_grant(&mut tx.conn(), id, system, grant.role, now).await?
+                }
+                None => {
+                    users::remove_grant(&mut tx.conn(), id, system).await?;
+                }
+            }
+        }
+    }
+    tx.commit().await?;
+    tracing::info!(user_id = id, actor = actor_id, "user updated");
+    get(db, id).await
+}
+
+/// Lifts a lockout after failed sign-ins.
+pub async fn unlock(db: &Db, id: i64) -> Result<UserSummary> {
+    let mut pooled = db.acquire().await?;
+    if users::unlock(&mut pooled.conn(), id, Utc::now()).await? == 0 {
+        return Err(AppError::not_found("User").into());
+    }
+    drop(pooled);
+    tracing::info!(user_id = id, "user unlocked");
+    get(db, id).await
 }

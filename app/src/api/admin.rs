@@ -8,7 +8,7 @@ use leptos::prelude::*;
 #[server(endpoint = "admin/status")]
 pub async fn load_system_status() -> Result<SystemStatus, AppError> {
     crate::ssr::respond(async {
-        crate::ssr::require_role(domain::SystemRole::Admin).await?;
+        crate::ssr::require(services::auth::policy::Permission::ManageUsers).await?;
         let services = crate::ssr::services()?;
         Ok(services::status::system_status(&services).await?)
     })
@@ -18,7 +18,7 @@ pub async fn load_system_status() -> Result<SystemStatus, AppError> {
 #[server(endpoint = "admin/users")]
 pub async fn list_users() -> Result<Vec<UserSummary>, AppError> {
     crate::ssr::respond(async {
-        crate::ssr::require_role(domain::SystemRole::Admin).await?;
+        crate::ssr::require(services::auth::policy::Permission::ManageUsers).await?;
         let services = crate::ssr::services()?;
         Ok(services::users::list(services.db(), 200).await?)
     })

@@ -156,13 +156,7 @@ pub fn UsersPage() -> impl IntoView {
                                             {list
                                                 .into_iter()
                                                 .map(|user| {
-                                                    let role = domain::SessionUser {
-                                                        id: user.id,
-                                                        email: user.email.clone(),
-                                                        full_name: user.full_name.clone(),
-                                                        roles: user.roles.clone(),
-                                                    }
-                                                    .tts_role();
+                                                    let role = user.tts_role();
                                                     view! {
                                                         <tr>
                                                             <td class="strong">{user.full_name}</td>

@@ -4,6 +4,7 @@
 pub mod assets;
 pub mod ops;
 pub mod rest;
+pub mod security;
 
 use std::any::Any;
 
@@ -11,9 +12,9 @@ use app::{App, shell};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
-use axum::middleware::from_fn;
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, put};
 use domain::AppError;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -29,6 +30,9 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub services: Services,
     pub metrics: PrometheusHandle,
+    pub protection: security::Protection,
+    pub session_store: services::browser_sessions::SessionStore,
+    pub secure_cookies: bool,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -45,16 +49,26 @@ pub fn router(state: AppState) -> Router {
     let leptos_options = state.leptos_options.clone();
     let services = state.services.clone();
 
-    let api = Router::new()
-        .route("/auth/token", post(rest::auth::token))
-        .route("/auth/me", get(rest::auth::me))
-        .fallback(rest::not_found);
+    let api = api_routes().fallback(rest::not_found);
+    let docs = utoipa_swagger_ui::SwaggerUi::new("/api/docs").url(
+        "/api/openapi.json",
+        <rest::openapi::ApiDoc as utoipa::OpenApi>::openapi(),
+    );
+    let browser_sessions = tower_sessions::SessionManagerLayer::new(state.session_store.clone())
+        .with_name("tts_session")
+        .with_http_only(true)
+        .with_same_site(tower_sessions::cookie::SameSite::Lax)
+        .with_secure(state.secure_cookies)
+        .with_expiry(tower_sessions::Expiry::OnInactivity(
+            tower_sessions::cookie::time::Duration::hours(1),
+        ));
 
     Router::new()
         .route("/health", get(ops::health))
         .route("/ready", get(ops::ready))
         .route("/metrics", get(ops::metrics))
         .nest("/api/v1", api)
+        .merge(docs)
         .leptos_routes_with_context(
             &state,
             routes,
@@ -65,6 +79,20 @@ pub fn router(state: AppState) -> Router {
         .route_layer(from_fn(ops::label_route))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(browser_sessions)
+        .layer(from_fn_with_state(
+            state.clone(),
+            security::renew_browser_session,
+        ))
+        .layer(from_fn_with_state(
+            state.clone(),
+            security::refuse_cross_site,
+        ))
+        .layer(from_fn_with_state(state.clone(), security::rate_limit))
+        .layer(from_fn_with_state(
+            state.clone(),
+            security::resolve_client_ip,
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static("x-content-type-options"),
             HeaderValue::from_static("nosniff"),
@@ -81,6 +109,91 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+/// Paths are accepted with or without a trailing slash (the seeds use one, SPEC.md asks for
+/// both): the slash is dropped before routing. The API docs page keeps its own, which its
+/// assets are relative to.
+pub fn trim_trailing_slash(mut request: Request) -> Request {
+    let path = request.uri().path();
+    if path.len() > 1 && path.ends_with('/') && !path.starts_with("/api/docs") {
+        let trimmed = path.trim_end_matches('/');
+        let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
+        let rebuilt = match request.uri().query() {
+            Some(query) => format!("{trimmed}?{query}"),
+            None => trimmed.to_owned(),
+        };
+        if let Ok(uri) = rebuilt.parse() {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
+}
+
+/// Every REST route with its handler. Each handler asks for the permission it needs
+/// (`Caller::may`); the authorization matrix test calls every route as every role.
+fn api_routes() -> Router<AppState> {
+    use rest::{api_keys, auth, roles, users};
+    Router::new()
+        .route("/auth/token", post(auth::token))
+        .route("/auth/token/verify", post(auth::verify))
+        .route("/auth/token/refresh", post(auth::refresh))
+        .route("/auth/logout", post(auth::logout))
+        .route("/auth/me", get(auth::me))
+        .route("/auth/password", post(auth::change_password))
+        .route("/auth/password/reset", post(auth::request_reset))
+        .route("/auth/password/reset/confirm", post(auth::confirm_reset))
+        .route("/auth/sessions", get(auth::sessions))
+        .route(
+            "/auth/sessions/revoke-others",
+            post(auth::revoke_other_sessions),
+        )
+        .route("/auth/sessions/{id}", delete(auth::revoke_session))
+        .route("/auth/second-factor", get(auth::second_factor))
+        .route("/auth/second-factor/totp", post(auth::begin_totp))
+        .route("/auth/second-factor/totp/confirm", post(auth::confirm_totp))
+        .route("/auth/second-factor/email", post(auth::begin_email))
+        .route(
+            "/auth/second-factor/email/confirm",
+            post(auth::confirm_email),
+        )
+        .route(
+            "/auth/second-factor/disable",
+            post(auth::disable_second_factor),
+        )
+        .route(
+            "/auth/second-factor/recovery-codes",
+            post(auth::recovery_codes),
+        )
+        .route("/users", get(users::list).post(users::create))
+        .route(
+            "/users/{id}",
+            get(users::get)
+                .patch(users::update)
+                .delete(users::deactivate),
+        )
+        .route("/users/{id}/unlock", post(users::unlock))
+        .route(
+            "/users/{id}/reset-second-factor",
+            post(users::reset_second_factor),
+        )
+        .route("/roles", get(roles::list).post(roles::create))
+        .route(
+            "/roles/{id}",
+            get(roles::get).patch(roles::update).delete(roles::delete),
+        )
+        .route(
+            "/roles/{id}/members",
+            get(roles::members).post(roles::set_member),
+        )
+        .route(
+            "/roles/{id}/members/{user_id}",
+            delete(roles::remove_member),
+        )
+        .route("/security/policies", get(roles::policies))
+        .route("/security/policies/{role}", put(roles::set_policy))
+        .route("/api-keys", get(api_keys::list).post(api_keys::create))
+        .route("/api-keys/{id}", delete(api_keys::revoke))
 }
 
 /// Anything no route matched: a JSON 404 under `/api/`, an embedded file if there is one,

@@ -27,6 +27,28 @@ impl TestApp {
         format!("http://{}{}", self.address, path)
     }
 
+    /// The site's origin, as a browser sends it in `Origin` with its own pages' requests.
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// A client with a cookie jar that sends this site's `Origin`, as a browser on TTS's own
+    /// pages would.
+    pub fn browser(&self) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("origin", self.origin().parse().unwrap());
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .default_headers(headers)
+            .build()
+            .unwrap()
+    }
+
+    pub fn db(&self) -> &services::Db {
+        self.services().db()
+    }
+
     pub fn services(&self) -> &services::Services {
         &self.server.as_ref().expect("server running").services
     }
@@ -51,6 +73,11 @@ impl TestApp {
 
     /// Signs in over REST; returns the access token.
     pub async fn token(&self, email: &str) -> String {
+        self.tokens(email).await.0
+    }
+
+    /// Signs in over REST; returns the access and refresh tokens.
+    pub async fn tokens(&self, email: &str) -> (String, String) {
         let response = client()
             .post(self.url("/api/v1/auth/token/"))
             .json(&serde_json::json!({ "email": email, "password": PASSWORD }))
@@ -59,7 +86,60 @@ impl TestApp {
             .unwrap();
         assert_eq!(response.status(), 200, "sign-in of {email} failed");
         let body: serde_json::Value = response.json().await.unwrap();
-        body["access"].as_str().unwrap().to_owned()
+        (
+            body["access"].as_str().unwrap().to_owned(),
+            body["refresh"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// The messages in the mailbox folder (the embedded default mail transport), oldest
+    /// first, as (recipient line, subject line, whole text).
+    pub fn mails(&self) -> Vec<Mail> {
+        let folder = self.config.data_dir.join("mailbox");
+        let mut entries: Vec<_> = std::fs::read_dir(&folder)
+            .map(|dir| dir.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        entries.retain(|p| p.extension().is_some_and(|e| e == "eml"));
+        entries.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+        entries
+            .iter()
+            .map(|path| {
+                let raw = std::fs::read_to_string(path).unwrap();
+                let header = |name: &str| {
+                    raw.lines()
+                        .find(|l| {
+                            l.to_lowercase()
+                                .starts_with(&format!("{}: ", name.to_lowercase()))
+                        })
+                        .map(|l| l[name.len() + 2..].trim().to_owned())
+                        .unwrap_or_default()
+                };
+                Mail {
+                    to: header("To"),
+                    subject: header("Subject"),
+                    text: unfold(&raw),
+                }
+            })
+            .collect()
+    }
+
+    /// Waits (briefly) for a mail to `to` whose subject contains `subject`.
+    pub async fn wait_for_mail(&self, to: &str, subject: &str) -> Mail {
+        for _ in 0..100 {
+            if let Some(mail) = self
+                .mails()
+                .into_iter()
+                .rev()
+                .find(|m| m.to.contains(to) && m.subject.contains(subject))
+            {
+                return mail;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!(
+            "no mail to {to} about {subject:?}; mailbox: {:#?}",
+            self.mails()
+        );
     }
 
     pub async fn stop(mut self) {
@@ -67,6 +147,20 @@ impl TestApp {
             server.stop(Duration::from_secs(5)).await;
         }
     }
+}
+
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+}
+
+/// The e-mail text with quoted-printable soft line breaks joined, for searching.
+fn unfold(raw: &str) -> String {
+    raw.replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=")
 }
 
 /// An HTTP client that does not follow redirects (tests look at them) and keeps no cookies.
@@ -120,10 +214,34 @@ pub async fn spawn_with(demo: bool) -> TestApp {
         database_url: Some(fresh_database_url(dir.path()).await),
         bind: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.path().to_owned(),
-        jwt_secret: Some("test-secret-test-secret-test-secret-42".into()),
+        jwt_secret: Some(JWT_SECRET.into()),
         log_level: "warn".into(),
+        // Generous, so only the test of the rate limit meets it.
+        auth_rate_per_minute: 10_000,
         ..RawConfig::default()
     };
+    spawn_configured(raw, demo, dir).await
+}
+
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-42";
+
+/// A test server with a configuration the test adjusts first.
+pub async fn spawn_with_config(adjust: impl FnOnce(&mut RawConfig)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut raw = RawConfig {
+        database_url: Some(fresh_database_url(dir.path()).await),
+        bind: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_owned(),
+        jwt_secret: Some(JWT_SECRET.into()),
+        log_level: "warn".into(),
+        auth_rate_per_minute: 10_000,
+        ..RawConfig::default()
+    };
+    adjust(&mut raw);
+    spawn_configured(raw, false, dir).await
+}
+
+async fn spawn_configured(raw: RawConfig, demo: bool, dir: tempfile::TempDir) -> TestApp {
     let config = raw.resolve().unwrap();
     let server = tts_server::start(config.clone(), demo)
         .await

@@ -49,8 +49,40 @@ fn verify_blocking(phc: &str, password: &str) -> bool {
     argon2.verify_password(password.as_bytes(), &parsed).is_ok()
 }
 
+/// Checks a new password: its length (domain rule), that it is not a well-known password, and
+/// that it does not contain the user's e-mail name. Returns the problem, worded for the user.
+pub fn check_new(password: &str, email: &str) -> Result<(), String> {
+    domain::users::check_password(password)?;
+    let lowered = password.to_lowercase();
+    let common = include_str!("common_passwords.txt")
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.is_empty())
+        .any(|common| common == lowered);
+    if common {
+        return Err("is too common: it appears in lists attackers try first".into());
+    }
+    if lowered.chars().all(|c| lowered.starts_with(c)) {
+        return Err("must not repeat a single character".into());
+    }
+    let local = email.split('@').next().unwrap_or_default().to_lowercase();
+    if local.len() >= 4 && lowered.contains(&local) {
+        return Err("must not contain your e-mail address".into());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn common_repeated_and_personal_passwords_are_refused() {
+        assert!(super::check_new("Password123", "ada@example.com").is_err());
+        assert!(super::check_new("qwertyuiop", "ada@example.com").is_err());
+        assert!(super::check_new("xxxxxxxxxxxx", "ada@example.com").is_err());
+        assert!(super::check_new("lovelace-rules-42", "lovelace@example.com").is_err());
+        assert!(super::check_new("short", "ada@example.com").is_err());
+        assert!(super::check_new("correct horse battery", "ada@example.com").is_ok());
+    }
+
     use super::*;
 
     #[tokio::test]

@@ -12,7 +12,11 @@
 //! Migrations are kept per backend in `migrations/sqlite` and `migrations/postgres`, with the
 //! same file names; a test checks that both schemas have the same tables and columns.
 
+pub mod api_keys;
+pub mod security;
+pub mod sessions;
 pub mod users;
+pub mod workflow_roles;
 
 use std::str::FromStr;
 use std::time::Duration;

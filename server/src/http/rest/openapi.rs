@@ -1,0 +1,66 @@
+//! The OpenAPI 3 document of the REST API (`/api/openapi.json`, browsable at `/api/docs`),
+//! generated from the handlers' annotations so it cannot drift from them.
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{api_keys, auth, roles, users};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "TTS REST API",
+        description = "Tickets, workflows and identity. Lists take page, page_size (≤ 100), \
+            ordering and answer {count, next, previous, results}. Errors are \
+            {\"error\": {\"code\", \"message\", \"details\"}}. Authenticate with \
+            `Authorization: Bearer <access>` (from /api/v1/auth/token/), the `access_token` \
+            cookie, or `X-API-Key` for integrations. Paths accept a trailing slash or none.",
+        version = env!("CARGO_PKG_VERSION"),
+    ),
+    paths(
+        auth::token, auth::verify, auth::refresh, auth::logout, auth::me, auth::change_password,
+        auth::request_reset, auth::confirm_reset, auth::sessions, auth::revoke_session,
+        auth::revoke_other_sessions, auth::second_factor, auth::begin_totp, auth::confirm_totp,
+        auth::begin_email, auth::confirm_email, auth::disable_second_factor, auth::recovery_codes,
+        users::list, users::create, users::get, users::update, users::deactivate, users::unlock,
+        users::reset_second_factor,
+        roles::list, roles::create, roles::get, roles::update, roles::delete, roles::members,
+        roles::set_member, roles::remove_member, roles::policies, roles::set_policy,
+        api_keys::list, api_keys::create, api_keys::revoke,
+    ),
+    modifiers(&SecuritySchemes),
+    security(("bearer" = []), ("api_key" = []), ("cookie" = [])),
+    tags(
+        (name = "auth", description = "Sign-in, tokens, second factor, sessions, passwords"),
+        (name = "users", description = "The user directory (administrators)"),
+        (name = "roles", description = "Workflow roles and their members"),
+        (name = "security", description = "Second-factor requirements per system role"),
+        (name = "api-keys", description = "Keys for integrations (administrators)"),
+    )
+)]
+pub struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
+        );
+        components.add_security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("access_token"))),
+        );
+    }
+}

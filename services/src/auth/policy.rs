@@ -1,0 +1,218 @@
+//! Authorization: who may do what. The one place the rules live: server functions, REST
+//! handlers and WebSockets all ask [`authorize`], and it denies unless a rule allows.
+
+use chrono::{DateTime, Utc};
+use domain::{AppError, ErrorKind, SessionUser, SystemRole};
+
+/// The caller of an operation, once authenticated.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    User(UserPrincipal),
+    ApiKey(ApiKeyPrincipal),
+}
+
+#[derive(Debug, Clone)]
+pub struct UserPrincipal {
+    pub user: SessionUser,
+    /// The signed-in session the access token belongs to (absent for older tokens).
+    pub session_id: Option<String>,
+    pub token_id: String,
+    pub token_expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiKeyPrincipal {
+    pub id: i64,
+    pub name: String,
+    pub scopes: Vec<String>,
+}
+
+impl Principal {
+    pub fn user(&self) -> Option<&UserPrincipal> {
+        match self {
+            Principal::User(user) => Some(user),
+            Principal::ApiKey(_) => None,
+        }
+    }
+
+    /// A short description for logs and audit: `user:12` or `api_key:3`.
+    pub fn actor(&self) -> String {
+        match self {
+            Principal::User(u) => format!("user:{}", u.user.id),
+            Principal::ApiKey(k) => format!("api_key:{}", k.id),
+        }
+    }
+}
+
+/// The scopes an API key can be given.
+pub const SCOPES: [(&str, &str); 4] = [
+    (
+        "tickets:submit",
+        "Submit tickets from another system (HDTS)",
+    ),
+    ("notifications:send", "Send notifications to users"),
+    ("users:read", "Read the user directory"),
+    ("roles:read", "Read workflow roles and their members"),
+];
+
+/// What an operation needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// Manage one's own account: profile, password, second factor, sessions.
+    OwnAccount,
+    ViewUsers,
+    ManageUsers,
+    ViewRoles,
+    ManageRoles,
+    ManageApiKeys,
+    ManageSecurityPolicy,
+    SubmitTickets,
+    SendNotifications,
+}
+
+impl Permission {
+    /// The least TTS role of a user who may do it (`None`: users may not, only API keys).
+    pub fn minimum_role(self) -> Option<SystemRole> {
+        match self {
+            Permission::OwnAccount | Permission::SubmitTickets => Some(SystemRole::Employee),
+            Permission::ViewRoles => Some(SystemRole::Agent),
+            Permission::ViewUsers
+            | Permission::ManageUsers
+            | Permission::ManageRoles
+            | Permission::ManageApiKeys
+            | Permission::ManageSecurityPolicy
+            | Permission::SendNotifications => Some(SystemRole::Admin),
+        }
+    }
+
+    /// The API-key scope that allows it (`None`: API keys may not).
+    pub fn scope(self) -> Option<&'static str> {
+        match self {
+            Permission::SubmitTickets => Some("tickets:submit"),
+            Permission::SendNotifications => Some("notifications:send"),
+            Permission::ViewUsers => Some("users:read"),
+            Permission::ViewRoles => Some("roles:read"),
+            Permission::OwnAccount
+            | Permission::ManageUsers
+            | Permission::ManageRoles
+            | Permission::ManageApiKeys
+            | Permission::ManageSecurityPolicy => None,
+        }
+    }
+}
+
+/// Allows or denies `permission` to `principal`: 403 with a reason, or `Ok`.
+pub fn authorize(principal: &Principal, permission: Permission) -> Result<(), AppError> {
+    match principal {
+        Principal::User(user) => {
+            if user.user.must_set_up_second_factor && permission != Permission::OwnAccount {
+                return Err(AppError::new(
+                    ErrorKind::Forbidden,
+                    "Your role requires a second factor. Set one up under Account → Security first.",
+                ));
+            }
+            match permission.minimum_role() {
+                Some(role) if user.user.can_act_as(role) => Ok(()),
+                _ => Err(AppError::forbidden()),
+            }
+        }
+        Principal::ApiKey(key) => match permission.scope() {
+            Some(scope) if key.scopes.iter().any(|s| s == scope) => Ok(()),
+            Some(scope) => Err(AppError::new(
+                ErrorKind::Forbidden,
+                format!("This API key lacks the '{scope}' scope."),
+            )),
+            None => Err(AppError::new(
+                ErrorKind::Forbidden,
+                "API keys cannot do this; sign in as a user.",
+            )),
+        },
+    }
+}
+
+/// The principal if there is one and it may do `permission`; 401 without one.
+pub fn require(
+    principal: Option<Principal>,
+    permission: Permission,
+) -> Result<Principal, AppError> {
+    let principal = principal.ok_or_else(|| AppError::unauthorized("Please sign in."))?;
+    authorize(&principal, permission)?;
+    Ok(principal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::{RoleGrant, System};
+
+    fn user(role: SystemRole, must_set_up: bool) -> Principal {
+        Principal::User(UserPrincipal {
+            user: SessionUser {
+                id: 1,
+                email: "a@b.c".into(),
+                full_name: "A".into(),
+                roles: vec![RoleGrant {
+                    system: System::Tts,
+                    role,
+                }],
+                must_set_up_second_factor: must_set_up,
+            },
+            session_id: None,
+            token_id: "t".into(),
+            token_expires_at: Utc::now(),
+        })
+    }
+
+    const ALL: [Permission; 9] = [
+        Permission::OwnAccount,
+        Permission::ViewUsers,
+        Permission::ManageUsers,
+        Permission::ViewRoles,
+        Permission::ManageRoles,
+        Permission::ManageApiKeys,
+        Permission::ManageSecurityPolicy,
+        Permission::SubmitTickets,
+        Permission::SendNotifications,
+    ];
+
+    #[test]
+    fn admins_may_do_everything_a_user_can_and_employees_little() {
+        for permission in ALL {
+            assert!(
+                authorize(&user(SystemRole::Admin, false), permission).is_ok(),
+                "{permission:?}"
+            );
+        }
+        let employee = user(SystemRole::Employee, false);
+        assert!(authorize(&employee, Permission::OwnAccount).is_ok());
+        assert!(authorize(&employee, Permission::ViewRoles).is_err());
+        assert!(authorize(&employee, Permission::ManageUsers).is_err());
+        assert!(authorize(&user(SystemRole::Agent, false), Permission::ViewRoles).is_ok());
+        assert!(authorize(&user(SystemRole::Agent, false), Permission::ManageRoles).is_err());
+    }
+
+    #[test]
+    fn a_missing_second_factor_confines_the_user_to_their_account() {
+        let admin = user(SystemRole::Admin, true);
+        assert!(authorize(&admin, Permission::OwnAccount).is_ok());
+        let err = authorize(&admin, Permission::ManageUsers).unwrap_err();
+        assert!(err.message.contains("second factor"));
+    }
+
+    #[test]
+    fn api_keys_need_the_scope_and_never_manage_anything() {
+        let key = Principal::ApiKey(ApiKeyPrincipal {
+            id: 1,
+            name: "hdts".into(),
+            scopes: vec!["tickets:submit".into()],
+        });
+        assert!(authorize(&key, Permission::SubmitTickets).is_ok());
+        assert!(authorize(&key, Permission::SendNotifications).is_err());
+        assert!(authorize(&key, Permission::ManageUsers).is_err());
+        assert!(authorize(&key, Permission::OwnAccount).is_err());
+        assert_eq!(
+            require(None, Permission::OwnAccount).unwrap_err().status(),
+            401
+        );
+    }
+}

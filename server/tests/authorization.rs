@@ -1,0 +1,474 @@
+//! The authorization matrix: every REST route, called by every kind of caller, allowed or
+//! denied as the policy says. The list of routes is checked against the OpenAPI document, so a
+//! new route cannot be added without deciding (here) who may call it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{client, spawn};
+use domain::SystemRole;
+use serde_json::{Value, json};
+
+/// The least caller that may use a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Needs {
+    /// No credentials needed (sign-in, reset).
+    Nobody,
+    /// Any signed-in user (their own account); API keys may not.
+    User,
+    Agent,
+    Admin,
+}
+
+struct Route {
+    method: &'static str,
+    /// The OpenAPI path template.
+    template: &'static str,
+    needs: Needs,
+    /// The API-key scope that also allows it.
+    scope: Option<&'static str>,
+    body: Value,
+}
+
+fn routes() -> Vec<Route> {
+    use Needs::*;
+    let r = |method, template, needs, scope, body| Route {
+        method,
+        template,
+        needs,
+        scope,
+        body,
+    };
+    vec![
+        r(
+            "post",
+            "/api/v1/auth/token/",
+            Nobody,
+            None,
+            json!({"email": "x@example.com", "password": "nope-nope-nope"}),
+        ),
+        r(
+            "post",
+            "/api/v1/auth/token/verify/",
+            Nobody,
+            None,
+            json!({"challenge": "x", "code": "1"}),
+        ),
+        r(
+            "post",
+            "/api/v1/auth/token/refresh/",
+            Nobody,
+            None,
+            json!({"refresh": "x"}),
+        ),
+        r(
+            "post",
+            "/api/v1/auth/password/reset/",
+            Nobody,
+            None,
+            json!({"email": "x@example.com"}),
+        ),
+        r(
+            "post",
+            "/api/v1/auth/password/reset/confirm/",
+            Nobody,
+            None,
+            json!({"token": "x", "new_password": "long enough password"}),
+        ),
+        r("get", "/api/v1/auth/me/", User, None, json!(null)),
+        r(
+            "post",
+            "/api/v1/auth/password/",
+            User,
+            None,
+            json!({"current_password": "wrong-password", "new_password": "another long one"}),
+        ),
+        r("get", "/api/v1/auth/sessions/", User, None, json!(null)),
+        r(
+            "delete",
+            "/api/v1/auth/sessions/{id}/",
+            User,
+            None,
+            json!(null),
+        ),
+        r(
+            "post",
+            "/api/v1/auth/sessions/revoke-others/",
+            User,
+            None,
+            json!(null),
+        ),
+        r(
+            "get",
+            "/api/v1/auth/second-factor/",
+            User,
+            None,
+            json!(null),
+        ),
+        r(
+            "post",
+            "/api/v1/auth/second-factor/totp/",
+            User,
+            None,
+            json!(null),
+        ),
+        r(
+            "post",
+            "/api/v1/auth/second-factor/totp/confirm/",
+            User,
+            None,
+            json!({"secret": "x", "code": "1"}),
+        ),
+        r(
+            "post",
+            "/api/v1/auth/second-factor/email/",
+            User,
+            None,
+            json!(null),
+        ),
+        r(
+            "post",
+            "/api/v1/auth/second-factor/email/confirm/",
+            User,
+            None,
+            json!({"code": "1"}),
+        ),
+        r(
+            "post",
+            "/api/v1/auth/second-factor/disable/",
+            User,
+            None,
+            json!({"current_password": "wrong-password"}),
+        ),
+        r(
+            "post",
+            "/api/v1/auth/second-factor/recovery-codes/",
+            User,
+            None,
+            json!({"current_password": "wrong-password"}),
+        ),
+        r(
+            "get",
+            "/api/v1/users/",
+            Admin,
+            Some("users:read"),
+            json!(null),
+        ),
+        r(
+            "post",
+            "/api/v1/users/",
+            Admin,
+            None,
+            json!({"email": "new@example.com", "full_name": "New", "password": "a long new password"}),
+        ),
+        r(
+            "get",
+            "/api/v1/users/{id}/",
+            Admin,
+            Some("users:read"),
+            json!(null),
+        ),
+        r(
+            "patch",
+            "/api/v1/users/{id}/",
+            Admin,
+            None,
+            json!({"full_name": "Renamed"}),
+        ),
+        r(
+            "post",
+            "/api/v1/users/{id}/unlock/",
+            Admin,
+            None,
+            json!(null),
+        ),
+        r(
+            "post",
+            "/api/v1/users/{id}/reset-second-factor/",
+            Admin,
+            None,
+            json!(null),
+        ),
+        r("delete", "/api/v1/users/{id}/", Admin, None, json!(null)),
+        r(
+            "get",
+            "/api/v1/roles/",
+            Agent,
+            Some("roles:read"),
+            json!(null),
+        ),
+        r(
+            "post",
+            "/api/v1/roles/",
+            Admin,
+            None,
+            json!({"name": "Another role"}),
+        ),
+        r(
+            "get",
+            "/api/v1/roles/{id}/",
+            Agent,
+            Some("roles:read"),
+            json!(null),
+        ),
+        r(
+            "patch",
+            "/api/v1/roles/{id}/",
+            Admin,
+            None,
+            json!({"name": "IT Support L2"}),
+        ),
+        r(
+            "get",
+            "/api/v1/roles/{id}/members/",
+            Agent,
+            Some("roles:read"),
+            json!(null),
+        ),
+        r(
+            "post",
+            "/api/v1/roles/{id}/members/",
+            Admin,
+            None,
+            json!({"user_id": 1}),
+        ),
+        r(
+            "delete",
+            "/api/v1/roles/{id}/members/{user_id}/",
+            Admin,
+            None,
+            json!(null),
+        ),
+        r("delete", "/api/v1/roles/{id}/", Admin, None, json!(null)),
+        r(
+            "get",
+            "/api/v1/security/policies/",
+            Admin,
+            None,
+            json!(null),
+        ),
+        r(
+            "put",
+            "/api/v1/security/policies/{role}/",
+            Admin,
+            None,
+            json!({"require_second_factor": false}),
+        ),
+        r("get", "/api/v1/api-keys/", Admin, None, json!(null)),
+        r(
+            "post",
+            "/api/v1/api-keys/",
+            Admin,
+            None,
+            json!({"name": "Another", "scopes": ["users:read"]}),
+        ),
+        r("delete", "/api/v1/api-keys/{id}/", Admin, None, json!(null)),
+        // Last: it ends the caller's session.
+        r("post", "/api/v1/auth/logout/", User, None, json!(null)),
+    ]
+}
+
+#[derive(Debug, Clone)]
+enum Caller {
+    Anonymous,
+    User(SystemRole, String),
+    ApiKey(String),
+}
+
+impl Caller {
+    fn allowed(&self, route: &Route) -> bool {
+        match self {
+            Caller::Anonymous => route.needs == Needs::Nobody,
+            Caller::ApiKey(_) => route.needs == Needs::Nobody || route.scope.is_some(),
+            Caller::User(role, _) => match route.needs {
+                Needs::Nobody | Needs::User => true,
+                Needs::Agent => *role >= SystemRole::Agent,
+                Needs::Admin => *role >= SystemRole::Admin,
+            },
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_route_allows_exactly_the_callers_the_policy_says() {
+    let app = spawn().await;
+    app.user("admin@example.com", SystemRole::Admin).await;
+    app.user("agent@example.com", SystemRole::Agent).await;
+    app.user("employee@example.com", SystemRole::Employee).await;
+    let target = app.user("target@example.com", SystemRole::Employee).await;
+    let admin = app.token("admin@example.com").await;
+
+    let role: Value = client()
+        .post(app.url("/api/v1/roles/"))
+        .bearer_auth(&admin)
+        .json(&json!({"name": "IT Support L1"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let role_id = role["id"].as_i64().unwrap();
+    client()
+        .post(app.url(&format!("/api/v1/roles/{role_id}/members/")))
+        .bearer_auth(&admin)
+        .json(&json!({"user_id": target}))
+        .send()
+        .await
+        .unwrap();
+    let key: Value = client()
+        .post(app.url("/api/v1/api-keys/"))
+        .bearer_auth(&admin)
+        .json(&json!({"name": "All scopes", "scopes": ["tickets:submit", "notifications:send", "users:read", "roles:read"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let spare_key: Value = client()
+        .post(app.url("/api/v1/api-keys/"))
+        .bearer_auth(&admin)
+        .json(&json!({"name": "To revoke", "scopes": ["users:read"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    let callers = [
+        Caller::Anonymous,
+        Caller::User(
+            SystemRole::Employee,
+            app.token("employee@example.com").await,
+        ),
+        Caller::User(SystemRole::Agent, app.token("agent@example.com").await),
+        Caller::ApiKey(key["key"].as_str().unwrap().to_owned()),
+        // Last: an administrator's calls change things (deletions).
+        Caller::User(SystemRole::Admin, admin.clone()),
+    ];
+
+    let mut failures = Vec::new();
+    for caller in &callers {
+        for route in routes() {
+            let path = route
+                .template
+                .replace(
+                    "{id}",
+                    &match route.template {
+                        t if t.starts_with("/api/v1/users/") => target.to_string(),
+                        t if t.starts_with("/api/v1/roles/") => role_id.to_string(),
+                        t if t.starts_with("/api/v1/api-keys/") => {
+                            spare_key["summary"]["id"].to_string()
+                        }
+                        _ => "no-such-session".to_owned(),
+                    },
+                )
+                .replace("{user_id}", &target.to_string())
+                .replace("{role}", "Employee");
+            let mut request = match route.method {
+                "get" => client().get(app.url(&path)),
+                "post" => client().post(app.url(&path)),
+                "patch" => client().patch(app.url(&path)),
+                "put" => client().put(app.url(&path)),
+                "delete" => client().delete(app.url(&path)),
+                other => panic!("{other}"),
+            };
+            if !route.body.is_null() {
+                request = request.json(&route.body);
+            }
+            request = match caller {
+                Caller::Anonymous => request,
+                Caller::User(_, token) => request.bearer_auth(token),
+                Caller::ApiKey(key) => request.header("x-api-key", key),
+            };
+            let status = request.send().await.unwrap().status().as_u16();
+            let expected_allowed = caller.allowed(&route);
+            // Public routes take credentials in their body (bad ones here), so their 401 is
+            // about those credentials, not about who calls; only a 403 would be a denial.
+            let denied = if route.needs == Needs::Nobody {
+                status == 403
+            } else {
+                status == 401 || status == 403
+            };
+            let ok = if expected_allowed {
+                !denied && status < 500
+            } else {
+                matches!(
+                    (caller, status),
+                    (Caller::Anonymous, 401) | (Caller::User(..) | Caller::ApiKey(_), 403)
+                )
+            };
+            if !ok {
+                let who = match caller {
+                    Caller::Anonymous => "anonymous".to_owned(),
+                    Caller::User(role, _) => role.to_string(),
+                    Caller::ApiKey(_) => "API key".to_owned(),
+                };
+                failures.push(format!(
+                    "{who} {} {} → {status} (expected {})",
+                    route.method.to_uppercase(),
+                    route.template,
+                    if expected_allowed {
+                        "allowed"
+                    } else {
+                        "denied"
+                    }
+                ));
+            }
+        }
+    }
+    let failures: Vec<String> = failures
+        .into_iter()
+        .map(|f| f.replace(&admin, "<admin token>"))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "authorization matrix failures:\n{}",
+        failures.join("\n")
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_matrix_covers_every_route_of_the_openapi_document() {
+    let app = spawn().await;
+    let document: Value = client()
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(document["openapi"].as_str().unwrap().starts_with("3."));
+    let mut documented = BTreeSet::new();
+    for (path, operations) in document["paths"].as_object().unwrap() {
+        for method in operations.as_object().unwrap().keys() {
+            documented.insert(format!("{method} {path}"));
+        }
+    }
+    let tested: BTreeSet<String> = routes()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.template))
+        .collect();
+    let untested: Vec<_> = documented.difference(&tested).collect();
+    let undocumented: Vec<_> = tested.difference(&documented).collect();
+    assert!(
+        untested.is_empty(),
+        "routes missing from the authorization matrix: {untested:#?}"
+    );
+    assert!(
+        undocumented.is_empty(),
+        "matrix routes missing from the OpenAPI document: {undocumented:#?}"
+    );
+
+    // The browsable page is there too.
+    let page = client().get(app.url("/api/docs/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("swagger"));
+    app.stop().await;
+}

@@ -1,6 +1,9 @@
 //! The TTS web application: one Leptos app for employees, agents and admins, rendered on the
 //! server and hydrated in the browser.
 
+// Deeply nested views have deeply nested types.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod components;
 pub mod pages;
@@ -15,7 +18,10 @@ use leptos_router::{SsrMode, path};
 
 use components::layout::AppLayout;
 use components::toast::{Toaster, provide_toaster};
-use pages::{admin, agent, employee, home::HomePage, login::LoginPage, not_found::NotFound};
+use pages::password::{ForgotPasswordPage, ResetPasswordPage};
+use pages::{
+    account, admin, agent, employee, home::HomePage, login::LoginPage, not_found::NotFound,
+};
 use session::provide_session;
 
 /// The HTML document around the app. The inline script applies a theme the user chose before
@@ -55,12 +61,21 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=|| view! { <AppLayout><NotFound /></AppLayout> }>
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async />
+                <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=AppLayoutOutlet ssr=SsrMode::Async>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
                     <Route path=path!("/tickets") view=employee::MyTicketsPage ssr=SsrMode::Async />
                     <Route path=path!("/inbox") view=agent::InboxPage ssr=SsrMode::Async />
                     <Route path=path!("/admin") view=admin::AdminOverviewPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/users") view=admin::UsersPage ssr=SsrMode::Async />
+                    <Route path=path!("/account") view=account::AccountPage ssr=SsrMode::Async />
+                    <Route path=path!("/account/security") view=account::SecurityPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/users") view=admin::users::UsersPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/users/:id") view=admin::users::UserPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/roles") view=admin::roles::RolesPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/roles/:id") view=admin::roles::RolePage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/api-keys") view=admin::keys::ApiKeysPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/security") view=admin::security::SecurityPolicyPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -367,3 +367,23 @@ pub async fn unlock(db: &Db, id: i64) -> Result<UserSummary> {
     tracing::info!(user_id = id, "user unlocked");
     get(db, id).await
 }
+
+/// A user changes their own name (the e-mail is their sign-in name: administrators change it).
+pub async fn rename_self(db: &Db, id: i64, full_name: &str) -> Result<UserSummary> {
+    check_full_name(full_name).map_err(|p| AppError::invalid_field("full_name", p))?;
+    {
+        let mut pooled = db.acquire().await?;
+        let current = users::find_by_id(&mut pooled.conn(), id)
+            .await?
+            .ok_or_else(|| AppError::not_found("User"))?;
+        users::update_profile(
+            &mut pooled.conn(),
+            id,
+            &current.email,
+            full_name.trim(),
+            Utc::now(),
+        )
+        .await?;
+    }
+    get(db, id).await
+}

@@ -1,5 +1,6 @@
 //! Server functions, grouped by domain. Each is a thin adapter: it authenticates, then calls
 //! one service operation. They are public endpoints, so each checks authorization itself.
 
+pub mod account;
 pub mod admin;
 pub mod session;

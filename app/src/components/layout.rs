@@ -49,6 +49,15 @@ pub fn AppLayout(children: Children) -> impl IntoView {
             </div>
         </header>
         <main id="main" class="page" tabindex="-1">
+            <Transition fallback=|| ()>
+                {move || user().filter(|u| u.must_set_up_second_factor).map(|_| view! {
+                    <div class="notice notice-warning banner" role="alert">
+                        <Icon name="lock" />
+                        <span>"Your role requires two-step verification. "</span>
+                        <a href="/account/security">"Set it up now"</a>
+                    </div>
+                })}
+            </Transition>
             <ErrorBoundary fallback=|errors| view! { <ErrorPage errors /> }>{children()}</ErrorBoundary>
         </main>
     }
@@ -155,6 +164,16 @@ fn UserMenu(user: SessionUser) -> impl IntoView {
                         <span><RoleBadge role /></span>
                     </div>
                 </div>
+                <nav class="menu-links" aria-label="Account">
+                    <a class="menu-item" href="/account">
+                        <Icon name="users" />
+                        <span>"Your account"</span>
+                    </a>
+                    <a class="menu-item" href="/account/security">
+                        <Icon name="lock" />
+                        <span>"Security"</span>
+                    </a>
+                </nav>
                 <div class="menu-section">
                     <span class="menu-label">"Theme"</span>
                     <ThemeSwitcher />

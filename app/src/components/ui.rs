@@ -123,3 +123,90 @@ mod tests {
         assert_eq!(format_duration(2 * 86_400 + 4 * 3600), "2 d 4 h");
     }
 }
+
+/// The message for one form field from a server function's last answer.
+#[component]
+pub fn FieldError(
+    #[prop(into)] error: Signal<Option<domain::AppError>>,
+    field: &'static str,
+    #[prop(optional)] id: Option<&'static str>,
+) -> impl IntoView {
+    view! {
+        <p class="field-error" id=id>
+            {move || error.get().and_then(|e| e.field(field).map(|m| format!("{} {m}.", field_label(field))))}
+        </p>
+    }
+}
+
+/// A form-level error (one not about a single field), as a notice.
+#[component]
+pub fn FormError(#[prop(into)] error: Signal<Option<domain::AppError>>) -> impl IntoView {
+    move || {
+        error
+            .get()
+            .filter(|e| e.details.is_empty())
+            .map(|e| view! { <ErrorNotice message=e.message /> })
+    }
+}
+
+/// "new_password" → "New password".
+pub fn field_label(field: &str) -> String {
+    let words = field.replace('_', " ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// The error of a server action's last answer, if it failed.
+pub fn last_error<T, S>(value: S) -> Signal<Option<domain::AppError>>
+where
+    T: Clone + Send + Sync + 'static,
+    S: Get<Value = Option<Result<T, domain::AppError>>> + Send + Sync + 'static,
+{
+    Signal::derive(move || value.get().and_then(Result::err))
+}
+
+/// Shows a toast when a server action completes: `success` when it worked, the error's message
+/// when it failed with one not about a field (field errors show beside their fields).
+pub fn toast_result<T, S>(version: RwSignal<usize>, value: S, success: &'static str)
+where
+    T: Clone + Send + Sync + 'static,
+    S: Get<Value = Option<Result<T, domain::AppError>>> + Send + Sync + 'static,
+{
+    let toasts = super::toast::use_toasts();
+    Effect::new(move |previous: Option<usize>| {
+        let current = version.get();
+        if previous.is_some_and(|p| p != current) {
+            match untrack(|| value.get()) {
+                Some(Ok(_)) if !success.is_empty() => toasts.success(success),
+                Some(Err(err)) if err.details.is_empty() => toasts.error(err.message),
+                _ => {}
+            }
+        }
+        current
+    });
+}
+
+/// A small status badge for a user account.
+#[component]
+pub fn AccountBadges(user: domain::users::UserSummary) -> impl IntoView {
+    let now = chrono::Utc::now();
+    let locked = user.is_locked(now);
+    view! {
+        <span class="badge-row">
+            {if !user.is_active {
+                view! { <span class="badge badge-gray">"Deactivated"</span> }.into_any()
+            } else if locked {
+                view! { <span class="badge badge-red">"Locked"</span> }.into_any()
+            } else if user.invited {
+                view! { <span class="badge badge-amber">"Invited"</span> }.into_any()
+            } else {
+                view! { <span class="badge badge-green">"Active"</span> }.into_any()
+            }}
+            {(user.second_factor != domain::account::SecondFactorMethod::None)
+                .then(|| view! { <span class="badge badge-blue" title=user.second_factor.label()>"2FA"</span> })}
+        </span>
+    }
+}

@@ -1,5 +1,6 @@
 //! One module per page or group of pages.
 
+pub mod account;
 pub mod admin;
 pub mod agent;
 pub mod employee;
@@ -7,3 +8,4 @@ pub mod error;
 pub mod home;
 pub mod login;
 pub mod not_found;
+pub mod password;

@@ -6,8 +6,20 @@ pub mod error;
 pub mod roles;
 pub mod session;
 pub mod status;
+pub mod tickets;
 pub mod users;
+
+use serde::{Deserialize, Serialize};
 
 pub use error::{AppError, ErrorKind};
 pub use roles::{RoleGrant, System, SystemRole};
 pub use session::SessionUser;
+
+/// A page of a list, in the shape of SPEC.md section 3 (`next`/`previous` are filled by the
+/// REST layer, which knows the URL).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Page<T> {
+    pub count: i64,
+    pub results: Vec<T>,
+}

@@ -38,14 +38,7 @@ impl UserSummary {
     }
 }
 
-/// A page of a list, in the shape of SPEC.md section 3 (`next`/`previous` are filled by the
-/// REST layer, which knows the URL).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Page<T> {
-    pub count: i64,
-    pub results: Vec<T>,
-}
+pub use crate::Page;
 
 pub const MIN_PASSWORD_LENGTH: usize = 10;
 pub const MAX_PASSWORD_LENGTH: usize = 256;

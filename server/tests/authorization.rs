@@ -265,6 +265,134 @@ fn routes() -> Vec<Route> {
             json!({"name": "Another", "scopes": ["users:read"]}),
         ),
         r("delete", "/api/v1/api-keys/{id}/", Admin, None, json!(null)),
+        r(
+            "get",
+            "/api/v1/tickets/",
+            User,
+            Some("tickets:read"),
+            json!(null),
+        ),
+        r(
+            "post",
+            "/api/v1/tickets/",
+            User,
+            None,
+            json!({"subject": "Printer jam"}),
+        ),
+        r(
+            "post",
+            "/api/v1/tickets/send/",
+            User,
+            Some("tickets:submit"),
+            json!({"ticket_data": {"ticket_id": "HD-1", "subject": "From HDTS",
+                "employee": {"email": "hdts.user@example.com"}}}),
+        ),
+        r(
+            "get",
+            "/api/v1/tickets/{id}/",
+            User,
+            Some("tickets:read"),
+            json!(null),
+        ),
+        r(
+            "patch",
+            "/api/v1/tickets/{id}/",
+            Agent,
+            None,
+            json!({"priority": "high"}),
+        ),
+        r(
+            "post",
+            "/api/v1/tickets/{id}/status/",
+            Agent,
+            None,
+            json!({"status": "open"}),
+        ),
+        r(
+            "get",
+            "/api/v1/tickets/{id}/history/",
+            User,
+            Some("tickets:read"),
+            json!(null),
+        ),
+        r(
+            "get",
+            "/api/v1/reference-data/",
+            User,
+            Some("tickets:read"),
+            json!(null),
+        ),
+        r(
+            "post",
+            "/api/v1/categories/",
+            Admin,
+            None,
+            json!({"name": "Hardware"}),
+        ),
+        r(
+            "put",
+            "/api/v1/categories/{id}/",
+            Admin,
+            None,
+            json!({"name": "Network", "is_active": true}),
+        ),
+        r(
+            "post",
+            "/api/v1/departments/",
+            Admin,
+            None,
+            json!({"name": "Finance"}),
+        ),
+        r(
+            "put",
+            "/api/v1/departments/{id}/",
+            Admin,
+            None,
+            json!({"name": "IT", "is_active": true}),
+        ),
+        r(
+            "put",
+            "/api/v1/departments/{id}/members/",
+            Admin,
+            None,
+            json!({"user_ids": []}),
+        ),
+        r(
+            "put",
+            "/api/v1/priorities/{code}/",
+            Admin,
+            None,
+            json!({"name": "Low"}),
+        ),
+        r(
+            "get",
+            "/api/v1/helpdesk/settings/",
+            Admin,
+            None,
+            json!(null),
+        ),
+        r(
+            "put",
+            "/api/v1/helpdesk/settings/",
+            Admin,
+            None,
+            json!({"agent_visibility": "own_departments"}),
+        ),
+        r("get", "/api/v1/saved-filters/", User, None, json!(null)),
+        r(
+            "post",
+            "/api/v1/saved-filters/",
+            User,
+            None,
+            json!({"name": "Urgent", "query": "priority=urgent"}),
+        ),
+        r(
+            "delete",
+            "/api/v1/saved-filters/{id}/",
+            User,
+            None,
+            json!(null),
+        ),
         // Last: it ends the caller's session.
         r("post", "/api/v1/auth/logout/", User, None, json!(null)),
     ]
@@ -321,7 +449,7 @@ async fn every_route_allows_exactly_the_callers_the_policy_says() {
     let key: Value = client()
         .post(app.url("/api/v1/api-keys/"))
         .bearer_auth(&admin)
-        .json(&json!({"name": "All scopes", "scopes": ["tickets:submit", "notifications:send", "users:read", "roles:read"]}))
+        .json(&json!({"name": "All scopes", "scopes": ["tickets:submit", "tickets:read", "notifications:send", "users:read", "roles:read"]}))
         .send()
         .await
         .unwrap()
@@ -338,6 +466,38 @@ async fn every_route_allows_exactly_the_callers_the_policy_says() {
         .json()
         .await
         .unwrap();
+
+    let employee = app.token("employee@example.com").await;
+    let ticket: Value = client()
+        .post(app.url("/api/v1/tickets/"))
+        .bearer_auth(&employee)
+        .json(&json!({"subject": "My screen flickers"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ticket_id = ticket["id"].as_i64().unwrap();
+    let created = |path: &'static str, body: Value| {
+        let admin = admin.clone();
+        let url = app.url(path);
+        async move {
+            let answer: Value = client()
+                .post(url)
+                .bearer_auth(&admin)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            answer["id"].as_i64().unwrap()
+        }
+    };
+    let category_id = created("/api/v1/categories/", json!({"name": "Software"})).await;
+    let department_id = created("/api/v1/departments/", json!({"name": "Operations"})).await;
 
     let callers = [
         Caller::Anonymous,
@@ -364,11 +524,16 @@ async fn every_route_allows_exactly_the_callers_the_policy_says() {
                         t if t.starts_with("/api/v1/api-keys/") => {
                             spare_key["summary"]["id"].to_string()
                         }
+                        t if t.starts_with("/api/v1/tickets/") => ticket_id.to_string(),
+                        t if t.starts_with("/api/v1/categories/") => category_id.to_string(),
+                        t if t.starts_with("/api/v1/departments/") => department_id.to_string(),
+                        t if t.starts_with("/api/v1/saved-filters/") => "999999".to_owned(),
                         _ => "no-such-session".to_owned(),
                     },
                 )
                 .replace("{user_id}", &target.to_string())
-                .replace("{role}", "Employee");
+                .replace("{role}", "Employee")
+                .replace("{code}", "low");
             let mut request = match route.method {
                 "get" => client().get(app.url(&path)),
                 "post" => client().post(app.url(&path)),

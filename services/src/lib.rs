@@ -10,7 +10,10 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod mail;
+pub mod markdown;
+pub mod reference;
 pub mod status;
+pub mod tickets;
 pub mod users;
 pub mod workflow_roles;
 

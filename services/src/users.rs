@@ -387,3 +387,61 @@ pub async fn rename_self(db: &Db, id: i64, full_name: &str) -> Result<UserSummar
     }
     get(db, id).await
 }
+
+/// The user a ticket from another system names as its requester: found by e-mail, or created
+/// (without a password, as an Employee of HDTS and TTS) so the ticket has someone to belong
+/// to; they can set a password through "Forgot your password?".
+pub async fn find_or_create_requester(db: &Db, email: &str, full_name: &str) -> Result<i64> {
+    let email = normalize_email(email);
+    check_email(&email).map_err(|p| AppError::invalid_field("employee.email", p))?;
+    {
+        let mut pooled = db.acquire().await?;
+        if let Some(user) = users::find_by_email(&mut pooled.conn(), &email).await? {
+            return Ok(user.id);
+        }
+    }
+    let full_name: String = full_name
+        .trim()
+        .chars()
+        .take(domain::users::MAX_NAME_LENGTH)
+        .collect();
+    let full_name = if check_full_name(&full_name).is_ok() {
+        full_name
+    } else {
+        email.clone()
+    };
+    let roles = vec![
+        RoleGrant {
+            system: System::Tts,
+            role: SystemRole::Employee,
+        },
+        RoleGrant {
+            system: System::Hdts,
+            role: SystemRole::Employee,
+        },
+    ];
+    match create(
+        db,
+        NewUser {
+            email: email.clone(),
+            full_name,
+            password: None,
+            roles,
+        },
+    )
+    .await
+    {
+        Ok(id) => Ok(id),
+        // Created by a submission racing this one.
+        Err(crate::Error::App(e)) if e.kind == ErrorKind::Conflict => {
+            let mut pooled = db.acquire().await?;
+            users::find_by_email(&mut pooled.conn(), &email)
+                .await?
+                .map(|u| u.id)
+                .ok_or_else(|| {
+                    AppError::conflict("The requester could not be saved; try again.").into()
+                })
+        }
+        Err(other) => Err(other),
+    }
+}

@@ -22,6 +22,8 @@ async fn open(url: &str) -> Db {
     db
 }
 
+// Full-text search is the one deliberate difference: SQLite's FTS5 tables (`tickets_fts*`)
+// and PostgreSQL's generated `search_vector` column are left out of the comparison.
 async fn sqlite_schema(db: &Db) -> Schema {
     let Db::Sqlite(pool) = db else {
         panic!("expected SQLite")
@@ -29,7 +31,8 @@ async fn sqlite_schema(db: &Db) -> Schema {
     let rows: Vec<(String, String, bool, i64)> = sqlx::query_as(
         "SELECT m.name, p.name, p.\"notnull\", p.pk FROM sqlite_master m \
          JOIN pragma_table_info(m.name) p \
-         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations'",
+         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations' \
+         AND m.name NOT LIKE 'tickets_fts%'",
     )
     .fetch_all(pool)
     .await
@@ -46,7 +49,8 @@ async fn postgres_schema(db: &Db) -> Schema {
     };
     let rows: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT table_name::text, column_name::text, is_nullable::text FROM information_schema.columns \
-         WHERE table_schema = current_schema() AND table_name <> '_sqlx_migrations'",
+         WHERE table_schema = current_schema() AND table_name <> '_sqlx_migrations' \
+         AND column_name <> 'search_vector'",
     )
     .fetch_all(pool)
     .await

@@ -20,7 +20,7 @@ pub const DEMO_PASSWORD: &str = "tts-demo-2026";
 pub struct Tts {
     pub base: String,
     _process: Child,
-    _folder: tempfile::TempDir,
+    folder: tempfile::TempDir,
 }
 
 impl Tts {
@@ -67,8 +67,28 @@ impl Tts {
         Tts {
             base,
             _process: process,
-            _folder: folder,
+            folder,
         }
+    }
+
+    /// Waits for a mail to `to` about `subject` in the binary's mailbox folder; its text.
+    pub async fn wait_for_mail(&self, to: &str, subject: &str) -> String {
+        let mailbox = self.folder.path().join("data").join("mailbox");
+        for _ in 0..200 {
+            if let Ok(entries) = std::fs::read_dir(&mailbox) {
+                for entry in entries.filter_map(Result::ok) {
+                    let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+                    if text.contains(to) && text.contains(subject) {
+                        return text
+                            .replace("=\r\n", "")
+                            .replace("=\n", "")
+                            .replace("=3D", "=");
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no mail to {to} about {subject}");
     }
 
     pub fn url(&self, path: &str) -> String {

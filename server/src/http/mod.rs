@@ -133,7 +133,7 @@ pub fn trim_trailing_slash(mut request: Request) -> Request {
 /// Every REST route with its handler. Each handler asks for the permission it needs
 /// (`Caller::may`); the authorization matrix test calls every route as every role.
 fn api_routes() -> Router<AppState> {
-    use rest::{api_keys, auth, roles, users};
+    use rest::{api_keys, auth, helpdesk, roles, tickets, users};
     Router::new()
         .route("/auth/token", post(auth::token))
         .route("/auth/token/verify", post(auth::verify))
@@ -194,6 +194,30 @@ fn api_routes() -> Router<AppState> {
         .route("/security/policies/{role}", put(roles::set_policy))
         .route("/api-keys", get(api_keys::list).post(api_keys::create))
         .route("/api-keys/{id}", delete(api_keys::revoke))
+        .route("/tickets", get(tickets::list).post(tickets::create))
+        .route("/tickets/send", post(tickets::send))
+        .route("/tickets/{id}", get(tickets::get).patch(tickets::update))
+        .route("/tickets/{id}/status", post(tickets::change_status))
+        .route("/tickets/{id}/history", get(tickets::history))
+        .route("/reference-data", get(helpdesk::reference_data))
+        .route("/categories", post(helpdesk::create_category))
+        .route("/categories/{id}", put(helpdesk::update_category))
+        .route("/departments", post(helpdesk::create_department))
+        .route("/departments/{id}", put(helpdesk::update_department))
+        .route(
+            "/departments/{id}/members",
+            put(helpdesk::set_department_members),
+        )
+        .route("/priorities/{code}", put(helpdesk::update_priority))
+        .route(
+            "/helpdesk/settings",
+            get(helpdesk::settings).put(helpdesk::put_settings),
+        )
+        .route(
+            "/saved-filters",
+            get(helpdesk::saved_filters).post(helpdesk::save_filter),
+        )
+        .route("/saved-filters/{id}", delete(helpdesk::delete_filter))
 }
 
 /// Anything no route matched: a JSON 404 under `/api/`, an embedded file if there is one,

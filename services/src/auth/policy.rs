@@ -45,11 +45,12 @@ impl Principal {
 }
 
 /// The scopes an API key can be given.
-pub const SCOPES: [(&str, &str); 4] = [
+pub const SCOPES: [(&str, &str); 5] = [
     (
         "tickets:submit",
         "Submit tickets from another system (HDTS)",
     ),
+    ("tickets:read", "Read every ticket and its attachments"),
     ("notifications:send", "Send notifications to users"),
     ("users:read", "Read the user directory"),
     ("roles:read", "Read workflow roles and their members"),
@@ -67,6 +68,12 @@ pub enum Permission {
     ManageApiKeys,
     ManageSecurityPolicy,
     SubmitTickets,
+    /// See tickets (which ones: [`ticket_scope`]).
+    ViewTickets,
+    /// Change tickets: status, assignment, fields.
+    WorkTickets,
+    /// Reference data (categories, departments, priorities) and helpdesk settings.
+    ManageHelpdesk,
     SendNotifications,
 }
 
@@ -74,13 +81,16 @@ impl Permission {
     /// The least TTS role of a user who may do it (`None`: users may not, only API keys).
     pub fn minimum_role(self) -> Option<SystemRole> {
         match self {
-            Permission::OwnAccount | Permission::SubmitTickets => Some(SystemRole::Employee),
-            Permission::ViewRoles => Some(SystemRole::Agent),
+            Permission::OwnAccount | Permission::SubmitTickets | Permission::ViewTickets => {
+                Some(SystemRole::Employee)
+            }
+            Permission::ViewRoles | Permission::WorkTickets => Some(SystemRole::Agent),
             Permission::ViewUsers
             | Permission::ManageUsers
             | Permission::ManageRoles
             | Permission::ManageApiKeys
             | Permission::ManageSecurityPolicy
+            | Permission::ManageHelpdesk
             | Permission::SendNotifications => Some(SystemRole::Admin),
         }
     }
@@ -89,6 +99,7 @@ impl Permission {
     pub fn scope(self) -> Option<&'static str> {
         match self {
             Permission::SubmitTickets => Some("tickets:submit"),
+            Permission::ViewTickets => Some("tickets:read"),
             Permission::SendNotifications => Some("notifications:send"),
             Permission::ViewUsers => Some("users:read"),
             Permission::ViewRoles => Some("roles:read"),
@@ -96,7 +107,9 @@ impl Permission {
             | Permission::ManageUsers
             | Permission::ManageRoles
             | Permission::ManageApiKeys
-            | Permission::ManageSecurityPolicy => None,
+            | Permission::ManageSecurityPolicy
+            | Permission::WorkTickets
+            | Permission::ManageHelpdesk => None,
         }
     }
 }
@@ -128,6 +141,62 @@ pub fn authorize(principal: &Principal, permission: Permission) -> Result<(), Ap
             )),
         },
     }
+}
+
+/// Which tickets a caller may see: the one rule behind the portal, the agent list, REST and
+/// search alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketScope {
+    /// Admins, and API keys with `tickets:read`; agents when the helpdesk setting says so.
+    All,
+    /// An agent: tickets of their departments, assigned to them, or requested by them.
+    Departments { user_id: i64 },
+    /// An employee: the tickets they requested.
+    Own { user_id: i64 },
+}
+
+impl TicketScope {
+    /// Whether a ticket with these people and department is inside the scope.
+    pub fn includes(
+        self,
+        requester_id: i64,
+        assignee_id: Option<i64>,
+        department_id: Option<i64>,
+        member_of: &[i64],
+    ) -> bool {
+        match self {
+            TicketScope::All => true,
+            TicketScope::Own { user_id } => requester_id == user_id,
+            TicketScope::Departments { user_id } => {
+                requester_id == user_id
+                    || assignee_id == Some(user_id)
+                    || department_id.is_some_and(|d| member_of.contains(&d))
+            }
+        }
+    }
+}
+
+/// The tickets `principal` may see, given the admins' choice for agents; 403 if none.
+pub fn ticket_scope(
+    principal: &Principal,
+    agents_see: domain::tickets::AgentVisibility,
+) -> Result<TicketScope, AppError> {
+    authorize(principal, Permission::ViewTickets)?;
+    Ok(match principal {
+        Principal::ApiKey(_) => TicketScope::All,
+        Principal::User(user) => match user.user.tts_role() {
+            SystemRole::Admin => TicketScope::All,
+            SystemRole::Agent => match agents_see {
+                domain::tickets::AgentVisibility::All => TicketScope::All,
+                domain::tickets::AgentVisibility::OwnDepartments => TicketScope::Departments {
+                    user_id: user.user.id,
+                },
+            },
+            SystemRole::Employee => TicketScope::Own {
+                user_id: user.user.id,
+            },
+        },
+    })
 }
 
 /// The principal if there is one and it may do `permission`; 401 without one.

@@ -15,6 +15,7 @@
 pub mod api_keys;
 pub mod security;
 pub mod sessions;
+pub mod tickets;
 pub mod users;
 pub mod workflow_roles;
 
@@ -96,6 +97,15 @@ pub enum Pooled {
 pub enum Tx {
     Sqlite(Transaction<'static, Sqlite>),
     Postgres(Transaction<'static, Postgres>),
+}
+
+impl Conn<'_> {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Conn::Sqlite(_) => Backend::Sqlite,
+            Conn::Postgres(_) => Backend::Postgres,
+        }
+    }
 }
 
 impl Pooled {

@@ -6,8 +6,10 @@
 
 pub mod api_keys;
 pub mod auth;
+pub mod helpdesk;
 pub mod openapi;
 pub mod roles;
+pub mod tickets;
 pub mod users;
 
 use axum::Json;

@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{api_keys, auth, roles, users};
+use super::{api_keys, auth, helpdesk, roles, tickets, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -27,6 +27,12 @@ use super::{api_keys, auth, roles, users};
         roles::list, roles::create, roles::get, roles::update, roles::delete, roles::members,
         roles::set_member, roles::remove_member, roles::policies, roles::set_policy,
         api_keys::list, api_keys::create, api_keys::revoke,
+        tickets::list, tickets::create, tickets::send, tickets::get, tickets::update,
+        tickets::change_status, tickets::history,
+        helpdesk::reference_data, helpdesk::create_category, helpdesk::update_category,
+        helpdesk::create_department, helpdesk::update_department, helpdesk::set_department_members,
+        helpdesk::update_priority, helpdesk::settings, helpdesk::put_settings,
+        helpdesk::saved_filters, helpdesk::save_filter, helpdesk::delete_filter,
     ),
     modifiers(&SecuritySchemes),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])),
@@ -36,6 +42,8 @@ use super::{api_keys, auth, roles, users};
         (name = "roles", description = "Workflow roles and their members"),
         (name = "security", description = "Second-factor requirements per system role"),
         (name = "api-keys", description = "Keys for integrations (administrators)"),
+        (name = "tickets", description = "Tickets: list, search, submit, change, history; external intake"),
+        (name = "helpdesk", description = "Categories, departments, priorities and helpdesk settings"),
     )
 )]
 pub struct ApiDoc;

@@ -1,0 +1,595 @@
+//! Tickets as the portal, the agent views and the REST API show them, with the rules of their
+//! fields that the browser checks before sending and the server checks again.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::AppError;
+
+/// Longest subject, in characters.
+pub const MAX_SUBJECT: usize = 200;
+/// Longest description, in bytes (Markdown source).
+pub const MAX_DESCRIPTION_BYTES: usize = 64 * 1024;
+/// Largest page of a list.
+pub const MAX_PAGE_SIZE: u32 = 100;
+pub const DEFAULT_PAGE_SIZE: u32 = 25;
+/// Longest search string, in characters.
+pub const MAX_QUERY: usize = 200;
+
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal / $label:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stored and wire name.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// The name people read.
+            pub fn label(self) -> &'static str {
+                match self { $($name::$variant => $label),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        /// Parses the wire name in any letter case (`"HIGH"`, `"High"`, `"high"`); spaces and
+        /// dashes count as underscores (`"In Progress"`).
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(value: &str) -> Result<Self, String> {
+                let normal = value.trim().to_ascii_lowercase().replace([' ', '-'], "_");
+                match normal.as_str() {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(format!(
+                        "must be one of {}",
+                        [$($text),+].join(", ")
+                    )),
+                }
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// How urgent a ticket is; workflows set an SLA for each.
+    Priority {
+        Low = "low" / "Low",
+        Medium = "medium" / "Medium",
+        High = "high" / "High",
+        Urgent = "urgent" / "Urgent",
+    }
+);
+
+string_enum!(
+    /// Where a ticket is in its life.
+    TicketStatus {
+        New = "new" / "New",
+        Open = "open" / "Open",
+        InProgress = "in_progress" / "In progress",
+        OnHold = "on_hold" / "On hold",
+        Resolved = "resolved" / "Resolved",
+        Closed = "closed" / "Closed",
+    }
+);
+
+string_enum!(
+    /// How a ticket arrived.
+    TicketSource {
+        Portal = "portal" / "Portal",
+        Api = "api" / "API",
+        Hdts = "hdts" / "HDTS",
+    }
+);
+
+impl TicketStatus {
+    /// Resolved and closed tickets are done; the rest are open work.
+    pub fn is_done(self) -> bool {
+        matches!(self, TicketStatus::Resolved | TicketStatus::Closed)
+    }
+}
+
+/// The human-readable ticket number, `TKT-000123`: the ticket's id, zero-padded to six digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TicketNumber(pub i64);
+
+impl fmt::Display for TicketNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TKT-{:06}", self.0)
+    }
+}
+
+impl TicketNumber {
+    /// Reads `TKT-000123`, `tkt-123` or `#123`; anything else is not a ticket number.
+    pub fn parse(text: &str) -> Option<TicketNumber> {
+        let text = text.trim();
+        let digits = text
+            .get(..4)
+            .filter(|prefix| prefix.eq_ignore_ascii_case("tkt-"))
+            .map(|_| &text[4..])
+            .or_else(|| text.strip_prefix('#'))?;
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse().ok().filter(|n| *n > 0).map(TicketNumber)
+    }
+}
+
+/// Someone a ticket names: its requester, its assignee, the author of a change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PersonRef {
+    pub id: i64,
+    pub full_name: String,
+    pub email: String,
+}
+
+/// A category, sub-category or department as a ticket names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NamedRef {
+    pub id: i64,
+    pub name: String,
+}
+
+/// A ticket with everything the ticket page shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Ticket {
+    pub id: i64,
+    /// `TKT-000123`.
+    pub number: String,
+    pub subject: String,
+    /// Markdown, as written.
+    pub description: String,
+    /// The description rendered to sanitised HTML.
+    pub description_html: String,
+    pub category: Option<NamedRef>,
+    pub sub_category: Option<NamedRef>,
+    pub department: Option<NamedRef>,
+    pub priority: Priority,
+    pub status: TicketStatus,
+    pub requester: PersonRef,
+    pub assignee: Option<PersonRef>,
+    pub source: TicketSource,
+    pub external_ref: Option<String>,
+    /// Flexible fields from the submitting system or form, kept as given.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub fields: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+/// A row of a ticket list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TicketSummary {
+    pub id: i64,
+    pub number: String,
+    pub subject: String,
+    pub category: Option<String>,
+    pub department: Option<String>,
+    pub priority: Priority,
+    pub status: TicketStatus,
+    pub requester: PersonRef,
+    pub assignee: Option<PersonRef>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What the ticket list can be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum TicketOrdering {
+    /// Newest first (the default).
+    #[default]
+    CreatedDesc,
+    CreatedAsc,
+    UpdatedDesc,
+    UpdatedAsc,
+    /// Most urgent first, newest first within a priority.
+    PriorityDesc,
+    PriorityAsc,
+    /// Best match first (only with a search), newest first among equals.
+    Relevance,
+}
+
+impl TicketOrdering {
+    pub const ALL: [TicketOrdering; 7] = [
+        TicketOrdering::CreatedDesc,
+        TicketOrdering::CreatedAsc,
+        TicketOrdering::UpdatedDesc,
+        TicketOrdering::UpdatedAsc,
+        TicketOrdering::PriorityDesc,
+        TicketOrdering::PriorityAsc,
+        TicketOrdering::Relevance,
+    ];
+
+    /// The REST `ordering` parameter: a field, `-` for descending.
+    pub fn as_param(self) -> &'static str {
+        match self {
+            TicketOrdering::CreatedDesc => "-created_at",
+            TicketOrdering::CreatedAsc => "created_at",
+            TicketOrdering::UpdatedDesc => "-updated_at",
+            TicketOrdering::UpdatedAsc => "updated_at",
+            TicketOrdering::PriorityDesc => "-priority",
+            TicketOrdering::PriorityAsc => "priority",
+            TicketOrdering::Relevance => "relevance",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            TicketOrdering::CreatedDesc => "Newest",
+            TicketOrdering::CreatedAsc => "Oldest",
+            TicketOrdering::UpdatedDesc => "Recently updated",
+            TicketOrdering::UpdatedAsc => "Least recently updated",
+            TicketOrdering::PriorityDesc => "Most urgent",
+            TicketOrdering::PriorityAsc => "Least urgent",
+            TicketOrdering::Relevance => "Best match",
+        }
+    }
+
+    pub fn parse(value: &str) -> Result<TicketOrdering, String> {
+        let value = value.trim();
+        let value = if value == "-id" { "-created_at" } else { value };
+        let value = if value == "id" { "created_at" } else { value };
+        TicketOrdering::ALL
+            .iter()
+            .copied()
+            .find(|o| o.as_param() == value)
+            .ok_or_else(|| {
+                "must be one of created_at, -created_at, updated_at, -updated_at, priority, \
+                 -priority, relevance"
+                    .to_owned()
+            })
+    }
+}
+
+/// Filters, search, order and page of a ticket list. Every filter narrows; an absent one does
+/// not. The caller's visibility always applies on top.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TicketQuery {
+    pub q: Option<String>,
+    pub status: Vec<TicketStatus>,
+    pub priority: Vec<Priority>,
+    pub category: Option<i64>,
+    pub department: Option<i64>,
+    pub requester: Option<i64>,
+    /// `Some(0)`: unassigned tickets.
+    pub assignee: Option<i64>,
+    pub external_ref: Option<String>,
+    /// `None`: best match first when searching, newest first otherwise.
+    pub ordering: Option<TicketOrdering>,
+    pub page: u32,
+    pub page_size: u32,
+}
+
+impl TicketQuery {
+    /// The page (from 1) and page size after defaults, as the list uses them.
+    pub fn paging(&self) -> (u32, u32) {
+        let page = self.page.max(1);
+        let size = if self.page_size == 0 {
+            DEFAULT_PAGE_SIZE
+        } else {
+            self.page_size.min(MAX_PAGE_SIZE)
+        };
+        (page, size)
+    }
+
+    /// The order the list uses.
+    pub fn effective_ordering(&self) -> TicketOrdering {
+        match (self.ordering, self.search()) {
+            (Some(TicketOrdering::Relevance), None) => TicketOrdering::CreatedDesc,
+            (Some(ordering), _) => ordering,
+            (None, Some(_)) => TicketOrdering::Relevance,
+            (None, None) => TicketOrdering::CreatedDesc,
+        }
+    }
+
+    /// The search string if it has anything to search for.
+    pub fn search(&self) -> Option<&str> {
+        self.q.as_deref().map(str::trim).filter(|q| !q.is_empty())
+    }
+}
+
+/// A new ticket as a person submits it in the portal or over REST.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewTicket {
+    pub subject: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub category_id: Option<i64>,
+    #[serde(default)]
+    pub sub_category_id: Option<i64>,
+    #[serde(default)]
+    pub department_id: Option<i64>,
+    #[serde(default = "default_priority")]
+    pub priority: Priority,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub fields: serde_json::Value,
+}
+
+fn default_priority() -> Priority {
+    Priority::Medium
+}
+
+/// Changes to a ticket; an absent field stays as it is.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TicketUpdate {
+    pub subject: Option<String>,
+    pub description: Option<String>,
+    /// `Some(None)` clears it.
+    #[serde(default, with = "double_option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
+    pub category_id: Option<Option<i64>>,
+    #[serde(default, with = "double_option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
+    pub sub_category_id: Option<Option<i64>>,
+    #[serde(default, with = "double_option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
+    pub department_id: Option<Option<i64>>,
+    pub priority: Option<Priority>,
+    /// `0` unassigns.
+    pub assignee_id: Option<i64>,
+}
+
+/// Serde for `Option<Option<T>>`: absent → `None`, `null` → `Some(None)`.
+mod double_option {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer, T: Serialize>(
+        value: &Option<Option<T>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            None => serializer.serialize_none(),
+            Some(inner) => inner.serialize(serializer),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(deserializer).map(Some)
+    }
+}
+
+/// A status change with its reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct StatusChange {
+    pub status: TicketStatus,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Something that happened to a ticket, for its history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TicketEvent {
+    pub id: i64,
+    /// `created`, `status`, `assigned`, `updated`, `attachment`.
+    pub kind: String,
+    pub actor: Option<PersonRef>,
+    pub from_value: Option<String>,
+    pub to_value: Option<String>,
+    pub note: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A file attached to a ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Attachment {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub file_name: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub uploaded_by: Option<PersonRef>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Attachment {
+    /// Images are shown inline (as thumbnails); other files are downloaded.
+    pub fn is_image(&self) -> bool {
+        is_inline_image(&self.content_type)
+    }
+}
+
+/// The image types browsers show inline and that carry no script (SVG can, so it is not one).
+pub fn is_inline_image(content_type: &str) -> bool {
+    matches!(
+        content_type,
+        "image/png" | "image/jpeg" | "image/gif" | "image/webp"
+    )
+}
+
+/// A department, with whether new tickets may name it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Department {
+    pub id: i64,
+    pub name: String,
+    pub is_active: bool,
+    pub ticket_count: i64,
+}
+
+/// A category or (with `parent_id`) a sub-category.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Category {
+    pub id: i64,
+    pub parent_id: Option<i64>,
+    pub name: String,
+    pub description: String,
+    pub is_active: bool,
+    pub ticket_count: i64,
+}
+
+/// A priority as admins named it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PriorityInfo {
+    pub code: Priority,
+    pub name: String,
+    pub description: String,
+    pub sort_order: i64,
+}
+
+/// Everything a ticket form offers to choose from.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReferenceData {
+    pub categories: Vec<Category>,
+    pub departments: Vec<Department>,
+    pub priorities: Vec<PriorityInfo>,
+}
+
+/// Which tickets agents see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AgentVisibility {
+    /// Tickets of the agent's departments, assigned to them, or requested by them.
+    #[default]
+    OwnDepartments,
+    /// Every ticket.
+    All,
+}
+
+/// A named ticket-list filter of a user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SavedFilter {
+    pub id: i64,
+    pub name: String,
+    /// The list's query string, e.g. `status=open&priority=high`.
+    pub query: String,
+}
+
+/// Checks a subject: present, at most [`MAX_SUBJECT`] characters, one line.
+pub fn check_subject(subject: &str) -> Result<String, AppError> {
+    let subject = subject.trim();
+    if subject.is_empty() {
+        return Err(AppError::invalid_field("subject", "Subject is required"));
+    }
+    if subject.chars().count() > MAX_SUBJECT {
+        return Err(AppError::invalid_field(
+            "subject",
+            format!("must be at most {MAX_SUBJECT} characters"),
+        ));
+    }
+    if subject.chars().any(char::is_control) {
+        return Err(AppError::invalid_field(
+            "subject",
+            "must be a single line of text",
+        ));
+    }
+    Ok(subject.to_owned())
+}
+
+/// Checks a description: at most [`MAX_DESCRIPTION_BYTES`], no NUL characters.
+pub fn check_description(description: &str) -> Result<String, AppError> {
+    if description.len() > MAX_DESCRIPTION_BYTES {
+        return Err(AppError::invalid_field(
+            "description",
+            format!("must be at most {} KiB", MAX_DESCRIPTION_BYTES / 1024),
+        ));
+    }
+    if description.contains('\0') {
+        return Err(AppError::invalid_field(
+            "description",
+            "must not contain NUL characters",
+        ));
+    }
+    Ok(description.trim_end().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_print_padded_and_parse_back_in_their_forms() {
+        assert_eq!(TicketNumber(123).to_string(), "TKT-000123");
+        assert_eq!(TicketNumber(1_234_567).to_string(), "TKT-1234567");
+        for text in ["TKT-000123", "tkt-123", "#123", " TKT-123 "] {
+            assert_eq!(TicketNumber::parse(text), Some(TicketNumber(123)), "{text}");
+        }
+        for text in [
+            "TKT-",
+            "TKT-12a",
+            "123",
+            "TKT-0",
+            "#",
+            "TKT-99999999999999999999",
+            "é",
+        ] {
+            assert_eq!(TicketNumber::parse(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn enums_parse_in_any_letter_case() {
+        assert_eq!("HIGH".parse::<Priority>(), Ok(Priority::High));
+        assert_eq!("Urgent".parse::<Priority>(), Ok(Priority::Urgent));
+        assert_eq!(
+            "In Progress".parse::<TicketStatus>(),
+            Ok(TicketStatus::InProgress)
+        );
+        assert_eq!("on-hold".parse::<TicketStatus>(), Ok(TicketStatus::OnHold));
+        let err = "critical".parse::<Priority>().unwrap_err();
+        assert!(err.contains("low, medium, high, urgent"), "{err}");
+    }
+
+    #[test]
+    fn paging_defaults_and_caps() {
+        let mut query = TicketQuery::default();
+        assert_eq!(query.paging(), (1, DEFAULT_PAGE_SIZE));
+        query.page = 3;
+        query.page_size = 10_000;
+        assert_eq!(query.paging(), (3, MAX_PAGE_SIZE));
+    }
+
+    #[test]
+    fn subjects_and_descriptions_are_checked() {
+        assert!(check_subject("  ").is_err());
+        assert!(check_subject(&"x".repeat(MAX_SUBJECT + 1)).is_err());
+        assert!(check_subject("two\nlines").is_err());
+        assert_eq!(check_subject("  Printer jam ").unwrap(), "Printer jam");
+        assert!(check_description(&"x".repeat(MAX_DESCRIPTION_BYTES + 1)).is_err());
+        assert!(check_description("a\0b").is_err());
+    }
+
+    #[test]
+    fn orderings_round_trip_through_their_parameter() {
+        for ordering in TicketOrdering::ALL {
+            assert_eq!(TicketOrdering::parse(ordering.as_param()), Ok(ordering));
+        }
+        assert!(TicketOrdering::parse("subject; DROP TABLE").is_err());
+    }
+}

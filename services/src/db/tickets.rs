@@ -1,0 +1,537 @@
+//! Tickets, their history and attachments, reference data, saved filters and settings.
+
+use chrono::{DateTime, Utc};
+
+use super::{Backend, Conn};
+use crate::{execute, on_conn};
+
+/// A value bound to a `$N` placeholder of a query built at run time.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+/// Binds `args` in order to a query on either backend (inside `on_conn!`).
+macro_rules! bind_all {
+    ($query:expr, $args:expr) => {{
+        let mut query = $query;
+        for arg in $args {
+            query = match arg {
+                Arg::Int(v) => query.bind(*v),
+                Arg::Text(v) => query.bind(v.as_str()),
+            };
+        }
+        query
+    }};
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TicketRow {
+    pub id: i64,
+    pub subject: String,
+    pub description: String,
+    pub category_id: Option<i64>,
+    pub category_name: Option<String>,
+    pub sub_category_id: Option<i64>,
+    pub sub_category_name: Option<String>,
+    pub department_id: Option<i64>,
+    pub department_name: Option<String>,
+    pub priority: String,
+    pub status: String,
+    pub requester_id: i64,
+    pub requester_name: String,
+    pub requester_email: String,
+    pub assignee_id: Option<i64>,
+    pub assignee_name: Option<String>,
+    pub assignee_email: Option<String>,
+    pub source: String,
+    pub external_ref: Option<String>,
+    pub fields: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+/// The columns of a [`TicketRow`]; `fields` is read as text on both backends.
+const TICKET_COLUMNS: &str = "t.id, t.subject, t.description, \
+     t.category_id, c.name AS category_name, t.sub_category_id, sc.name AS sub_category_name, \
+     t.department_id, d.name AS department_name, t.priority, t.status, \
+     t.requester_id, r.full_name AS requester_name, r.email AS requester_email, \
+     t.assignee_id, a.full_name AS assignee_name, a.email AS assignee_email, \
+     t.source, t.external_ref, CAST(t.fields AS TEXT) AS fields, \
+     t.created_at, t.updated_at, t.resolved_at";
+
+const TICKET_JOINS: &str = "FROM tickets t \
+     JOIN users r ON r.id = t.requester_id \
+     LEFT JOIN users a ON a.id = t.assignee_id \
+     LEFT JOIN categories c ON c.id = t.category_id \
+     LEFT JOIN categories sc ON sc.id = t.sub_category_id \
+     LEFT JOIN departments d ON d.id = t.department_id";
+
+pub struct NewTicketRow<'a> {
+    pub subject: &'a str,
+    pub description: &'a str,
+    pub category_id: Option<i64>,
+    pub sub_category_id: Option<i64>,
+    pub department_id: Option<i64>,
+    pub priority: &'a str,
+    pub status: &'a str,
+    pub requester_id: i64,
+    pub source: &'a str,
+    pub external_ref: Option<&'a str>,
+    pub fields: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+pub async fn insert(conn: &mut Conn<'_>, row: &NewTicketRow<'_>) -> sqlx::Result<i64> {
+    // `fields` arrives as JSON text: PostgreSQL casts it to JSONB, SQLite keeps the text.
+    let fields_value = match conn.backend() {
+        Backend::Sqlite => "$11",
+        Backend::Postgres => "CAST($11 AS JSONB)",
+    };
+    let sql = format!(
+        "INSERT INTO tickets (subject, description, category_id, sub_category_id, department_id, \
+         priority, status, requester_id, source, external_ref, fields, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, {fields_value}, $12, $12) RETURNING id"
+    );
+    on_conn!(conn, c => sqlx::query_scalar(&sql)
+        .bind(row.subject)
+        .bind(row.description)
+        .bind(row.category_id)
+        .bind(row.sub_category_id)
+        .bind(row.department_id)
+        .bind(row.priority)
+        .bind(row.status)
+        .bind(row.requester_id)
+        .bind(row.source)
+        .bind(row.external_ref)
+        .bind(row.fields)
+        .bind(row.now)
+        .fetch_one(c)
+        .await)
+}
+
+pub async fn find(conn: &mut Conn<'_>, id: i64) -> sqlx::Result<Option<TicketRow>> {
+    let sql = format!("SELECT {TICKET_COLUMNS} {TICKET_JOINS} WHERE t.id = $1");
+    on_conn!(conn, c => sqlx::query_as(&sql).bind(id).fetch_optional(c).await)
+}
+
+pub async fn find_id_by_external_ref(
+    conn: &mut Conn<'_>,
+    external_ref: &str,
+) -> sqlx::Result<Option<i64>> {
+    const SQL: &str = "SELECT id FROM tickets WHERE external_ref = $1";
+    on_conn!(conn, c => sqlx::query_scalar(SQL).bind(external_ref).fetch_optional(c).await)
+}
+
+/// A list query assembled by the ticket service: conditions with their arguments, an order
+/// and a page. `search` joins the full-text candidates (see [`search_join`]).
+pub struct ListQuery {
+    pub conditions: Vec<String>,
+    pub args: Vec<Arg>,
+    pub search: Option<String>,
+    pub order_by: &'static str,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// How many of the newest matches a search ranks by relevance. Ranking every match of a
+/// common word costs seconds at 100,000 tickets (SPEC.md section 5); the newest candidates
+/// are what people look for.
+pub const SEARCH_CANDIDATES: i64 = 2000;
+
+/// The full-text join: the newest [`SEARCH_CANDIDATES`] matches with their rank (lower is
+/// better on both backends), as `f(ticket_id, rank)`. `$N` is the match expression.
+fn search_join(backend: Backend, placeholder: usize) -> String {
+    match backend {
+        Backend::Sqlite => format!(
+            "JOIN (SELECT rowid AS ticket_id, bm25(tickets_fts, 4.0, 1.0) AS rank FROM tickets_fts \
+             WHERE tickets_fts MATCH ${placeholder} ORDER BY rowid DESC LIMIT {SEARCH_CANDIDATES}) f \
+             ON f.ticket_id = t.id"
+        ),
+        Backend::Postgres => format!(
+            "JOIN (SELECT id AS ticket_id, \
+             -ts_rank(search_vector, to_tsquery('simple', ${placeholder})) AS rank FROM tickets \
+             WHERE search_vector @@ to_tsquery('simple', ${placeholder}) \
+             ORDER BY id DESC LIMIT {SEARCH_CANDIDATES}) f ON f.ticket_id = t.id"
+        ),
+    }
+}
+
+fn list_from(conn: &Conn<'_>, query: &ListQuery) -> (String, Vec<Arg>) {
+    let mut args = query.args.clone();
+    let mut from = TICKET_JOINS.to_owned();
+    if let Some(search) = &query.search {
+        args.push(Arg::Text(search.clone()));
+        from.push(' ');
+        from.push_str(&search_join(conn.backend(), args.len()));
+    }
+    if !query.conditions.is_empty() {
+        from.push_str(" WHERE ");
+        from.push_str(&query.conditions.join(" AND "));
+    }
+    (from, args)
+}
+
+pub async fn list(conn: &mut Conn<'_>, query: &ListQuery) -> sqlx::Result<Vec<TicketRow>> {
+    let (from, args) = list_from(conn, query);
+    let sql = format!(
+        "SELECT {TICKET_COLUMNS} {from} ORDER BY {} LIMIT {} OFFSET {}",
+        query.order_by, query.limit, query.offset
+    );
+    on_conn!(conn, c => bind_all!(sqlx::query_as(&sql), &args).fetch_all(c).await)
+}
+
+pub async fn count(conn: &mut Conn<'_>, query: &ListQuery) -> sqlx::Result<i64> {
+    let (from, args) = list_from(conn, query);
+    let sql = format!("SELECT COUNT(*) {from}");
+    on_conn!(conn, c => bind_all!(sqlx::query_scalar(&sql), &args).fetch_one(c).await)
+}
+
+pub struct TicketChanges<'a> {
+    pub subject: &'a str,
+    pub description: &'a str,
+    pub category_id: Option<i64>,
+    pub sub_category_id: Option<i64>,
+    pub department_id: Option<i64>,
+    pub priority: &'a str,
+    pub assignee_id: Option<i64>,
+    pub now: DateTime<Utc>,
+}
+
+pub async fn update(
+    conn: &mut Conn<'_>,
+    id: i64,
+    changes: &TicketChanges<'_>,
+) -> sqlx::Result<u64> {
+    const SQL: &str = "UPDATE tickets SET subject = $1, description = $2, category_id = $3, \
+         sub_category_id = $4, department_id = $5, priority = $6, assignee_id = $7, updated_at = $8 \
+         WHERE id = $9";
+    execute!(
+        conn,
+        sqlx::query(SQL)
+            .bind(changes.subject)
+            .bind(changes.description)
+            .bind(changes.category_id)
+            .bind(changes.sub_category_id)
+            .bind(changes.department_id)
+            .bind(changes.priority)
+            .bind(changes.assignee_id)
+            .bind(changes.now)
+            .bind(id)
+    )
+}
+
+/// Sets the status if it is still `expected` (so two agents changing it at once cannot both
+/// win); returns whether it changed.
+pub async fn set_status(
+    conn: &mut Conn<'_>,
+    id: i64,
+    expected: &str,
+    status: &str,
+    resolved_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    const SQL: &str = "UPDATE tickets SET status = $1, resolved_at = $2, updated_at = $3 \
+                       WHERE id = $4 AND status = $5";
+    execute!(
+        conn,
+        sqlx::query(SQL)
+            .bind(status)
+            .bind(resolved_at)
+            .bind(now)
+            .bind(id)
+            .bind(expected)
+    )
+    .map(|n| n == 1)
+}
+
+// ------------------------------------------------------------------ history
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventRow {
+    pub id: i64,
+    pub kind: String,
+    pub actor_id: Option<i64>,
+    pub actor_name: Option<String>,
+    pub actor_email: Option<String>,
+    pub from_value: Option<String>,
+    pub to_value: Option<String>,
+    pub note: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub struct NewEvent<'a> {
+    pub ticket_id: i64,
+    pub kind: &'a str,
+    pub actor_id: Option<i64>,
+    pub from_value: Option<&'a str>,
+    pub to_value: Option<&'a str>,
+    pub note: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+pub async fn insert_event(conn: &mut Conn<'_>, event: &NewEvent<'_>) -> sqlx::Result<u64> {
+    const SQL: &str = "INSERT INTO ticket_events \
+         (ticket_id, kind, actor_id, from_value, to_value, note, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    execute!(
+        conn,
+        sqlx::query(SQL)
+            .bind(event.ticket_id)
+            .bind(event.kind)
+            .bind(event.actor_id)
+            .bind(event.from_value)
+            .bind(event.to_value)
+            .bind(event.note)
+            .bind(event.now)
+    )
+}
+
+pub async fn events(conn: &mut Conn<'_>, ticket_id: i64) -> sqlx::Result<Vec<EventRow>> {
+    const SQL: &str = "SELECT e.id, e.kind, e.actor_id, u.full_name AS actor_name, \
+         u.email AS actor_email, e.from_value, e.to_value, e.note, e.created_at \
+         FROM ticket_events e LEFT JOIN users u ON u.id = e.actor_id \
+         WHERE e.ticket_id = $1 ORDER BY e.id";
+    on_conn!(conn, c => sqlx::query_as(SQL).bind(ticket_id).fetch_all(c).await)
+}
+
+// ------------------------------------------------------------------ reference data
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DepartmentRow {
+    pub id: i64,
+    pub name: String,
+    pub is_active: bool,
+    pub ticket_count: i64,
+}
+
+pub async fn departments(conn: &mut Conn<'_>) -> sqlx::Result<Vec<DepartmentRow>> {
+    const SQL: &str = "SELECT d.id, d.name, d.is_active, \
+         (SELECT COUNT(*) FROM tickets t WHERE t.department_id = d.id) AS ticket_count \
+         FROM departments d ORDER BY LOWER(d.name)";
+    on_conn!(conn, c => sqlx::query_as(SQL).fetch_all(c).await)
+}
+
+pub async fn department_named(conn: &mut Conn<'_>, name: &str) -> sqlx::Result<Option<i64>> {
+    const SQL: &str = "SELECT id FROM departments WHERE LOWER(name) = LOWER($1)";
+    on_conn!(conn, c => sqlx::query_scalar(SQL).bind(name).fetch_optional(c).await)
+}
+
+pub async fn insert_department(
+    conn: &mut Conn<'_>,
+    name: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<i64> {
+    const SQL: &str =
+        "INSERT INTO departments (name, is_active, created_at) VALUES ($1, TRUE, $2) RETURNING id";
+    on_conn!(conn, c => sqlx::query_scalar(SQL).bind(name).bind(now).fetch_one(c).await)
+}
+
+pub async fn update_department(
+    conn: &mut Conn<'_>,
+    id: i64,
+    name: &str,
+    is_active: bool,
+) -> sqlx::Result<u64> {
+    const SQL: &str = "UPDATE departments SET name = $1, is_active = $2 WHERE id = $3";
+    execute!(conn, sqlx::query(SQL).bind(name).bind(is_active).bind(id))
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CategoryRow {
+    pub id: i64,
+    pub parent_id: Option<i64>,
+    pub name: String,
+    pub description: String,
+    pub is_active: bool,
+    pub ticket_count: i64,
+}
+
+pub async fn categories(conn: &mut Conn<'_>) -> sqlx::Result<Vec<CategoryRow>> {
+    const SQL: &str = "SELECT c.id, c.parent_id, c.name, c.description, c.is_active, \
+         (SELECT COUNT(*) FROM tickets t WHERE t.category_id = c.id OR t.sub_category_id = c.id) \
+         AS ticket_count \
+         FROM categories c ORDER BY LOWER(c.name)";
+    on_conn!(conn, c => sqlx::query_as(SQL).fetch_all(c).await)
+}
+
+/// The category with this name under `parent_id` (top level when `None`).
+pub async fn category_named(
+    conn: &mut Conn<'_>,
+    parent_id: Option<i64>,
+    name: &str,
+) -> sqlx::Result<Option<i64>> {
+    const SQL: &str = "SELECT id FROM categories \
+         WHERE COALESCE(parent_id, 0) = COALESCE($1, 0) AND LOWER(name) = LOWER($2)";
+    on_conn!(conn, c => sqlx::query_scalar(SQL).bind(parent_id).bind(name).fetch_optional(c).await)
+}
+
+pub async fn insert_category(
+    conn: &mut Conn<'_>,
+    parent_id: Option<i64>,
+    name: &str,
+    description: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<i64> {
+    const SQL: &str = "INSERT INTO categories (parent_id, name, description, is_active, created_at) \
+         VALUES ($1, $2, $3, TRUE, $4) RETURNING id";
+    on_conn!(conn, c => sqlx::query_scalar(SQL)
+        .bind(parent_id)
+        .bind(name)
+        .bind(description)
+        .bind(now)
+        .fetch_one(c)
+        .await)
+}
+
+pub async fn update_category(
+    conn: &mut Conn<'_>,
+    id: i64,
+    name: &str,
+    description: &str,
+    is_active: bool,
+) -> sqlx::Result<u64> {
+    const SQL: &str =
+        "UPDATE categories SET name = $1, description = $2, is_active = $3 WHERE id = $4";
+    execute!(
+        conn,
+        sqlx::query(SQL)
+            .bind(name)
+            .bind(description)
+            .bind(is_active)
+            .bind(id)
+    )
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PriorityRow {
+    pub code: String,
+    pub name: String,
+    pub description: String,
+    pub sort_order: i64,
+}
+
+pub async fn priorities(conn: &mut Conn<'_>) -> sqlx::Result<Vec<PriorityRow>> {
+    const SQL: &str =
+        "SELECT code, name, description, sort_order FROM priorities ORDER BY sort_order";
+    on_conn!(conn, c => sqlx::query_as(SQL).fetch_all(c).await)
+}
+
+pub async fn update_priority(
+    conn: &mut Conn<'_>,
+    code: &str,
+    name: &str,
+    description: &str,
+) -> sqlx::Result<u64> {
+    const SQL: &str = "UPDATE priorities SET name = $1, description = $2 WHERE code = $3";
+    execute!(
+        conn,
+        sqlx::query(SQL).bind(name).bind(description).bind(code)
+    )
+}
+
+pub async fn department_ids_of(conn: &mut Conn<'_>, user_id: i64) -> sqlx::Result<Vec<i64>> {
+    const SQL: &str =
+        "SELECT department_id FROM department_members WHERE user_id = $1 ORDER BY department_id";
+    on_conn!(conn, c => sqlx::query_scalar(SQL).bind(user_id).fetch_all(c).await)
+}
+
+pub async fn set_department_members(
+    conn: &mut Conn<'_>,
+    department_id: i64,
+    user_ids: &[i64],
+) -> sqlx::Result<()> {
+    execute!(
+        conn,
+        sqlx::query("DELETE FROM department_members WHERE department_id = $1").bind(department_id)
+    )?;
+    for user_id in user_ids {
+        execute!(
+            conn,
+            sqlx::query("INSERT INTO department_members (department_id, user_id) VALUES ($1, $2)")
+                .bind(department_id)
+                .bind(*user_id)
+        )?;
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------------ settings and outbox
+
+pub async fn setting(conn: &mut Conn<'_>, key: &str) -> sqlx::Result<Option<String>> {
+    const SQL: &str = "SELECT value FROM settings WHERE key = $1";
+    on_conn!(conn, c => sqlx::query_scalar(SQL).bind(key).fetch_optional(c).await)
+}
+
+pub async fn put_setting(
+    conn: &mut Conn<'_>,
+    key: &str,
+    value: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<u64> {
+    const SQL: &str = "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at";
+    execute!(conn, sqlx::query(SQL).bind(key).bind(value).bind(now))
+}
+
+/// Adds an event to the outbox unless one with the same key is there already.
+pub async fn enqueue(
+    conn: &mut Conn<'_>,
+    event_key: &str,
+    topic: &str,
+    payload: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<u64> {
+    let payload_value = match conn.backend() {
+        Backend::Sqlite => "$3",
+        Backend::Postgres => "CAST($3 AS JSONB)",
+    };
+    let sql = format!(
+        "INSERT INTO outbox (event_key, topic, payload, created_at, available_at) \
+         VALUES ($1, $2, {payload_value}, $4, $4) ON CONFLICT (event_key) DO NOTHING"
+    );
+    execute!(
+        conn,
+        sqlx::query(&sql)
+            .bind(event_key)
+            .bind(topic)
+            .bind(payload)
+            .bind(now)
+    )
+}
+
+// ------------------------------------------------------------------ saved filters
+
+pub async fn saved_filters(
+    conn: &mut Conn<'_>,
+    user_id: i64,
+) -> sqlx::Result<Vec<(i64, String, String)>> {
+    const SQL: &str =
+        "SELECT id, name, query FROM saved_filters WHERE user_id = $1 ORDER BY LOWER(name)";
+    on_conn!(conn, c => sqlx::query_as(SQL).bind(user_id).fetch_all(c).await)
+}
+
+pub async fn insert_saved_filter(
+    conn: &mut Conn<'_>,
+    user_id: i64,
+    name: &str,
+    query: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<i64> {
+    const SQL: &str = "INSERT INTO saved_filters (user_id, name, query, created_at) \
+                       VALUES ($1, $2, $3, $4) RETURNING id";
+    on_conn!(conn, c => sqlx::query_scalar(SQL)
+        .bind(user_id)
+        .bind(name)
+        .bind(query)
+        .bind(now)
+        .fetch_one(c)
+        .await)
+}
+
+pub async fn delete_saved_filter(conn: &mut Conn<'_>, user_id: i64, id: i64) -> sqlx::Result<u64> {
+    const SQL: &str = "DELETE FROM saved_filters WHERE id = $1 AND user_id = $2";
+    execute!(conn, sqlx::query(SQL).bind(id).bind(user_id))
+}

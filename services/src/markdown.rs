@@ -1,0 +1,50 @@
+//! Markdown written by people (ticket descriptions, later comments), rendered to HTML that is
+//! safe to put in a page: pulldown-cmark renders, ammonia keeps only harmless tags and
+//! attributes (no scripts, no event handlers, no `javascript:` links, no inline styles).
+
+use pulldown_cmark::{Options, Parser, html};
+
+/// Renders `source` as CommonMark with tables, strikethrough and task lists, then sanitises.
+/// Links get `rel="noopener noreferrer nofollow"`; raw HTML in the source is escaped or
+/// stripped by the sanitiser, never passed through.
+pub fn render(source: &str) -> String {
+    let options =
+        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
+    let mut unsafe_html = String::with_capacity(source.len() * 3 / 2);
+    html::push_html(&mut unsafe_html, Parser::new_ext(source, options));
+    ammonia::Builder::default()
+        .link_rel(Some("noopener noreferrer nofollow"))
+        .url_schemes(["http", "https", "mailto"].into())
+        .add_tag_attributes("input", ["type", "checked", "disabled"])
+        .add_tags(["input"])
+        .clean(&unsafe_html)
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::render;
+
+    #[test]
+    fn markdown_becomes_html() {
+        let html = render("# Title\n\n**bold** and `code`\n\n- a\n- b");
+        assert!(html.contains("<h1>Title</h1>"), "{html}");
+        assert!(html.contains("<strong>bold</strong>"), "{html}");
+        assert!(html.contains("<li>a</li>"), "{html}");
+    }
+
+    #[test]
+    fn scripts_handlers_and_javascript_links_are_removed() {
+        let html = render(
+            "<script>alert(1)</script>\n\n<img src=x onerror=alert(1)>\n\n[x](javascript:alert(1))\n\n<a href=\"https://ok.example\" style=\"color:red\">ok</a>",
+        );
+        assert!(!html.contains("<script"), "{html}");
+        assert!(!html.contains("onerror"), "{html}");
+        assert!(!html.contains("javascript:"), "{html}");
+        assert!(!html.contains("style="), "{html}");
+        assert!(
+            html.contains("rel=\"noopener noreferrer nofollow\""),
+            "{html}"
+        );
+    }
+}

@@ -1,0 +1,903 @@
+//! Tickets: submitting them (portal, REST, external systems), reading them within the
+//! caller's visibility, listing, searching, changing them, and their history. Every new
+//! ticket writes its `ticket.created` event to the outbox in the same transaction.
+
+use chrono::Utc;
+use domain::tickets::{
+    AgentVisibility, NamedRef, NewTicket, PersonRef, Priority, StatusChange, Ticket, TicketEvent,
+    TicketNumber, TicketOrdering, TicketQuery, TicketSource, TicketStatus, TicketSummary,
+    TicketUpdate, check_description, check_subject,
+};
+use domain::{AppError, ErrorKind, Page};
+use serde::Deserialize;
+
+use crate::auth::policy::{Permission, Principal, TicketScope, authorize, ticket_scope};
+use crate::db::tickets::{self as rows, Arg, ListQuery, NewEvent, NewTicketRow, TicketRow};
+use crate::db::{Backend, Conn, Db};
+use crate::error::Result;
+use crate::{markdown, reference};
+
+/// Largest `fields` object, serialised.
+const MAX_FIELDS_BYTES: usize = 16 * 1024;
+/// Longest `external_ref`.
+const MAX_EXTERNAL_REF: usize = 100;
+
+pub const TICKET_CREATED: &str = "ticket.created";
+
+/// A ticket submitted by another system: the seed's HDTS shape (`ticket_data` with the
+/// system's own `ticket_id` and an `employee` block). Names of category, sub-category,
+/// department and priority are matched ignoring letter case.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ExternalTicket {
+    /// The submitting system's id of the ticket: repeated submissions find the same ticket.
+    #[serde(alias = "external_ref")]
+    pub ticket_id: serde_json::Value,
+    pub subject: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub sub_category: Option<String>,
+    #[serde(default)]
+    pub department: Option<String>,
+    #[serde(default)]
+    pub priority: Option<String>,
+    #[serde(default)]
+    pub employee: Option<ExternalEmployee>,
+    /// Anything else the system sent is kept in the ticket's flexible fields.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ExternalEmployee {
+    pub email: String,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Reads the admins' choice of which tickets agents see.
+pub async fn agent_visibility(db: &Db) -> Result<AgentVisibility> {
+    let mut pooled = db.acquire().await?;
+    let value = rows::setting(&mut pooled.conn(), reference::AGENT_VISIBILITY).await?;
+    Ok(match value.as_deref() {
+        Some("all") => AgentVisibility::All,
+        _ => AgentVisibility::OwnDepartments,
+    })
+}
+
+async fn scope_of(db: &Db, principal: &Principal) -> Result<TicketScope> {
+    let agents_see = agent_visibility(db).await?;
+    Ok(ticket_scope(principal, agents_see)?)
+}
+
+/// The reference ids a new or changed ticket names, checked: each exists and is active, and
+/// the sub-category belongs to the category.
+async fn check_references(
+    conn: &mut Conn<'_>,
+    category_id: Option<i64>,
+    sub_category_id: Option<i64>,
+    department_id: Option<i64>,
+) -> Result<()> {
+    let categories = rows::categories(conn).await?;
+    if let Some(id) = category_id {
+        match categories.iter().find(|c| c.id == id) {
+            Some(c) if c.parent_id.is_none() && c.is_active => {}
+            _ => return Err(AppError::invalid_field("category_id", "is not a category").into()),
+        }
+    }
+    if let Some(id) = sub_category_id {
+        match categories.iter().find(|c| c.id == id) {
+            Some(c) if c.is_active && c.parent_id.is_some() && c.parent_id == category_id => {}
+            _ => {
+                return Err(AppError::invalid_field(
+                    "sub_category_id",
+                    "is not a sub-category of the chosen category",
+                )
+                .into());
+            }
+        }
+    }
+    if let Some(id) = department_id {
+        let departments = rows::departments(conn).await?;
+        if !departments.iter().any(|d| d.id == id && d.is_active) {
+            return Err(AppError::invalid_field("department_id", "is not a department").into());
+        }
+    }
+    Ok(())
+}
+
+fn check_fields(fields: serde_json::Value) -> Result<String> {
+    let fields = match fields {
+        serde_json::Value::Null => serde_json::Value::Object(Default::default()),
+        object @ serde_json::Value::Object(_) => object,
+        _ => return Err(AppError::invalid_field("fields", "must be a JSON object").into()),
+    };
+    let text = fields.to_string();
+    if text.len() > MAX_FIELDS_BYTES {
+        return Err(AppError::invalid_field(
+            "fields",
+            format!("must be at most {} KiB", MAX_FIELDS_BYTES / 1024),
+        )
+        .into());
+    }
+    Ok(text)
+}
+
+/// A ticket as validated, ready to insert.
+struct Submission {
+    subject: String,
+    description: String,
+    category_id: Option<i64>,
+    sub_category_id: Option<i64>,
+    department_id: Option<i64>,
+    priority: Priority,
+    fields: String,
+    requester_id: i64,
+    source: TicketSource,
+    external_ref: Option<String>,
+}
+
+/// Inserts the ticket, its first history entry and its `ticket.created` event, in one
+/// transaction; an `external_ref` already taken returns the existing ticket's id instead
+/// (`false`: nothing was created).
+async fn insert(db: &Db, submission: Submission, actor_id: Option<i64>) -> Result<(i64, bool)> {
+    let now = Utc::now();
+    let mut tx = db.begin().await?;
+    if let Some(external_ref) = &submission.external_ref
+        && let Some(id) = rows::find_id_by_external_ref(&mut tx.conn(), external_ref).await?
+    {
+        return Ok((id, false));
+    }
+    check_references(
+        &mut tx.conn(),
+        submission.category_id,
+        submission.sub_category_id,
+        submission.department_id,
+    )
+    .await?;
+    let row = NewTicketRow {
+        subject: &submission.subject,
+        description: &submission.description,
+        category_id: submission.category_id,
+        sub_category_id: submission.sub_category_id,
+        department_id: submission.department_id,
+        priority: submission.priority.as_str(),
+        status: TicketStatus::New.as_str(),
+        requester_id: submission.requester_id,
+        source: submission.source.as_str(),
+        external_ref: submission.external_ref.as_deref(),
+        fields: &submission.fields,
+        now,
+    };
+    let id = match rows::insert(&mut tx.conn(), &row).await {
+        Ok(id) => id,
+        // The same external submission arriving twice at once: the other one won.
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            drop(tx);
+            let external_ref = submission.external_ref.as_deref().unwrap_or_default();
+            let mut pooled = db.acquire().await?;
+            let existing = rows::find_id_by_external_ref(&mut pooled.conn(), external_ref).await?;
+            return existing.map(|id| (id, false)).ok_or_else(|| {
+                AppError::conflict("The ticket could not be saved; try again.").into()
+            });
+        }
+        Err(other) => return Err(other.into()),
+    };
+    rows::insert_event(
+        &mut tx.conn(),
+        &NewEvent {
+            ticket_id: id,
+            kind: "created",
+            actor_id,
+            from_value: None,
+            to_value: Some(TicketStatus::New.as_str()),
+            note: "",
+            now,
+        },
+    )
+    .await?;
+    let payload = serde_json::json!({
+        "ticket_id": id,
+        "number": TicketNumber(id).to_string(),
+        "source": submission.source.as_str(),
+        "priority": submission.priority.as_str(),
+        "category_id": submission.category_id,
+        "sub_category_id": submission.sub_category_id,
+        "department_id": submission.department_id,
+        "requester_id": submission.requester_id,
+    });
+    rows::enqueue(
+        &mut tx.conn(),
+        &format!("{TICKET_CREATED}:{id}"),
+        TICKET_CREATED,
+        &payload.to_string(),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(
+        ticket_id = id,
+        source = submission.source.as_str(),
+        "ticket created"
+    );
+    Ok((id, true))
+}
+
+/// Submits a ticket as the signed-in user (the portal, or REST with a user's token).
+pub async fn create(
+    db: &Db,
+    principal: &Principal,
+    input: NewTicket,
+    source: TicketSource,
+) -> Result<Ticket> {
+    authorize(principal, Permission::SubmitTickets)?;
+    let Some(user) = principal.user() else {
+        return Err(AppError::new(
+            ErrorKind::Forbidden,
+            "API keys submit tickets through POST /api/v1/tickets/send/.",
+        )
+        .into());
+    };
+    let submission = Submission {
+        subject: check_subject(&input.subject)?,
+        description: check_description(&input.description)?,
+        category_id: input.category_id,
+        sub_category_id: input.sub_category_id,
+        department_id: input.department_id,
+        priority: input.priority,
+        fields: check_fields(input.fields)?,
+        requester_id: user.user.id,
+        source,
+        external_ref: None,
+    };
+    let (id, _) = insert(db, submission, Some(user.user.id)).await?;
+    get(db, principal, id).await
+}
+
+/// Takes a ticket from another system (`POST /api/v1/tickets/send/`, the HDTS queue):
+/// idempotent on the system's ticket id. Returns the ticket and whether it was new.
+pub async fn submit_external(
+    db: &Db,
+    principal: &Principal,
+    input: ExternalTicket,
+    source: TicketSource,
+) -> Result<(Ticket, bool)> {
+    authorize(principal, Permission::SubmitTickets)?;
+    let external_ref = match &input.ticket_id {
+        serde_json::Value::String(s) => s.trim().to_owned(),
+        serde_json::Value::Number(n) => n.to_string(),
+        _ => String::new(),
+    };
+    if external_ref.is_empty() || external_ref.chars().count() > MAX_EXTERNAL_REF {
+        return Err(AppError::invalid_field(
+            "ticket_id",
+            format!("must be a number or a text of 1 to {MAX_EXTERNAL_REF} characters"),
+        )
+        .into());
+    }
+    let subject = check_subject(&input.subject)?;
+    let description = check_description(&input.description)?;
+    let priority = match input
+        .priority
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        None => Priority::Medium,
+        Some(p) => p
+            .parse::<Priority>()
+            .map_err(|problem| AppError::invalid_field("priority", problem))?,
+    };
+    let (category_id, sub_category_id, department_id) = {
+        let mut pooled = db.acquire().await?;
+        let conn = &mut pooled.conn();
+        let category_id = match nonblank(&input.category) {
+            None => None,
+            Some(name) => Some(
+                rows::category_named(conn, None, name)
+                    .await?
+                    .ok_or_else(|| AppError::invalid_field("category", "is not a category"))?,
+            ),
+        };
+        let sub_category_id = match (nonblank(&input.sub_category), category_id) {
+            (None, _) => None,
+            (Some(_), None) => {
+                return Err(AppError::invalid_field("sub_category", "needs a category").into());
+            }
+            (Some(name), Some(parent)) => Some(
+                rows::category_named(conn, Some(parent), name)
+                    .await?
+                    .ok_or_else(|| {
+                        AppError::invalid_field(
+                            "sub_category",
+                            "is not a sub-category of the category",
+                        )
+                    })?,
+            ),
+        };
+        let department_id = match nonblank(&input.department) {
+            None => None,
+            Some(name) => Some(
+                rows::department_named(conn, name)
+                    .await?
+                    .ok_or_else(|| AppError::invalid_field("department", "is not a department"))?,
+            ),
+        };
+        (category_id, sub_category_id, department_id)
+    };
+    let employee = input
+        .employee
+        .as_ref()
+        .ok_or_else(|| AppError::invalid_field("employee", "is required (with an email)"))?;
+    let requester_id =
+        crate::users::find_or_create_requester(db, &employee.email, &employee_name(employee))
+            .await?;
+    let mut fields = input.extra.clone();
+    if !employee.extra.is_empty() {
+        fields.insert(
+            "employee".into(),
+            serde_json::Value::Object(employee.extra.clone()),
+        );
+    }
+    let submission = Submission {
+        subject,
+        description,
+        category_id,
+        sub_category_id,
+        department_id,
+        priority,
+        fields: check_fields(serde_json::Value::Object(fields))?,
+        requester_id,
+        source,
+        external_ref: Some(external_ref),
+    };
+    let (id, created) = insert(db, submission, None).await?;
+    let ticket = load(db, id).await?;
+    Ok((ticket, created))
+}
+
+fn nonblank(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+fn employee_name(employee: &ExternalEmployee) -> String {
+    if let Some(name) = nonblank(&employee.name) {
+        return name.to_owned();
+    }
+    let joined = [&employee.first_name, &employee.last_name]
+        .iter()
+        .filter_map(|part| nonblank(part))
+        .collect::<Vec<_>>()
+        .join(" ");
+    if joined.is_empty() {
+        employee
+            .email
+            .split('@')
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    } else {
+        joined
+    }
+}
+
+async fn load(db: &Db, id: i64) -> Result<Ticket> {
+    let mut pooled = db.acquire().await?;
+    let row = rows::find(&mut pooled.conn(), id)
+        .await?
+        .ok_or_else(|| AppError::not_found("Ticket"))?;
+    Ok(ticket(row))
+}
+
+/// Loads the ticket if the caller may see it; a ticket outside their visibility is a 404
+/// like one that does not exist, so existence does not leak.
+pub async fn get(db: &Db, principal: &Principal, id: i64) -> Result<Ticket> {
+    let scope = scope_of(db, principal).await?;
+    let mut pooled = db.acquire().await?;
+    let row = rows::find(&mut pooled.conn(), id).await?;
+    let member_of = match scope {
+        TicketScope::Departments { user_id } => {
+            rows::department_ids_of(&mut pooled.conn(), user_id).await?
+        }
+        _ => Vec::new(),
+    };
+    match row {
+        Some(row)
+            if scope.includes(
+                row.requester_id,
+                row.assignee_id,
+                row.department_id,
+                &member_of,
+            ) =>
+        {
+            Ok(ticket(row))
+        }
+        _ => Err(AppError::not_found("Ticket").into()),
+    }
+}
+
+/// The caller's visible tickets matching `query`: filtered, searched, ordered, one page.
+pub async fn list(
+    db: &Db,
+    principal: &Principal,
+    query: &TicketQuery,
+) -> Result<Page<TicketSummary>> {
+    let scope = scope_of(db, principal).await?;
+    let mut pooled = db.acquire().await?;
+    let backend = pooled.conn().backend();
+    let mut conditions = Vec::new();
+    let mut args = Vec::new();
+    let arg = |args: &mut Vec<Arg>, value: Arg| {
+        args.push(value);
+        format!("${}", args.len())
+    };
+    match scope {
+        TicketScope::All => {}
+        TicketScope::Own { user_id } => {
+            let p = arg(&mut args, Arg::Int(user_id));
+            conditions.push(format!("t.requester_id = {p}"));
+        }
+        TicketScope::Departments { user_id } => {
+            let p = arg(&mut args, Arg::Int(user_id));
+            conditions.push(format!(
+                "(t.requester_id = {p} OR t.assignee_id = {p} OR t.department_id IN \
+                 (SELECT department_id FROM department_members WHERE user_id = {p}))"
+            ));
+        }
+    }
+    if !query.status.is_empty() {
+        let list: Vec<String> = query
+            .status
+            .iter()
+            .map(|s| arg(&mut args, Arg::Text(s.as_str().into())))
+            .collect();
+        conditions.push(format!("t.status IN ({})", list.join(", ")));
+    }
+    if !query.priority.is_empty() {
+        let list: Vec<String> = query
+            .priority
+            .iter()
+            .map(|p| arg(&mut args, Arg::Text(p.as_str().into())))
+            .collect();
+        conditions.push(format!("t.priority IN ({})", list.join(", ")));
+    }
+    if let Some(category) = query.category {
+        let p = arg(&mut args, Arg::Int(category));
+        conditions.push(format!("(t.category_id = {p} OR t.sub_category_id = {p})"));
+    }
+    if let Some(department) = query.department {
+        let p = arg(&mut args, Arg::Int(department));
+        conditions.push(format!("t.department_id = {p}"));
+    }
+    if let Some(requester) = query.requester {
+        let p = arg(&mut args, Arg::Int(requester));
+        conditions.push(format!("t.requester_id = {p}"));
+    }
+    match query.assignee {
+        None => {}
+        Some(0) => conditions.push("t.assignee_id IS NULL".into()),
+        Some(assignee) => {
+            let p = arg(&mut args, Arg::Int(assignee));
+            conditions.push(format!("t.assignee_id = {p}"));
+        }
+    }
+    if let Some(external_ref) = &query.external_ref {
+        let p = arg(&mut args, Arg::Text(external_ref.clone()));
+        conditions.push(format!("t.external_ref = {p}"));
+    }
+    let mut search = None;
+    if let Some(q) = query.search() {
+        if let Some(number) = TicketNumber::parse(q) {
+            // A ticket number finds that ticket.
+            let p = arg(&mut args, Arg::Int(number.0));
+            conditions.push(format!("t.id = {p}"));
+        } else {
+            match match_expression(backend, q) {
+                Some(expression) => search = Some(expression),
+                // Nothing searchable in it (only punctuation): nothing matches.
+                None => {
+                    return Ok(Page {
+                        count: 0,
+                        results: Vec::new(),
+                    });
+                }
+            }
+        }
+    }
+    let ordering = query.effective_ordering();
+    let order_by = match (ordering, search.is_some()) {
+        (TicketOrdering::Relevance, true) => "f.rank, t.id DESC",
+        (TicketOrdering::Relevance | TicketOrdering::CreatedDesc, _) => "t.id DESC",
+        (TicketOrdering::CreatedAsc, _) => "t.id",
+        (TicketOrdering::UpdatedDesc, _) => "t.updated_at DESC, t.id DESC",
+        (TicketOrdering::UpdatedAsc, _) => "t.updated_at, t.id",
+        (TicketOrdering::PriorityDesc, _) => PRIORITY_DESC,
+        (TicketOrdering::PriorityAsc, _) => PRIORITY_ASC,
+    };
+    let (page, size) = query.paging();
+    let list_query = ListQuery {
+        conditions,
+        args,
+        search,
+        order_by,
+        limit: i64::from(size),
+        offset: i64::from(page - 1) * i64::from(size),
+    };
+    let count = rows::count(&mut pooled.conn(), &list_query).await?;
+    let results = if list_query.offset < count {
+        rows::list(&mut pooled.conn(), &list_query)
+            .await?
+            .into_iter()
+            .map(summary)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(Page { count, results })
+}
+
+const PRIORITY_DESC: &str = "CASE t.priority WHEN 'urgent' THEN 4 WHEN 'high' THEN 3 \
+     WHEN 'medium' THEN 2 ELSE 1 END DESC, t.id DESC";
+const PRIORITY_ASC: &str = "CASE t.priority WHEN 'urgent' THEN 4 WHEN 'high' THEN 3 \
+     WHEN 'medium' THEN 2 ELSE 1 END, t.id DESC";
+
+/// Accented letters and what they fold to for PostgreSQL search: the same two strings as
+/// the `translate` in the PostgreSQL migration's `search_vector` (SQLite's FTS5
+/// `remove_diacritics` folds by itself).
+const ACCENTED: &str = "àáâãäåāăąçćčďèéêëēėęěìíîïīįłñńňòóôõöøōőŕřśšşťùúûüūůűųýÿźżž";
+const UNACCENTED: &str = "aaaaaaaaacccdeeeeeeeeiiiiiilnnnoooooooorrssstuuuuuuuuyyzzz";
+
+fn fold_accents(word: &str) -> String {
+    word.chars()
+        .map(|c| match ACCENTED.chars().position(|a| a == c) {
+            Some(i) => UNACCENTED.chars().nth(i).unwrap_or(c),
+            None => c,
+        })
+        .collect()
+}
+
+/// Most words a search uses.
+const MAX_SEARCH_WORDS: usize = 8;
+
+/// Turns what someone typed into the search box into a full-text match expression: the
+/// words (letters and digits; everything else, including every operator and quote, only
+/// separates words), all required, the last one as a prefix (as you type). `None` when
+/// nothing is left to search for.
+pub fn match_expression(backend: Backend, typed: &str) -> Option<String> {
+    let typed: String = typed.chars().take(domain::tickets::MAX_QUERY).collect();
+    let words: Vec<String> = typed
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(MAX_SEARCH_WORDS)
+        .map(str::to_lowercase)
+        .collect();
+    let last = words.len().checked_sub(1)?;
+    let terms: Vec<String> = words
+        .iter()
+        .enumerate()
+        .map(|(i, word)| {
+            // Every word is a prefix once it has 2 letters (a typed word is often unfinished).
+            let prefix = i == last || word.chars().count() >= 2;
+            match (backend, prefix) {
+                (Backend::Sqlite, true) => format!("\"{word}\"*"),
+                (Backend::Sqlite, false) => format!("\"{word}\""),
+                (Backend::Postgres, true) => format!("{}:*", fold_accents(word)),
+                (Backend::Postgres, false) => fold_accents(word),
+            }
+        })
+        .collect();
+    Some(match backend {
+        Backend::Sqlite => terms.join(" "),
+        Backend::Postgres => terms.join(" & "),
+    })
+}
+
+/// Changes a ticket's fields or assignee (agents and admins, within their visibility). Each
+/// change is recorded in the history.
+pub async fn update(
+    db: &Db,
+    principal: &Principal,
+    id: i64,
+    changes: TicketUpdate,
+) -> Result<Ticket> {
+    authorize(principal, Permission::WorkTickets)?;
+    let current = get(db, principal, id).await?;
+    let actor_id = principal.user().map(|u| u.user.id);
+    let subject = match &changes.subject {
+        Some(s) => check_subject(s)?,
+        None => current.subject.clone(),
+    };
+    let description = match &changes.description {
+        Some(d) => check_description(d)?,
+        None => current.description.clone(),
+    };
+    let id_of = |r: &Option<NamedRef>| r.as_ref().map(|r| r.id);
+    let category_id = changes.category_id.unwrap_or(id_of(&current.category));
+    let sub_category_id = match changes.sub_category_id {
+        Some(v) => v,
+        // A new category drops a sub-category that belonged to the old one.
+        None if changes.category_id.is_some() => None,
+        None => id_of(&current.sub_category),
+    };
+    let department_id = changes.department_id.unwrap_or(id_of(&current.department));
+    let priority = changes.priority.unwrap_or(current.priority);
+    let assignee_id = match changes.assignee_id {
+        Some(0) => None,
+        Some(user_id) => Some(user_id),
+        None => current.assignee.as_ref().map(|a| a.id),
+    };
+    let now = Utc::now();
+    let mut tx = db.begin().await?;
+    check_references(&mut tx.conn(), category_id, sub_category_id, department_id).await?;
+    if let Some(user_id) = assignee_id
+        && Some(user_id) != current.assignee.as_ref().map(|a| a.id)
+    {
+        let assignable = crate::db::users::find_by_id(&mut tx.conn(), user_id)
+            .await?
+            .filter(|u| u.is_active);
+        let grants = crate::db::users::grants(&mut tx.conn(), user_id).await?;
+        let is_agent = grants
+            .iter()
+            .any(|g| g.system == domain::System::Tts && g.role >= domain::SystemRole::Agent);
+        if assignable.is_none() || !is_agent {
+            return Err(AppError::invalid_field("assignee_id", "is not an active agent").into());
+        }
+    }
+    rows::update(
+        &mut tx.conn(),
+        id,
+        &rows::TicketChanges {
+            subject: &subject,
+            description: &description,
+            category_id,
+            sub_category_id,
+            department_id,
+            priority: priority.as_str(),
+            assignee_id,
+            now,
+        },
+    )
+    .await?;
+    let mut record = async |kind: &str, from: Option<String>, to: Option<String>| {
+        rows::insert_event(
+            &mut tx.conn(),
+            &NewEvent {
+                ticket_id: id,
+                kind,
+                actor_id,
+                from_value: from.as_deref(),
+                to_value: to.as_deref(),
+                note: "",
+                now,
+            },
+        )
+        .await
+    };
+    if priority != current.priority {
+        record(
+            "priority",
+            Some(current.priority.as_str().into()),
+            Some(priority.as_str().into()),
+        )
+        .await?;
+    }
+    if assignee_id != current.assignee.as_ref().map(|a| a.id) {
+        record(
+            "assigned",
+            current.assignee.as_ref().map(|a| a.full_name.clone()),
+            assignee_id.map(|id| id.to_string()),
+        )
+        .await?;
+    }
+    if subject != current.subject
+        || description != current.description
+        || category_id != id_of(&current.category)
+        || sub_category_id != id_of(&current.sub_category)
+        || department_id != id_of(&current.department)
+    {
+        record("updated", None, None).await?;
+    }
+    tx.commit().await?;
+    get(db, principal, id).await
+}
+
+/// Moves a ticket to another status (agents and admins), recording who, when and why. Two
+/// changes racing: the second is refused with 409 rather than silently applied on top.
+pub async fn change_status(
+    db: &Db,
+    principal: &Principal,
+    id: i64,
+    change: StatusChange,
+) -> Result<Ticket> {
+    authorize(principal, Permission::WorkTickets)?;
+    let current = get(db, principal, id).await?;
+    let note = change.note.trim();
+    if note.chars().count() > 2000 {
+        return Err(AppError::invalid_field("note", "must be at most 2000 characters").into());
+    }
+    if current.status == change.status {
+        return Ok(current);
+    }
+    let now = Utc::now();
+    let resolved_at = if change.status.is_done() {
+        Some(current.resolved_at.unwrap_or(now))
+    } else {
+        None
+    };
+    let mut tx = db.begin().await?;
+    let changed = rows::set_status(
+        &mut tx.conn(),
+        id,
+        current.status.as_str(),
+        change.status.as_str(),
+        resolved_at,
+        now,
+    )
+    .await?;
+    if !changed {
+        return Err(AppError::conflict(
+            "Someone changed this ticket's status meanwhile. Reload it and try again.",
+        )
+        .into());
+    }
+    rows::insert_event(
+        &mut tx.conn(),
+        &NewEvent {
+            ticket_id: id,
+            kind: "status",
+            actor_id: principal.user().map(|u| u.user.id),
+            from_value: Some(current.status.as_str()),
+            to_value: Some(change.status.as_str()),
+            note,
+            now,
+        },
+    )
+    .await?;
+    let payload = serde_json::json!({
+        "ticket_id": id,
+        "from": current.status.as_str(),
+        "to": change.status.as_str(),
+        "actor": principal.actor(),
+    });
+    rows::enqueue(
+        &mut tx.conn(),
+        &format!(
+            "ticket.status_changed:{id}:{}",
+            uuid::Uuid::new_v4().simple()
+        ),
+        "ticket.status_changed",
+        &payload.to_string(),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    get(db, principal, id).await
+}
+
+/// The ticket's history, oldest first, if the caller may see the ticket.
+pub async fn history(db: &Db, principal: &Principal, id: i64) -> Result<Vec<TicketEvent>> {
+    get(db, principal, id).await?;
+    let mut pooled = db.acquire().await?;
+    Ok(rows::events(&mut pooled.conn(), id)
+        .await?
+        .into_iter()
+        .map(|e| TicketEvent {
+            id: e.id,
+            kind: e.kind,
+            actor: match (e.actor_id, e.actor_name, e.actor_email) {
+                (Some(id), Some(full_name), Some(email)) => Some(PersonRef {
+                    id,
+                    full_name,
+                    email,
+                }),
+                _ => None,
+            },
+            from_value: e.from_value,
+            to_value: e.to_value,
+            note: e.note,
+            created_at: e.created_at,
+        })
+        .collect())
+}
+
+fn person(id: i64, name: String, email: String) -> PersonRef {
+    PersonRef {
+        id,
+        full_name: name,
+        email,
+    }
+}
+
+fn named(id: Option<i64>, name: Option<String>) -> Option<NamedRef> {
+    Some(NamedRef {
+        id: id?,
+        name: name?,
+    })
+}
+
+fn ticket(row: TicketRow) -> Ticket {
+    Ticket {
+        id: row.id,
+        number: TicketNumber(row.id).to_string(),
+        description_html: markdown::render(&row.description),
+        subject: row.subject,
+        description: row.description,
+        category: named(row.category_id, row.category_name),
+        sub_category: named(row.sub_category_id, row.sub_category_name),
+        department: named(row.department_id, row.department_name),
+        priority: row.priority.parse().unwrap_or(Priority::Medium),
+        status: row.status.parse().unwrap_or(TicketStatus::New),
+        requester: person(row.requester_id, row.requester_name, row.requester_email),
+        assignee: match (row.assignee_id, row.assignee_name, row.assignee_email) {
+            (Some(id), Some(name), Some(email)) => Some(person(id, name, email)),
+            _ => None,
+        },
+        source: row.source.parse().unwrap_or(TicketSource::Portal),
+        external_ref: row.external_ref,
+        fields: serde_json::from_str(&row.fields).unwrap_or_default(),
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        resolved_at: row.resolved_at,
+    }
+}
+
+fn summary(row: TicketRow) -> TicketSummary {
+    TicketSummary {
+        id: row.id,
+        number: TicketNumber(row.id).to_string(),
+        subject: row.subject,
+        category: row.category_name,
+        department: row.department_name,
+        priority: row.priority.parse().unwrap_or(Priority::Medium),
+        status: row.status.parse().unwrap_or(TicketStatus::New),
+        requester: person(row.requester_id, row.requester_name, row.requester_email),
+        assignee: match (row.assignee_id, row.assignee_name, row.assignee_email) {
+            (Some(id), Some(name), Some(email)) => Some(person(id, name, email)),
+            _ => None,
+        },
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_strings_become_safe_prefix_queries() {
+        assert_eq!(
+            match_expression(Backend::Sqlite, "Printer jam"),
+            Some("\"printer\"* \"jam\"*".into())
+        );
+        assert_eq!(
+            match_expression(Backend::Postgres, "Printer jam"),
+            Some("printer:* & jam:*".into())
+        );
+        // Operators, quotes and column filters only separate words.
+        assert_eq!(
+            match_expression(Backend::Sqlite, "\"a\" OR subject:b* NEAR(c) -d'"),
+            Some("\"a\" \"or\"* \"subject\"* \"b\" \"near\"* \"c\" \"d\"*".into())
+        );
+        assert_eq!(match_expression(Backend::Postgres, "!&|():*'\""), None);
+        assert_eq!(match_expression(Backend::Sqlite, "   "), None);
+        assert_eq!(
+            match_expression(Backend::Postgres, "Résumé Ça"),
+            Some("resume:* & ca:*".into())
+        );
+        assert_eq!(ACCENTED.chars().count(), UNACCENTED.chars().count());
+        let migration = include_str!("../../migrations/postgres/0003_tickets.sql");
+        assert!(migration.contains(&format!("'{ACCENTED}', '{UNACCENTED}'")));
+        let many = "w ".repeat(50);
+        let terms = match_expression(Backend::Sqlite, &many).unwrap();
+        assert_eq!(terms.matches('"').count(), MAX_SEARCH_WORDS * 2);
+    }
+}

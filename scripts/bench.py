@@ -153,7 +153,9 @@ def main():
     stop(process)
     shutil.rmtree(folder)
 
-    pkg = os.path.join(target_dir(), "site", "pkg")
+    # cargo-leptos writes the site under the workspace's own target/ (site-root), whatever
+    # CARGO_TARGET_DIR says.
+    pkg = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "target", "site", "pkg")
     wasm = open(os.path.join(pkg, "tts.wasm"), "rb").read()
     brotli = os.path.join(pkg, "tts.wasm.br")
     brotli_size = os.path.getsize(brotli) if os.path.exists(brotli) else None

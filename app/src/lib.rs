@@ -20,7 +20,7 @@ use components::layout::AppLayout;
 use components::toast::{Toaster, provide_toaster};
 use pages::password::{ForgotPasswordPage, ResetPasswordPage};
 use pages::{
-    account, admin, agent, employee, home::HomePage, login::LoginPage, not_found::NotFound,
+    account, admin, agent, home::HomePage, login::LoginPage, not_found::NotFound, tickets,
 };
 use session::provide_session;
 
@@ -65,7 +65,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=AppLayoutOutlet ssr=SsrMode::Async>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
-                    <Route path=path!("/tickets") view=employee::MyTicketsPage ssr=SsrMode::Async />
+                    <Route path=path!("/tickets") view=tickets::TicketsPage ssr=SsrMode::Async />
+                    <Route path=path!("/tickets/new") view=tickets::NewTicketPage ssr=SsrMode::Async />
+                    <Route path=path!("/tickets/:id") view=tickets::TicketPage ssr=SsrMode::Async />
                     <Route path=path!("/inbox") view=agent::InboxPage ssr=SsrMode::Async />
                     <Route path=path!("/admin") view=admin::AdminOverviewPage ssr=SsrMode::Async />
                     <Route path=path!("/account") view=account::AccountPage ssr=SsrMode::Async />

@@ -5,26 +5,47 @@ use leptos::prelude::*;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_location;
 
-use crate::api::session::{Login, Logout, current_user};
+use crate::api::session::{Login, Logout, VerifySecondFactor, current_user};
 use crate::components::ui::{EmptyState, HydrationMark, Spinner};
 
 #[derive(Clone, Copy)]
 pub struct Session {
     pub user: Resource<Result<Option<SessionUser>, AppError>>,
     pub login: ServerAction<Login>,
+    /// The second step of a sign-in with a second factor.
+    pub verify: ServerAction<VerifySecondFactor>,
     pub logout: ServerAction<Logout>,
 }
 
 pub fn provide_session() {
     let login = ServerAction::<Login>::new();
+    let verify = ServerAction::<VerifySecondFactor>::new();
     let logout = ServerAction::<Logout>::new();
     let user = Resource::new(
-        move || (login.version().get(), logout.version().get()),
+        move || {
+            (
+                login.version().get(),
+                verify.version().get(),
+                logout.version().get(),
+            )
+        },
         |_| current_user(),
     );
+    // A completed sign-in or a sign-out ends a sign-in that waited for its second factor: the
+    // password step's answer ("second factor needed") must not bring the code step back.
+    Effect::new(move |previous: Option<(usize, usize)>| {
+        let current = (verify.version().get(), logout.version().get());
+        let signed_in = previous.is_some_and(|p| p.0 != current.0)
+            && matches!(verify.value().get_untracked(), Some(Ok(())));
+        if signed_in || previous.is_some_and(|p| p.1 != current.1) {
+            login.value().set(None);
+        }
+        current
+    });
     provide_context(Session {
         user,
         login,
+        verify,
         logout,
     });
 }

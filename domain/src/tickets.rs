@@ -302,6 +302,89 @@ impl TicketQuery {
         }
     }
 
+    /// Reads a list's query string (`status=new,open&priority=high&q=vpn&page=2`), as the
+    /// REST API and the list pages carry it: lists are comma-separated, letter case does not
+    /// matter, unknown keys are ignored, and a wrong value is a 400 naming the parameter.
+    pub fn from_pairs<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<TicketQuery, AppError> {
+        fn id(field: &str, value: &str) -> Result<Option<i64>, AppError> {
+            if value.trim().is_empty() {
+                return Ok(None);
+            }
+            value
+                .trim()
+                .parse::<i64>()
+                .map(Some)
+                .map_err(|_| AppError::invalid_field(field, "must be a number"))
+        }
+        fn list<T: FromStr<Err = String>>(field: &str, value: &str) -> Result<Vec<T>, AppError> {
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(|v| {
+                    v.parse::<T>()
+                        .map_err(|p| AppError::invalid_field(field, p))
+                })
+                .collect()
+        }
+        let mut query = TicketQuery::default();
+        for (key, value) in pairs {
+            match key {
+                "q" => {
+                    if value.chars().count() > MAX_QUERY {
+                        return Err(AppError::invalid_field(
+                            "q",
+                            format!("must be at most {MAX_QUERY} characters"),
+                        ));
+                    }
+                    query.q = Some(value.to_owned()).filter(|q| !q.trim().is_empty());
+                }
+                "status" => query.status = list("status", value)?,
+                "priority" => query.priority = list("priority", value)?,
+                "category" => query.category = id("category", value)?,
+                "department" => query.department = id("department", value)?,
+                "requester" => query.requester = id("requester", value)?,
+                "assignee" => query.assignee = id("assignee", value)?,
+                "external_ref" => {
+                    query.external_ref = Some(value.trim().to_owned()).filter(|r| !r.is_empty());
+                }
+                "ordering" if !value.trim().is_empty() => {
+                    query.ordering = Some(
+                        TicketOrdering::parse(value)
+                            .map_err(|p| AppError::invalid_field("ordering", p))?,
+                    );
+                }
+                "page" => {
+                    query.page = value
+                        .trim()
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|p| (1..=100_000).contains(p))
+                        .ok_or_else(|| {
+                            AppError::invalid_field("page", "must be between 1 and 100000")
+                        })?;
+                }
+                "page_size" => {
+                    query.page_size = value
+                        .trim()
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|s| (1..=MAX_PAGE_SIZE).contains(s))
+                        .ok_or_else(|| {
+                            AppError::invalid_field(
+                                "page_size",
+                                format!("must be between 1 and {MAX_PAGE_SIZE}"),
+                            )
+                        })?;
+                }
+                _ => {}
+            }
+        }
+        Ok(query)
+    }
+
     /// The search string if it has anything to search for.
     pub fn search(&self) -> Option<&str> {
         self.q.as_deref().map(str::trim).filter(|q| !q.is_empty())
@@ -583,6 +666,40 @@ mod tests {
         assert_eq!(check_subject("  Printer jam ").unwrap(), "Printer jam");
         assert!(check_description(&"x".repeat(MAX_DESCRIPTION_BYTES + 1)).is_err());
         assert!(check_description("a\0b").is_err());
+    }
+
+    #[test]
+    fn list_queries_parse_from_their_parameters() {
+        let query = TicketQuery::from_pairs([
+            ("status", "New, IN_PROGRESS"),
+            ("priority", "high"),
+            ("q", "vpn"),
+            ("assignee", "0"),
+            ("page", "2"),
+            ("page_size", "50"),
+            ("ordering", "-updated_at"),
+            ("unknown", "ignored"),
+        ])
+        .unwrap();
+        assert_eq!(
+            query.status,
+            vec![TicketStatus::New, TicketStatus::InProgress]
+        );
+        assert_eq!(query.priority, vec![Priority::High]);
+        assert_eq!(query.assignee, Some(0));
+        assert_eq!(query.paging(), (2, 50));
+        assert_eq!(query.effective_ordering(), TicketOrdering::UpdatedDesc);
+        for (key, value) in [
+            ("page_size", "10000"),
+            ("page_size", "-1"),
+            ("page", "0"),
+            ("status", "lost"),
+            ("category", "abc"),
+            ("ordering", "subject"),
+        ] {
+            let err = TicketQuery::from_pairs([(key, value)]).unwrap_err();
+            assert!(err.field(key).is_some(), "{key}={value}: {err:?}");
+        }
     }
 
     #[test]

@@ -104,7 +104,7 @@ async fn an_admin_signs_in_sees_the_admin_navigation_and_refreshes_the_status() 
     let greeting = browser.wait_for_text(".page-title", "Welcome back").await;
     assert_eq!(greeting, "Welcome back, Avery");
     let nav = browser.text("nav.mainnav").await;
-    for item in ["Home", "My tickets", "Inbox", "Admin"] {
+    for item in ["Home", "Tickets", "Inbox", "Admin"] {
         assert!(nav.contains(item), "admins see {item}: {nav}");
     }
     screenshot_all_sizes(&browser, &tts, "/", "home-admin").await;
@@ -150,7 +150,7 @@ async fn each_role_sees_only_its_own_navigation() {
         ),
         (
             "agent@example.com",
-            &["Home", "My tickets", "Inbox"][..],
+            &["Home", "Tickets", "Inbox"][..],
             &["Admin"][..],
         ),
     ];
@@ -166,7 +166,7 @@ async fn each_role_sees_only_its_own_navigation() {
         }
         let role = email.split('@').next().unwrap();
         screenshot_all_sizes(&browser, &tts, "/", &format!("home-{role}")).await;
-        screenshot_all_sizes(&browser, &tts, "/tickets", &format!("my-tickets-{role}")).await;
+        screenshot_all_sizes(&browser, &tts, "/tickets", &format!("tickets-{role}")).await;
         if role == "agent" {
             screenshot_all_sizes(&browser, &tts, "/inbox", "inbox-agent").await;
         }

@@ -84,6 +84,17 @@ async fn an_employee_sets_up_an_authenticator_app_and_signs_in_with_it() {
     browser
         .wait_for_text(".page-title", "Welcome back, Emma")
         .await;
+
+    // Signing out afterwards starts again at the password, not at a stale code step.
+    browser.click(".user-menu > summary").await;
+    browser.click(".user-menu button[type=submit]").await;
+    browser.wait_for("#password").await;
+    assert!(
+        browser
+            .find_all(fantoccini::Locator::Css("#code"))
+            .await
+            .is_empty()
+    );
     browser.assert_no_console_errors().await;
     browser.close().await;
 }

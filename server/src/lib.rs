@@ -173,6 +173,12 @@ pub async fn open_services(config: &Config, demo: bool) -> Result<Services, Fata
         if created > 0 {
             tracing::info!(created, "demo accounts created");
         }
+        let tickets = services::demo::seed_helpdesk(&db)
+            .await
+            .map_err(|err| Fatal(format!("could not load the demo data: {err}")))?;
+        if tickets > 0 {
+            tracing::info!(tickets, "demo helpdesk data created");
+        }
     }
     let public_url = config
         .public_url

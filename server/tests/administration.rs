@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{TestApp, client, spawn};
+use common::{Credentials, TestApp, client, spawn};
 use domain::SystemRole;
 use serde_json::{Value, json};
 
@@ -16,23 +16,13 @@ struct Admin<'a> {
 
 impl Admin<'_> {
     async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let url = self.app.url(path);
-        let mut request = match method {
-            "GET" => client().get(url),
-            "POST" => client().post(url),
-            "PATCH" => client().patch(url),
-            "PUT" => client().put(url),
-            "DELETE" => client().delete(url),
-            other => panic!("{other}"),
-        }
-        .bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        common::call_json(
+            self.app.url(path),
+            method,
+            Credentials::Bearer(&self.token),
+            body,
+        )
+        .await
     }
 }
 

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{TestApp, client, spawn};
+use common::{Credentials, TestApp, spawn};
 use domain::SystemRole;
 use serde_json::{Value, json};
 
@@ -19,28 +19,12 @@ struct As<'a> {
 
 impl As<'_> {
     async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let url = self.app.url(path);
-        let mut request = match method {
-            "GET" => client().get(url),
-            "POST" => client().post(url),
-            "PATCH" => client().patch(url),
-            "PUT" => client().put(url),
-            "DELETE" => client().delete(url),
-            other => panic!("{other}"),
+        let credentials = match (&self.token, &self.api_key) {
+            (Some(token), _) => Credentials::Bearer(token),
+            (None, Some(key)) => Credentials::ApiKey(key),
+            (None, None) => panic!("a test caller needs credentials"),
         };
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(key) = &self.api_key {
-            request = request.header("x-api-key", key);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        common::call_json(self.app.url(path), method, credentials, body).await
     }
 
     async fn get(&self, path: &str) -> (u16, Value) {

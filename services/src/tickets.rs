@@ -246,6 +246,18 @@ pub async fn create(
         )
         .into());
     };
+    let id = submit_for(db, user.user.id, input, source).await?;
+    get(db, principal, id).await
+}
+
+/// Submits a ticket on behalf of `requester_id` (after the caller was authorized, or for
+/// demo data); its id.
+pub(crate) async fn submit_for(
+    db: &Db,
+    requester_id: i64,
+    input: NewTicket,
+    source: TicketSource,
+) -> Result<i64> {
     let submission = Submission {
         subject: check_subject(&input.subject)?,
         description: check_description(&input.description)?,
@@ -254,12 +266,12 @@ pub async fn create(
         department_id: input.department_id,
         priority: input.priority,
         fields: check_fields(input.fields)?,
-        requester_id: user.user.id,
+        requester_id,
         source,
         external_ref: None,
     };
-    let (id, _) = insert(db, submission, Some(user.user.id)).await?;
-    get(db, principal, id).await
+    let (id, _) = insert(db, submission, Some(requester_id)).await?;
+    Ok(id)
 }
 
 /// Takes a ticket from another system (`POST /api/v1/tickets/send/`, the HDTS queue):

@@ -96,6 +96,7 @@ pub fn Icon(name: &'static str, #[prop(optional)] class: &'static str) -> impl I
             "m2 2 20 20",
         ],
         "arrow-right" => &["M5 12h14", "m12 5 7 7-7 7"],
+        "plus" => &["M5 12h14", "M12 5v14"],
         _ => &["M12 22a10 10 0 1 0 0-20 10 10 0 0 0 0 20Z"],
     };
     view! {

@@ -75,7 +75,7 @@ fn MainNav(user: SessionUser) -> impl IntoView {
             </A>
             <A href="/tickets">
                 <Icon name="ticket" />
-                <span>"My tickets"</span>
+                <span>{if role >= SystemRole::Agent { "Tickets" } else { "My tickets" }}</span>
             </A>
             {(role >= SystemRole::Agent)
                 .then(|| view! {

@@ -23,7 +23,7 @@ pub fn HydrationMark() -> impl IntoView {
 pub fn EmptyState(
     icon: &'static str,
     title: &'static str,
-    message: &'static str,
+    #[prop(into)] message: String,
     #[prop(optional)] children: Option<Children>,
 ) -> impl IntoView {
     view! {

@@ -32,11 +32,30 @@ fn Home() -> impl IntoView {
                     <p class="page-subtitle">"Here is where your work lives."</p>
                 </section>
                 <div class="card-grid">
+                    {if role >= SystemRole::Agent {
+                        view! {
+                            <AreaCard
+                                href="/tickets"
+                                icon="ticket"
+                                title="Tickets"
+                                text="Every ticket you can work on: filter, search, and act on them."
+                            />
+                        }
+                    } else {
+                        view! {
+                            <AreaCard
+                                href="/tickets"
+                                icon="ticket"
+                                title="My tickets"
+                                text="Follow the requests you submitted: their status, their step and who is on them."
+                            />
+                        }
+                    }}
                     <AreaCard
-                        href="/tickets"
-                        icon="ticket"
-                        title="My tickets"
-                        text="Follow the requests you submitted: their status, their step and who is on them."
+                        href="/tickets/new"
+                        icon="plus"
+                        title="New ticket"
+                        text="Ask for help: describe the problem, choose a category, and we route it."
                     />
                     {(role >= SystemRole::Agent).then(|| view! {
                         <AreaCard

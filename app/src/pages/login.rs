@@ -18,7 +18,7 @@ use crate::session::{safe_next, use_session};
 pub fn LoginPage() -> impl IntoView {
     let session = use_session();
     let login = session.login;
-    let verify = ServerAction::<VerifySecondFactor>::new();
+    let verify = session.verify;
     let cancel = ServerAction::<CancelSignIn>::new();
     let query = use_query_map();
     let next = move || query.read().get("next");

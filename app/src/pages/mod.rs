@@ -3,9 +3,9 @@
 pub mod account;
 pub mod admin;
 pub mod agent;
-pub mod employee;
 pub mod error;
 pub mod home;
 pub mod login;
 pub mod not_found;
 pub mod password;
+pub mod tickets;

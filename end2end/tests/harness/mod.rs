@@ -225,10 +225,13 @@ impl Browser {
             {
                 return text;
             }
-            assert!(
-                Instant::now() < deadline,
-                "{css} never contained {needle:?}"
-            );
+            if Instant::now() >= deadline {
+                // What the page showed instead, to see why.
+                self.save_screenshot("failed-wait").await;
+                let url = self.client.current_url().await.map(|u| u.to_string());
+                let logs = self.console_errors().await;
+                panic!("{css} never contained {needle:?} (page {url:?}; console {logs:?})");
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -307,6 +310,20 @@ impl Browser {
         std::fs::create_dir_all(&folder).unwrap();
         let png = self.client.screenshot().await.unwrap();
         std::fs::write(folder.join(format!("{name}.png")), png).unwrap();
+    }
+
+    /// The console's error messages since the last look (reading the log empties it).
+    pub async fn console_errors(&self) -> Vec<String> {
+        let log = self.client.issue_cmd(BrowserLog).await.unwrap_or_default();
+        log.as_array()
+            .map(|entries| {
+                entries
+                    .iter()
+                    .filter(|e| e["level"] == "SEVERE")
+                    .filter_map(|e| e["message"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Fails if the browser console logged an error (a failed request, a panic, a hydration

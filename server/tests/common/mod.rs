@@ -171,6 +171,43 @@ pub fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// How a test request authenticates.
+pub enum Credentials<'a> {
+    Bearer(&'a str),
+    ApiKey(&'a str),
+}
+
+/// Sends a JSON request and returns the status and the JSON answer (`null` if not JSON).
+pub async fn call_json(
+    url: String,
+    method: &str,
+    credentials: Credentials<'_>,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut request = match method {
+        "GET" => client().get(url),
+        "POST" => client().post(url),
+        "PATCH" => client().patch(url),
+        "PUT" => client().put(url),
+        "DELETE" => client().delete(url),
+        other => panic!("{other}"),
+    };
+    request = match credentials {
+        Credentials::Bearer(token) => request.bearer_auth(token),
+        Credentials::ApiKey(key) => request.header("x-api-key", key),
+    };
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
+}
+
 /// A client with a cookie jar, as a browser would be.
 pub fn browser_like_client() -> reqwest::Client {
     reqwest::Client::builder()

@@ -4,10 +4,9 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
-use domain::AppError;
 use domain::tickets::{
-    NewTicket, Priority, StatusChange, Ticket, TicketEvent, TicketOrdering, TicketQuery,
-    TicketSource, TicketStatus, TicketSummary, TicketUpdate,
+    NewTicket, StatusChange, Ticket, TicketEvent, TicketQuery, TicketSource, TicketSummary,
+    TicketUpdate,
 };
 use serde::Deserialize;
 use services::tickets::ExternalTicket;
@@ -15,10 +14,12 @@ use services::tickets::ExternalTicket;
 use super::{ApiError, ApiJson, ApiPath, ApiQuery, Caller, ErrorBody, Paged};
 use crate::http::AppState;
 
-/// The ticket list's parameters (SPEC.md section 3). Lists of values are comma-separated
-/// (`status=new,open`).
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+/// The ticket list's parameters (SPEC.md section 3), for the OpenAPI document; they are read
+/// by [`TicketQuery::from_pairs`], the same reader the list pages use. Lists of values are
+/// comma-separated (`status=new,open`).
+#[derive(Debug, Default, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[allow(dead_code)]
 pub struct TicketListParams {
     /// Page number, from 1.
     page: Option<i64>,
@@ -44,72 +45,6 @@ pub struct TicketListParams {
     external_ref: Option<String>,
 }
 
-fn parse_list<T: std::str::FromStr<Err = String>>(
-    field: &str,
-    value: &Option<String>,
-) -> Result<Vec<T>, ApiError> {
-    let Some(value) = value else {
-        return Ok(Vec::new());
-    };
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(|v| {
-            v.parse::<T>()
-                .map_err(|problem| ApiError(AppError::invalid_field(field, problem)))
-        })
-        .collect()
-}
-
-impl TicketListParams {
-    fn query(&self) -> Result<(TicketQuery, i64, i64), ApiError> {
-        let page = self.page.unwrap_or(1);
-        let page_size = self
-            .page_size
-            .unwrap_or(i64::from(domain::tickets::DEFAULT_PAGE_SIZE));
-        if !(1..=100_000).contains(&page) {
-            return Err(AppError::invalid_field("page", "must be between 1 and 100000").into());
-        }
-        if !(1..=i64::from(domain::tickets::MAX_PAGE_SIZE)).contains(&page_size) {
-            return Err(AppError::invalid_field("page_size", "must be between 1 and 100").into());
-        }
-        if self
-            .q
-            .as_ref()
-            .is_some_and(|q| q.chars().count() > domain::tickets::MAX_QUERY)
-        {
-            return Err(AppError::invalid_field("q", "must be at most 200 characters").into());
-        }
-        let ordering = match self
-            .ordering
-            .as_deref()
-            .map(str::trim)
-            .filter(|o| !o.is_empty())
-        {
-            None => None,
-            Some(o) => Some(
-                TicketOrdering::parse(o)
-                    .map_err(|p| ApiError(AppError::invalid_field("ordering", p)))?,
-            ),
-        };
-        let query = TicketQuery {
-            q: self.q.clone(),
-            status: parse_list::<TicketStatus>("status", &self.status)?,
-            priority: parse_list::<Priority>("priority", &self.priority)?,
-            category: self.category,
-            department: self.department,
-            requester: self.requester,
-            assignee: self.assignee,
-            external_ref: self.external_ref.clone().filter(|r| !r.trim().is_empty()),
-            ordering,
-            page: u32::try_from(page).unwrap_or(1),
-            page_size: u32::try_from(page_size).unwrap_or(25),
-        };
-        Ok((query, page, page_size))
-    }
-}
-
 /// `GET /api/v1/tickets/`: the tickets the caller may see, filtered, searched, ordered, paged.
 #[utoipa::path(get, path = "/api/v1/tickets/", tag = "tickets", params(TicketListParams),
     responses((status = 200, body = inline(Object), description = "`{count, next, previous, results: [TicketSummary]}`"),
@@ -118,11 +53,17 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     uri: Uri,
-    ApiQuery(params): ApiQuery<TicketListParams>,
+    ApiQuery(pairs): ApiQuery<Vec<(String, String)>>,
 ) -> Result<Json<Paged<TicketSummary>>, ApiError> {
-    let (query, page, size) = params.query()?;
+    let query = TicketQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    let (page, size) = query.paging();
     let found = services::tickets::list(state.services.db(), &caller.0, &query).await?;
-    Ok(Json(Paged::new(found, &uri, page, size)))
+    Ok(Json(Paged::new(
+        found,
+        &uri,
+        i64::from(page),
+        i64::from(size),
+    )))
 }
 
 /// `POST /api/v1/tickets/`: submit a ticket as the signed-in user.

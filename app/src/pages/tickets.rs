@@ -1,0 +1,573 @@
+//! Tickets: the list (an employee's own requests; an agent's working list with filters,
+//! search and keyboard shortcuts), the submission form, and one ticket's page.
+
+use domain::SystemRole;
+use domain::tickets::{
+    Priority, ReferenceData, TicketEvent, TicketOrdering, TicketStatus, TicketSummary,
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::{A, Form};
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+
+use crate::api::tickets::{
+    ChangeTicketStatus, SubmitTicket, TicketView, list_tickets, load_reference_data, load_ticket,
+};
+use crate::components::icons::Icon;
+use crate::components::ui::{
+    EmptyState, ErrorNotice, FieldError, FormError, PageHeader, Spinner, Timestamp, last_error,
+    toast_result,
+};
+use crate::session::{RequireRole, use_session};
+
+pub fn status_badge(status: TicketStatus) -> impl IntoView {
+    view! { <span class=format!("badge badge-status-{}", status.as_str())>{status.label()}</span> }
+}
+
+pub fn priority_badge(priority: Priority) -> impl IntoView {
+    view! { <span class=format!("badge badge-priority-{}", priority.as_str())>{priority.label()}</span> }
+}
+
+/// The list page's query string as the URL has it (filters, search, order, page).
+fn current_query_string(query: &leptos_router::params::ParamsMap) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for key in [
+        "q",
+        "status",
+        "priority",
+        "category",
+        "department",
+        "assignee",
+        "ordering",
+        "page",
+    ] {
+        if let Some(value) = query.get(key).filter(|v| !v.is_empty()) {
+            out.append_pair(key, &value);
+        }
+    }
+    out.finish()
+}
+
+/// The same query string on another page.
+fn with_page(query: &str, page: u32) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        if key != "page" {
+            out.append_pair(&key, &value);
+        }
+    }
+    out.append_pair("page", &page.to_string());
+    format!("?{}", out.finish())
+}
+
+#[component]
+pub fn TicketsPage() -> impl IntoView {
+    let session = use_session();
+    // Created here, outside any reactive closure, so the server and the browser number the
+    // resource alike (a resource created inside a re-running closure breaks hydration).
+    let query = use_query_map();
+    let query_string = Memo::new(move |_| current_query_string(&query.read()));
+    let tickets = Resource::new(move || query_string.get(), list_tickets);
+    let is_agent = move || {
+        session
+            .user
+            .get()
+            .and_then(Result::ok)
+            .flatten()
+            .is_some_and(|u| u.can_act_as(SystemRole::Agent))
+    };
+    view! {
+        <Title text="Tickets" />
+        <RequireRole role=SystemRole::Employee>
+            {move || {
+                let agent = is_agent();
+                view! {
+                    <PageHeader
+                        title=if agent { "Tickets" } else { "My tickets" }
+                        subtitle=if agent {
+                            "Everything you can work on. j/k to move, Enter to open, / to search."
+                        } else {
+                            "Requests you submitted, newest first."
+                        }
+                    >
+                        <A href="/tickets/new" attr:class="button button-primary" attr:data-test="new-ticket">
+                            <Icon name="plus" />
+                            <span>"New ticket"</span>
+                        </A>
+                    </PageHeader>
+                    <TicketList agent tickets query_string />
+                }
+            }}
+        </RequireRole>
+    }
+}
+
+type TicketsResource = Resource<Result<domain::Page<TicketSummary>, domain::AppError>>;
+
+#[component]
+fn TicketList(agent: bool, tickets: TicketsResource, query_string: Memo<String>) -> impl IntoView {
+    let query = use_query_map();
+    let selected = RwSignal::new(0usize);
+    let rows = RwSignal::new(Vec::<i64>::new());
+    let search_input = NodeRef::<leptos::html::Input>::new();
+
+    // Keyboard: j/k move, Enter opens, / searches (not while typing in a field).
+    let navigate = use_navigate();
+    let handle = window_event_listener(leptos::ev::keydown, move |event| {
+        let typing = event
+            .target()
+            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
+            .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
+        if typing || event.ctrl_key() || event.meta_key() || event.alt_key() {
+            return;
+        }
+        let count = rows.with_untracked(Vec::len);
+        match event.key().as_str() {
+            "j" | "ArrowDown" if count > 0 => {
+                event.prevent_default();
+                selected.update(|s| *s = (*s + 1).min(count - 1));
+            }
+            "k" | "ArrowUp" if count > 0 => {
+                event.prevent_default();
+                selected.update(|s| *s = s.saturating_sub(1));
+            }
+            "Enter" if count > 0 => {
+                if let Some(id) = rows.with_untracked(|r| r.get(selected.get_untracked()).copied())
+                {
+                    navigate(&format!("/tickets/{id}"), Default::default());
+                }
+            }
+            "/" => {
+                if let Some(input) = search_input.get_untracked() {
+                    event.prevent_default();
+                    let _ = input.focus();
+                }
+            }
+            _ => {}
+        }
+    });
+    on_cleanup(move || handle.remove());
+
+    let value = move |key: &'static str| move || query.read().get(key).unwrap_or_default();
+    view! {
+        <section class="panel" aria-label="Tickets">
+            <Form method="GET" action="" attr:class="filters" attr:role="search">
+                <div class="search-form">
+                    <span class="search-icon"><Icon name="search" /></span>
+                    <input
+                        node_ref=search_input
+                        type="search"
+                        name="q"
+                        placeholder="Search subject and description, or a ticket number"
+                        aria-label="Search tickets"
+                        data-test="ticket-search"
+                        value=value("q")
+                    />
+                </div>
+                <select name="status" aria-label="Status" prop:value=value("status") onchange="this.form.requestSubmit()">
+                    <option value="">"Any status"</option>
+                    {TicketStatus::ALL.iter().map(|s| view! { <option value=s.as_str()>{s.label()}</option> }).collect_view()}
+                </select>
+                <select name="priority" aria-label="Priority" prop:value=value("priority") onchange="this.form.requestSubmit()">
+                    <option value="">"Any priority"</option>
+                    {Priority::ALL.iter().rev().map(|p| view! { <option value=p.as_str()>{p.label()}</option> }).collect_view()}
+                </select>
+                {agent.then(|| view! {
+                    <select name="assignee" aria-label="Assignee" prop:value=value("assignee") onchange="this.form.requestSubmit()">
+                        <option value="">"Anyone"</option>
+                        <option value="0">"Unassigned"</option>
+                    </select>
+                })}
+                <select name="ordering" aria-label="Order" prop:value=value("ordering") onchange="this.form.requestSubmit()">
+                    <option value="">"Default order"</option>
+                    {TicketOrdering::ALL.iter().map(|o| view! { <option value=o.as_param()>{o.label()}</option> }).collect_view()}
+                </select>
+                <button type="submit" class="button button-secondary button-small">"Apply"</button>
+            </Form>
+            <Transition fallback=|| view! { <Spinner label="Loading tickets" /> }>
+                {move || tickets.get().map(|result| match result {
+                    Ok(page) if page.results.is_empty() => {
+                        rows.set(Vec::new());
+                        let filtered = !query_string.get().is_empty();
+                        view! {
+                            <EmptyState
+                                icon="ticket"
+                                title=if filtered { "No tickets match" } else { "No tickets yet" }
+                                message=if filtered {
+                                    "Try fewer filters or other words."
+                                } else {
+                                    "When you submit a request, it appears here with its status and its last update."
+                                }
+                            />
+                        }
+                        .into_any()
+                    }
+                    Ok(page) => {
+                        rows.set(page.results.iter().map(|t| t.id).collect());
+                        selected.set(0);
+                        let (current, size) = domain::tickets::TicketQuery::from_pairs(
+                            form_urlencoded::parse(query_string.get_untracked().as_bytes())
+                                .collect::<Vec<_>>()
+                                .iter()
+                                .map(|(k, v)| (k.as_ref(), v.as_ref())),
+                        )
+                        .map(|q| q.paging())
+                        .unwrap_or((1, domain::tickets::DEFAULT_PAGE_SIZE));
+                        let count = page.count;
+                        let first = i64::from((current - 1) * size) + 1;
+                        let last = first + page.results.len() as i64 - 1;
+                        let qs = query_string.get_untracked();
+                        view! {
+                            <TicketTable tickets=page.results agent selected />
+                            <div class="pager">
+                                <span class="muted">{format!("{first}–{last} of {count}")}</span>
+                                {(current > 1).then(|| view! {
+                                    <A href=with_page(&qs, current - 1) attr:class="button button-secondary button-small">"Previous"</A>
+                                })}
+                                {(last < count).then(|| view! {
+                                    <A href=with_page(&qs, current + 1) attr:class="button button-secondary button-small">"Next"</A>
+                                })}
+                            </div>
+                        }
+                        .into_any()
+                    }
+                    Err(err) => view! { <ErrorNotice message=err.message /> }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn TicketTable(
+    tickets: Vec<TicketSummary>,
+    agent: bool,
+    selected: RwSignal<usize>,
+) -> impl IntoView {
+    view! {
+        <div class="table-wrap">
+            <table class="table ticket-table" data-test="ticket-table">
+                <thead>
+                    <tr>
+                        <th scope="col">"Ticket"</th>
+                        <th scope="col">"Subject"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col">"Priority"</th>
+                        {agent.then(|| view! {
+                            <th scope="col">"Requester"</th>
+                            <th scope="col">"Assignee"</th>
+                        })}
+                        <th scope="col">"Updated"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {tickets
+                        .into_iter()
+                        .enumerate()
+                        .map(|(index, ticket)| {
+                            let href = format!("/tickets/{}", ticket.id);
+                            view! {
+                                <tr
+                                    class:selected=move || selected.get() == index
+                                    aria-selected=move || (selected.get() == index).to_string()
+                                >
+                                    <td class="muted nowrap">{ticket.number.clone()}</td>
+                                    <td class="strong">
+                                        <A href=href>{ticket.subject.clone()}</A>
+                                        {ticket.category.clone().map(|c| view! { <span class="muted small">{format!(" · {c}")}</span> })}
+                                    </td>
+                                    <td>{status_badge(ticket.status)}</td>
+                                    <td>{priority_badge(ticket.priority)}</td>
+                                    {agent.then(|| view! {
+                                        <td class="muted">{ticket.requester.full_name.clone()}</td>
+                                        <td class="muted">{ticket.assignee.clone().map_or_else(|| "—".to_owned(), |a| a.full_name)}</td>
+                                    })}
+                                    <td class="muted nowrap"><Timestamp at=ticket.updated_at /></td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+#[component]
+pub fn NewTicketPage() -> impl IntoView {
+    let reference = Resource::new(|| (), |_| load_reference_data());
+    view! {
+        <Title text="New ticket" />
+        <RequireRole role=SystemRole::Employee>
+            <A href="/tickets" attr:class="back-link">"← Tickets"</A>
+            <PageHeader title="New ticket" subtitle="Tell us what you need; the right team picks it up." />
+            <Suspense fallback=|| view! { <Spinner label="Loading the form" /> }>
+                {move || Suspend::new(async move {
+                    match reference.await {
+                        Ok(data) => view! { <TicketForm data /> }.into_any(),
+                        Err(err) => view! { <ErrorNotice message=err.message /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </RequireRole>
+    }
+}
+
+#[component]
+fn TicketForm(data: ReferenceData) -> impl IntoView {
+    let submit = ServerAction::<SubmitTicket>::new();
+    let error = last_error(submit.value());
+    let pending = submit.pending();
+    let category = RwSignal::new(String::new());
+    let categories = StoredValue::new(data.categories.clone());
+    let sub_categories = move || {
+        let parent = category.get().parse::<i64>().ok();
+        categories.with_value(|all| {
+            all.iter()
+                .filter(|c| c.is_active && c.parent_id.is_some() && c.parent_id == parent)
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    };
+    let invalid = move |field: &'static str| {
+        move || {
+            error
+                .get()
+                .is_some_and(|e| e.field(field).is_some())
+                .to_string()
+        }
+    };
+    view! {
+        <section class="panel">
+            <FormError error />
+            <ActionForm action=submit attr:class="form ticket-form" attr:novalidate="">
+                <div class="field">
+                    <label for="subject">"Subject"</label>
+                    <input id="subject" name="subject" type="text" maxlength="200" required autofocus
+                        placeholder="The printer on floor 3 jams on every page"
+                        aria-invalid=invalid("subject") aria-describedby="subject-error" />
+                    <FieldError error field="subject" id="subject-error" />
+                </div>
+                <div class="form-grid">
+                    <div class="field">
+                        <label for="category_id">"Category"</label>
+                        <select id="category_id" name="category_id" on:change=move |ev| category.set(event_target_value(&ev))
+                            aria-invalid=invalid("category_id") aria-describedby="category_id-error">
+                            <option value="">"Choose…"</option>
+                            {data.categories.iter().filter(|c| c.is_active && c.parent_id.is_none()).map(|c| view! {
+                                <option value=c.id.to_string()>{c.name.clone()}</option>
+                            }).collect_view()}
+                        </select>
+                        <FieldError error field="category_id" id="category_id-error" />
+                    </div>
+                    <div class="field">
+                        <label for="sub_category_id">"Sub-category"</label>
+                        <select id="sub_category_id" name="sub_category_id" disabled=move || sub_categories().is_empty()
+                            aria-invalid=invalid("sub_category_id") aria-describedby="sub_category_id-error">
+                            <option value="">{move || if sub_categories().is_empty() { "None" } else { "Choose…" }}</option>
+                            {move || sub_categories().into_iter().map(|c| view! {
+                                <option value=c.id.to_string()>{c.name}</option>
+                            }).collect_view()}
+                        </select>
+                        <FieldError error field="sub_category_id" id="sub_category_id-error" />
+                    </div>
+                    <div class="field">
+                        <label for="department_id">"Department"</label>
+                        <select id="department_id" name="department_id"
+                            aria-invalid=invalid("department_id") aria-describedby="department_id-error">
+                            <option value="">"Not sure"</option>
+                            {data.departments.iter().filter(|d| d.is_active).map(|d| view! {
+                                <option value=d.id.to_string()>{d.name.clone()}</option>
+                            }).collect_view()}
+                        </select>
+                        <FieldError error field="department_id" id="department_id-error" />
+                    </div>
+                    <div class="field">
+                        <label for="priority">"Priority"</label>
+                        <select id="priority" name="priority" aria-describedby="priority-error">
+                            {data.priorities.iter().map(|p| view! {
+                                <option value=p.code.as_str() selected=p.code == Priority::Medium>
+                                    {format!("{} — {}", p.name, p.description)}
+                                </option>
+                            }).collect_view()}
+                        </select>
+                        <FieldError error field="priority" id="priority-error" />
+                    </div>
+                </div>
+                <div class="field">
+                    <label for="description">"Description"</label>
+                    <textarea id="description" name="description" rows="8"
+                        placeholder="What happened, what you expected, and anything that helps (Markdown works)."
+                        aria-invalid=invalid("description") aria-describedby="description-error description-hint"></textarea>
+                    <p class="field-hint" id="description-hint">"Markdown: **bold**, lists, `code`, links."</p>
+                    <FieldError error field="description" id="description-error" />
+                </div>
+                <div class="form-actions">
+                    <A href="/tickets" attr:class="button button-ghost">"Cancel"</A>
+                    <button type="submit" class="button button-primary" disabled=pending data-test="submit-ticket">
+                        {move || if pending.get() { "Submitting…" } else { "Submit ticket" }}
+                    </button>
+                </div>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+pub fn TicketPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").and_then(|v| v.parse::<i64>().ok());
+    let change = ServerAction::<ChangeTicketStatus>::new();
+    toast_result(change.version(), change.value(), "Status changed");
+    let view_data = Resource::new(
+        move || (id(), change.version().get()),
+        |(id, _)| async move {
+            match id {
+                Some(id) => load_ticket(id).await,
+                None => Err(domain::AppError::not_found("Ticket")),
+            }
+        },
+    );
+    view! {
+        <RequireRole role=SystemRole::Employee>
+            <A href="/tickets" attr:class="back-link">"← Tickets"</A>
+            <Transition fallback=|| view! { <Spinner label="Loading the ticket" /> }>
+                {move || view_data.get().map(|result| match result {
+                    Ok(data) => view! { <TicketDetail data change /> }.into_any(),
+                    Err(err) => view! {
+                        <Title text="Ticket not found" />
+                        <EmptyState icon="ticket" title="Ticket not found" message=err.message />
+                    }
+                    .into_any(),
+                })}
+            </Transition>
+        </RequireRole>
+    }
+}
+
+#[component]
+fn TicketDetail(data: TicketView, change: ServerAction<ChangeTicketStatus>) -> impl IntoView {
+    let TicketView {
+        ticket,
+        history,
+        can_work,
+    } = data;
+    let title = format!("{} · {}", ticket.number, ticket.subject);
+    let error = last_error(change.value());
+    let category = match (&ticket.category, &ticket.sub_category) {
+        (Some(c), Some(s)) => format!("{} › {}", c.name, s.name),
+        (Some(c), None) => c.name.clone(),
+        _ => "—".to_owned(),
+    };
+    view! {
+        <Title text=title />
+        <div class="ticket-heading">
+            <span class="eyebrow">{ticket.number.clone()}</span>
+            <h1 class="page-title" data-test="ticket-subject">{ticket.subject.clone()}</h1>
+            <div class="badge-row">
+                {status_badge(ticket.status)}
+                {priority_badge(ticket.priority)}
+                <span class="muted small">"Opened " <Timestamp at=ticket.created_at /> {format!(" by {}", ticket.requester.full_name)}</span>
+            </div>
+        </div>
+        <div class="two-column ticket-layout">
+            <div class="stack">
+                <section class="panel" aria-labelledby="description-title">
+                    <h2 id="description-title" class="panel-title">"Description"</h2>
+                    {if ticket.description.trim().is_empty() {
+                        view! { <p class="muted">"No description."</p> }.into_any()
+                    } else {
+                        view! { <div class="prose" inner_html=ticket.description_html.clone()></div> }.into_any()
+                    }}
+                </section>
+                <section class="panel" aria-labelledby="history-title">
+                    <h2 id="history-title" class="panel-title">"History"</h2>
+                    <ol class="timeline" data-test="ticket-history">
+                        {history.into_iter().map(|event| view! { <HistoryEntry event /> }).collect_view()}
+                    </ol>
+                </section>
+            </div>
+            <aside class="stack">
+                <section class="panel" aria-labelledby="details-title">
+                    <h2 id="details-title" class="panel-title">"Details"</h2>
+                    <dl class="facts">
+                        <dt>"Requester"</dt><dd>{ticket.requester.full_name.clone()}<br /><span class="muted small">{ticket.requester.email.clone()}</span></dd>
+                        <dt>"Assignee"</dt><dd>{ticket.assignee.clone().map_or_else(|| "Unassigned".to_owned(), |a| a.full_name)}</dd>
+                        <dt>"Category"</dt><dd>{category}</dd>
+                        <dt>"Department"</dt><dd>{ticket.department.clone().map_or_else(|| "—".to_owned(), |d| d.name)}</dd>
+                        <dt>"Source"</dt><dd>{match &ticket.external_ref {
+                            Some(r) => format!("{} · {r}", ticket.source.label()),
+                            None => ticket.source.label().to_owned(),
+                        }}</dd>
+                        <dt>"Updated"</dt><dd><Timestamp at=ticket.updated_at /></dd>
+                    </dl>
+                </section>
+                {can_work.then(|| view! {
+                    <section class="panel" aria-labelledby="status-title">
+                        <h2 id="status-title" class="panel-title">"Change status"</h2>
+                        <FormError error />
+                        <ActionForm action=change attr:class="form compact-form">
+                            <input type="hidden" name="id" value=ticket.id.to_string() />
+                            <div class="field">
+                                <label for="status">"Status"</label>
+                                <select id="status" name="status">
+                                    {TicketStatus::ALL.iter().map(|s| view! {
+                                        <option value=s.as_str() selected=*s == ticket.status>{s.label()}</option>
+                                    }).collect_view()}
+                                </select>
+                            </div>
+                            <div class="field">
+                                <label for="note">"Note"</label>
+                                <textarea id="note" name="note" rows="3" placeholder="Why (shown in the history)"></textarea>
+                            </div>
+                            <button type="submit" class="button button-primary button-block" data-test="change-status">"Update status"</button>
+                        </ActionForm>
+                    </section>
+                })}
+            </aside>
+        </div>
+    }
+}
+
+#[component]
+fn HistoryEntry(event: TicketEvent) -> impl IntoView {
+    let who = event
+        .actor
+        .as_ref()
+        .map_or_else(|| "The system".to_owned(), |a| a.full_name.clone());
+    let label = |value: &Option<String>| {
+        value
+            .as_deref()
+            .and_then(|v| v.parse::<TicketStatus>().ok())
+            .map_or_else(
+                || value.clone().unwrap_or_default(),
+                |s| s.label().to_owned(),
+            )
+    };
+    let what = match event.kind.as_str() {
+        "created" => "submitted the ticket".to_owned(),
+        "status" => format!(
+            "changed the status from {} to {}",
+            label(&event.from_value),
+            label(&event.to_value)
+        ),
+        "priority" => format!(
+            "changed the priority from {} to {}",
+            event.from_value.clone().unwrap_or_default(),
+            event.to_value.clone().unwrap_or_default()
+        ),
+        "assigned" => "changed the assignee".to_owned(),
+        "updated" => "edited the ticket".to_owned(),
+        other => other.to_owned(),
+    };
+    view! {
+        <li class="timeline-item">
+            <span class="timeline-dot" aria-hidden="true"></span>
+            <div>
+                <p><strong>{who}</strong> {format!(" {what}")}</p>
+                {(!event.note.is_empty()).then(|| view! { <p class="timeline-note">{event.note.clone()}</p> })}
+                <p class="muted small"><Timestamp at=event.created_at /></p>
+            </div>
+        </li>
+    }
+}

@@ -1,0 +1,129 @@
+//! Browser tests of the helpdesk: an employee submits a ticket through the portal form and
+//! sees it; an agent finds it through search, opens it with the keyboard and changes its
+//! status; screenshots of the list, the form and the ticket page.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod harness;
+
+use harness::{Browser, Tts, screenshot_all_sizes};
+
+#[tokio::test]
+async fn an_employee_submits_a_ticket_and_an_agent_finds_and_works_it() {
+    let tts = Tts::start().await;
+    let employee = Browser::open(1280, 900).await;
+    employee.sign_in(&tts, "employee@example.com").await;
+    screenshot_all_sizes(&employee, &tts, "/tickets", "tickets-employee-list").await;
+
+    employee.goto(&tts.url("/tickets/new")).await;
+    employee.wait_hydrated().await;
+    employee.wait_for("#subject").await;
+    screenshot_all_sizes(&employee, &tts, "/tickets/new", "ticket-new").await;
+    employee.goto(&tts.url("/tickets/new")).await;
+    employee.wait_hydrated().await;
+
+    // A missing subject is shown beside the field.
+    employee
+        .click_until(
+            "[data-test=submit-ticket]",
+            "document.querySelector('#subject-error') && document.querySelector('#subject-error').textContent.length > 0",
+        )
+        .await;
+    let error = employee.text("#subject-error").await;
+    assert!(error.contains("required"), "{error}");
+
+    // Category → its sub-categories.
+    employee
+        .fill("#subject", "Docking station does not charge the laptop")
+        .await;
+    employee
+        .eval("const s = document.querySelector('#category_id'); s.value = [...s.options].find(o => o.text === 'Hardware').value; s.dispatchEvent(new Event('change', {bubbles: true})); return 'ok'")
+        .await;
+    employee.wait_for_text("#sub_category_id", "Laptop").await;
+    employee
+        .eval("const s = document.querySelector('#sub_category_id'); s.value = [...s.options].find(o => o.text === 'Laptop').value; return 'ok'")
+        .await;
+    employee
+        .eval("const s = document.querySelector('#department_id'); s.value = [...s.options].find(o => o.text === 'IT').value; return 'ok'")
+        .await;
+    employee
+        .fill(
+            "#description",
+            "The **dock** stopped charging after the update.\n\n- USB-C\n- 90 W",
+        )
+        .await;
+    employee.click("[data-test=submit-ticket]").await;
+    let subject = employee
+        .wait_for_text("[data-test=ticket-subject]", "Docking station")
+        .await;
+    assert_eq!(subject, "Docking station does not charge the laptop");
+    let path = employee.current_path().await;
+    assert!(path.starts_with("/tickets/"), "{path}");
+    let description = employee.text(".prose").await;
+    assert!(
+        description.contains("dock stopped charging"),
+        "{description}"
+    );
+    assert!(employee.text(".facts").await.contains("Hardware › Laptop"));
+    assert!(
+        employee
+            .text("[data-test=ticket-history]")
+            .await
+            .contains("submitted the ticket")
+    );
+    screenshot_all_sizes(&employee, &tts, &path, "ticket-page-employee").await;
+    employee.assert_no_console_errors_except(&[400]).await;
+    employee.close().await;
+
+    // The agent (IT) finds it by a word of its description, typed as a prefix.
+    let agent = Browser::open(1280, 900).await;
+    agent.sign_in(&tts, "agent@example.com").await;
+    agent.goto(&tts.url("/tickets?q=charg")).await;
+    agent.wait_hydrated().await;
+    let table = agent
+        .wait_for_text("[data-test=ticket-table]", "Docking station")
+        .await;
+    assert!(!table.contains("Book the large meeting room"), "{table}");
+    screenshot_all_sizes(&agent, &tts, "/tickets", "tickets-agent-list").await;
+
+    // Keyboard: `/` focuses the search; Enter on the selected row opens it.
+    agent.goto(&tts.url("/tickets?q=docking")).await;
+    agent.wait_hydrated().await;
+    agent
+        .wait_for_text("[data-test=ticket-table]", "Docking station")
+        .await;
+    agent
+        .eval("document.activeElement.blur(); return 'ok'")
+        .await;
+    agent
+        .eval("document.dispatchEvent(new KeyboardEvent('keydown', {key: '/', bubbles: true})); return 'ok'")
+        .await;
+    let focused = agent
+        .eval("return document.activeElement.getAttribute('data-test')")
+        .await;
+    assert_eq!(focused, "ticket-search");
+    agent
+        .eval("document.activeElement.blur(); return 'ok'")
+        .await;
+    agent
+        .eval("window.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true})); return 'ok'")
+        .await;
+    agent
+        .wait_for_text("[data-test=ticket-subject]", "Docking station")
+        .await;
+
+    // The agent moves it on; the history says who and why.
+    agent.wait_hydrated().await;
+    agent
+        .eval("document.querySelector('#status').value = 'in_progress'; return 'ok'")
+        .await;
+    agent.fill("#note", "Ordering a new dock").await;
+    agent.click("[data-test=change-status]").await;
+    let history = agent
+        .wait_for_text("[data-test=ticket-history]", "Ordering a new dock")
+        .await;
+    assert!(history.contains("from New to In progress"), "{history}");
+    let path = agent.current_path().await;
+    screenshot_all_sizes(&agent, &tts, &path, "ticket-page-agent").await;
+    agent.assert_no_console_errors().await;
+    agent.close().await;
+}

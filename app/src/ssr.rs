@@ -84,20 +84,24 @@ pub async fn respond<T>(
     work: impl std::future::Future<Output = Result<T, AppError>>,
 ) -> Result<T, AppError> {
     let result = work.await;
-    if let Err(err) = &result {
-        let plain_form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
-            parts
-                .headers
-                .get(http::header::ACCEPT)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.contains("text/html"))
-        });
-        if !plain_form_post
-            && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
-            && let Ok(status) = http::StatusCode::from_u16(err.status())
-        {
-            response.set_status(status);
-        }
+    if let Err(err) = &result
+        && !is_plain_form_post()
+        && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
+        && let Ok(status) = http::StatusCode::from_u16(err.status())
+    {
+        response.set_status(status);
     }
     result
+}
+
+/// Whether this server-function call is a plain HTML form post (no WebAssembly running yet):
+/// it then needs a redirect to a page, where a call from the running app does not.
+pub fn is_plain_form_post() -> bool {
+    use_context::<http::request::Parts>().is_some_and(|parts| {
+        parts
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
+    })
 }

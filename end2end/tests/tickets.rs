@@ -7,6 +7,13 @@ mod harness;
 
 use harness::{Browser, Tts, screenshot_all_sizes};
 
+/// Drops a 1×1 PNG named `screen.png` on the page's drop zone, as a user dragging a file would.
+const DROP_PNG: &str = "const bytes = Uint8Array.from(atob('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=='), c => c.charCodeAt(0)); \
+    const data = new DataTransfer(); \
+    data.items.add(new File([bytes], 'screen.png', {type: 'image/png'})); \
+    document.querySelector('[data-test=drop-zone]').dispatchEvent(new DragEvent('drop', {dataTransfer: data, bubbles: true, cancelable: true})); \
+    return 'ok'";
+
 #[tokio::test]
 async fn an_employee_submits_a_ticket_and_an_agent_finds_and_works_it() {
     let tts = Tts::start().await;
@@ -51,6 +58,11 @@ async fn an_employee_submits_a_ticket_and_an_agent_finds_and_works_it() {
             "The **dock** stopped charging after the update.\n\n- USB-C\n- 90 W",
         )
         .await;
+    // A screenshot dropped on the form is uploaded once the ticket exists.
+    employee.eval(DROP_PNG).await;
+    employee
+        .wait_for_text("[data-test=chosen-files]", "screen.png")
+        .await;
     employee.click("[data-test=submit-ticket]").await;
     let subject = employee
         .wait_for_text("[data-test=ticket-subject]", "Docking station")
@@ -70,6 +82,13 @@ async fn an_employee_submits_a_ticket_and_an_agent_finds_and_works_it() {
             .await
             .contains("submitted the ticket")
     );
+    employee
+        .wait_for_text("[data-test=attachments]", "screen.png")
+        .await;
+    let loaded = employee
+        .eval("return String(document.querySelector('[data-test=attachments] img').naturalWidth)")
+        .await;
+    assert_eq!(loaded, "1", "the thumbnail loads from the server");
     screenshot_all_sizes(&employee, &tts, &path, "ticket-page-employee").await;
     employee.assert_no_console_errors_except(&[400]).await;
     employee.close().await;

@@ -36,6 +36,13 @@ pub struct RawConfig {
     pub auth_rate_per_minute: u32,
     /// Take the client IP from `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
+    /// Where attachments are stored (a shared folder in a cluster); `DATA_DIR/attachments`
+    /// when unset.
+    pub attachments_dir: Option<PathBuf>,
+    /// Largest attachment, in bytes.
+    pub attachment_max_bytes: u64,
+    /// Most attachments per ticket.
+    pub attachment_max_count: u32,
     pub log_format: LogFormat,
     pub log_level: String,
     pub db_max_connections: u32,
@@ -58,6 +65,9 @@ impl Default for RawConfig {
             mail_from: "TTS <tts@localhost>".to_owned(),
             auth_rate_per_minute: 30,
             trust_forwarded_for: false,
+            attachments_dir: None,
+            attachment_max_bytes: 10 * 1024 * 1024,
+            attachment_max_count: 20,
             log_format: LogFormat::Human,
             log_level: "info".to_owned(),
             db_max_connections: 10,
@@ -212,6 +222,16 @@ impl RawConfig {
                 self.mail_from
             )));
         }
+        if !(1..=1024 * 1024 * 1024).contains(&self.attachment_max_bytes) {
+            return Err(ConfigError(
+                "TTS_ATTACHMENT_MAX_BYTES must be between 1 and 1073741824 (1 GiB)".into(),
+            ));
+        }
+        if !(1..=1000).contains(&self.attachment_max_count) {
+            return Err(ConfigError(
+                "TTS_ATTACHMENT_MAX_COUNT must be between 1 and 1000".into(),
+            ));
+        }
         if self.shutdown_grace_secs > 3600 {
             return Err(ConfigError(
                 "TTS_SHUTDOWN_GRACE_SECS must be at most 3600".into(),
@@ -248,6 +268,12 @@ impl RawConfig {
         };
         let database_url = database_url
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("tts.db").display()));
+        let attachments_dir = match &self.attachments_dir {
+            Some(dir) => prepare_data_dir(dir).map_err(|e| {
+                ConfigError(e.0.replace("data folder", "attachments folder (TTS_ATTACHMENTS_DIR)"))
+            })?,
+            None => prepare_data_dir(&data_dir.join("attachments"))?,
+        };
 
         Ok(Config {
             secure_cookies: public_url
@@ -265,6 +291,9 @@ impl RawConfig {
             mail_from: self.mail_from,
             auth_rate_per_minute: self.auth_rate_per_minute,
             trust_forwarded_for: self.trust_forwarded_for,
+            attachments_dir,
+            attachment_max_bytes: self.attachment_max_bytes,
+            attachment_max_count: self.attachment_max_count,
             log_format: self.log_format,
             log_level: self.log_level,
             db_max_connections: self.db_max_connections,
@@ -289,6 +318,9 @@ pub struct Config {
     pub mail_from: String,
     pub auth_rate_per_minute: u32,
     pub trust_forwarded_for: bool,
+    pub attachments_dir: PathBuf,
+    pub attachment_max_bytes: u64,
+    pub attachment_max_count: u32,
     pub secure_cookies: bool,
     pub log_format: LogFormat,
     pub log_level: String,

@@ -197,6 +197,11 @@ pub async fn open_services(config: &Config, demo: bool) -> Result<Services, Fata
             lockout_duration: chrono::Duration::minutes(15),
         },
         demo_mode: demo,
+        attachments: services::attachments::AttachmentSettings {
+            dir: config.attachments_dir.clone(),
+            max_bytes: config.attachment_max_bytes,
+            max_count: config.attachment_max_count,
+        },
     };
     let mailer = services::mail::Mailer::new(
         config.smtp_url.as_deref(),
@@ -224,8 +229,17 @@ impl RunningServer {
         if tokio::time::timeout(grace, self.http).await.is_err() {
             tracing::warn!("requests still running after the grace period were dropped");
         }
-        let _ = self.runner.await;
-        self.services.db().close().await;
+        // Shutdown is bounded: a background job or a connection that does not let go must
+        // not keep the process alive.
+        if tokio::time::timeout(grace, self.runner).await.is_err() {
+            tracing::warn!("the background runner did not stop within the grace period");
+        }
+        if tokio::time::timeout(Duration::from_secs(5), self.services.db().close())
+            .await
+            .is_err()
+        {
+            tracing::warn!("database connections still in use at shutdown were abandoned");
+        }
     }
 }
 

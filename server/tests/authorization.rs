@@ -323,6 +323,28 @@ fn routes() -> Vec<Route> {
             json!(null),
         ),
         r(
+            "get",
+            "/api/v1/tickets/{id}/attachments/",
+            User,
+            Some("tickets:read"),
+            json!(null),
+        ),
+        // A JSON body is not an upload: allowed callers get 400, the others 401/403.
+        r(
+            "post",
+            "/api/v1/tickets/{id}/attachments/",
+            User,
+            Some("tickets:submit"),
+            json!({"file": "not multipart"}),
+        ),
+        r(
+            "get",
+            "/api/v1/attachments/{id}/",
+            User,
+            Some("tickets:read"),
+            json!(null),
+        ),
+        r(
             "post",
             "/api/v1/categories/",
             Admin,
@@ -528,6 +550,7 @@ async fn every_route_allows_exactly_the_callers_the_policy_says() {
                         t if t.starts_with("/api/v1/categories/") => category_id.to_string(),
                         t if t.starts_with("/api/v1/departments/") => department_id.to_string(),
                         t if t.starts_with("/api/v1/saved-filters/") => "999999".to_owned(),
+                        t if t.starts_with("/api/v1/attachments/") => "999999".to_owned(),
                         _ => "no-such-session".to_owned(),
                     },
                 )

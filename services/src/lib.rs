@@ -4,6 +4,7 @@
 //! queue consumers, the command line) is a thin adapter over [`Services`]. SQL lives only in
 //! [`db`]; rules live only here.
 
+pub mod attachments;
 pub mod auth;
 pub mod browser_sessions;
 pub mod db;
@@ -34,6 +35,7 @@ struct Inner {
     db: Db,
     auth: AuthService,
     demo_mode: bool,
+    attachments: attachments::AttachmentSettings,
     started_at: Instant,
 }
 
@@ -42,6 +44,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Demo data is loaded: the sign-in page lists the demo accounts.
     pub demo_mode: bool,
+    pub attachments: attachments::AttachmentSettings,
 }
 
 impl Services {
@@ -51,6 +54,7 @@ impl Services {
             db,
             auth,
             demo_mode: settings.demo_mode,
+            attachments: settings.attachments,
             started_at: Instant::now(),
         };
         Self {
@@ -68,6 +72,10 @@ impl Services {
 
     pub fn auth(&self) -> &AuthService {
         &self.inner.auth
+    }
+
+    pub fn attachment_settings(&self) -> &attachments::AttachmentSettings {
+        &self.inner.attachments
     }
 
     pub fn started_at(&self) -> Instant {

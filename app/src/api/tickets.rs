@@ -4,7 +4,7 @@
 
 use domain::AppError;
 use domain::Page;
-use domain::tickets::{ReferenceData, Ticket, TicketEvent, TicketSummary};
+use domain::tickets::{Attachment, ReferenceData, Ticket, TicketEvent, TicketSummary};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +16,7 @@ use services::auth::policy::Permission;
 pub struct TicketView {
     pub ticket: Ticket,
     pub history: Vec<TicketEvent>,
+    pub attachments: Vec<Attachment>,
     /// The viewer may change status and fields (agents and admins).
     pub can_work: bool,
 }
@@ -55,11 +56,13 @@ pub async fn load_ticket(id: i64) -> Result<TicketView, AppError> {
         let services = crate::ssr::services()?;
         let ticket = services::tickets::get(services.db(), &principal, id).await?;
         let history = services::tickets::history(services.db(), &principal, id).await?;
+        let attachments = services::attachments::list(services.db(), &principal, id).await?;
         let can_work =
             services::auth::policy::authorize(&principal, Permission::WorkTickets).is_ok();
         Ok(TicketView {
             ticket,
             history,
+            attachments,
             can_work,
         })
     })
@@ -108,7 +111,11 @@ pub async fn submit_ticket(
             domain::tickets::TicketSource::Portal,
         )
         .await?;
-        leptos_axum::redirect(&format!("/tickets/{}", ticket.id));
+        // The running app uploads the chosen files first and then goes to the ticket itself;
+        // a plain form post (no WebAssembly yet) is sent there at once.
+        if crate::ssr::is_plain_form_post() {
+            leptos_axum::redirect(&format!("/tickets/{}", ticket.id));
+        }
         Ok(ticket.id)
     })
     .await

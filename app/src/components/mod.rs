@@ -5,3 +5,4 @@ pub mod layout;
 pub mod theme;
 pub mod toast;
 pub mod ui;
+pub mod upload;

@@ -14,10 +14,12 @@ use crate::api::tickets::{
     ChangeTicketStatus, SubmitTicket, TicketView, list_tickets, load_reference_data, load_ticket,
 };
 use crate::components::icons::Icon;
+use crate::components::toast::use_toasts;
 use crate::components::ui::{
     EmptyState, ErrorNotice, FieldError, FormError, PageHeader, Spinner, Timestamp, last_error,
     toast_result,
 };
+use crate::components::upload::{ChosenFiles, FileDrop, UploadProgress, upload_files};
 use crate::session::{RequireRole, use_session};
 
 pub fn status_badge(status: TicketStatus) -> impl IntoView {
@@ -249,15 +251,15 @@ fn TicketTable(
             <table class="table ticket-table" data-test="ticket-table">
                 <thead>
                     <tr>
-                        <th scope="col">"Ticket"</th>
+                        <th scope="col" class="hide-narrow">"Ticket"</th>
                         <th scope="col">"Subject"</th>
                         <th scope="col">"Status"</th>
                         <th scope="col">"Priority"</th>
                         {agent.then(|| view! {
-                            <th scope="col">"Requester"</th>
-                            <th scope="col">"Assignee"</th>
+                            <th scope="col" class="hide-narrow">"Requester"</th>
+                            <th scope="col" class="hide-narrow">"Assignee"</th>
                         })}
-                        <th scope="col">"Updated"</th>
+                        <th scope="col" class="hide-narrow">"Updated"</th>
                     </tr>
                 </thead>
                 <tbody>
@@ -271,7 +273,7 @@ fn TicketTable(
                                     class:selected=move || selected.get() == index
                                     aria-selected=move || (selected.get() == index).to_string()
                                 >
-                                    <td class="muted nowrap">{ticket.number.clone()}</td>
+                                    <td class="muted nowrap hide-narrow">{ticket.number.clone()}</td>
                                     <td class="strong">
                                         <A href=href>{ticket.subject.clone()}</A>
                                         {ticket.category.clone().map(|c| view! { <span class="muted small">{format!(" · {c}")}</span> })}
@@ -279,10 +281,10 @@ fn TicketTable(
                                     <td>{status_badge(ticket.status)}</td>
                                     <td>{priority_badge(ticket.priority)}</td>
                                     {agent.then(|| view! {
-                                        <td class="muted">{ticket.requester.full_name.clone()}</td>
-                                        <td class="muted">{ticket.assignee.clone().map_or_else(|| "—".to_owned(), |a| a.full_name)}</td>
+                                        <td class="muted hide-narrow">{ticket.requester.full_name.clone()}</td>
+                                        <td class="muted hide-narrow">{ticket.assignee.clone().map_or_else(|| "—".to_owned(), |a| a.full_name)}</td>
                                     })}
-                                    <td class="muted nowrap"><Timestamp at=ticket.updated_at /></td>
+                                    <td class="muted nowrap hide-narrow"><Timestamp at=ticket.updated_at /></td>
                                 </tr>
                             }
                         })
@@ -317,7 +319,32 @@ pub fn NewTicketPage() -> impl IntoView {
 fn TicketForm(data: ReferenceData) -> impl IntoView {
     let submit = ServerAction::<SubmitTicket>::new();
     let error = last_error(submit.value());
-    let pending = submit.pending();
+    let files: ChosenFiles = RwSignal::new_local(Vec::new());
+    let progress = RwSignal::new(None::<u32>);
+    let uploading = move || progress.get().is_some();
+    let pending = Signal::derive(move || submit.pending().get() || uploading());
+    // Submitted: upload the chosen files to the new ticket, then open it.
+    let navigate = use_navigate();
+    let toasts = use_toasts();
+    Effect::new(move |_| {
+        if let Some(Ok(id)) = submit.value().get() {
+            let chosen = files.get_untracked();
+            let path = format!("/tickets/{id}");
+            let navigate = navigate.clone();
+            if chosen.is_empty() {
+                navigate(&path, Default::default());
+            } else {
+                upload_files(id, chosen, progress, move |result| {
+                    if let Err(message) = result {
+                        toasts.error(format!(
+                            "The ticket was created, but a file was not: {message}"
+                        ));
+                    }
+                    navigate(&path, Default::default());
+                });
+            }
+        }
+    });
     let category = RwSignal::new(String::new());
     let categories = StoredValue::new(data.categories.clone());
     let sub_categories = move || {
@@ -402,10 +429,15 @@ fn TicketForm(data: ReferenceData) -> impl IntoView {
                     <p class="field-hint" id="description-hint">"Markdown: **bold**, lists, `code`, links."</p>
                     <FieldError error field="description" id="description-error" />
                 </div>
+                <div class="field">
+                    <span class="label">"Attachments"</span>
+                    <FileDrop files hint="Screenshots, logs or documents." />
+                    <UploadProgress progress />
+                </div>
                 <div class="form-actions">
                     <A href="/tickets" attr:class="button button-ghost">"Cancel"</A>
                     <button type="submit" class="button button-primary" disabled=pending data-test="submit-ticket">
-                        {move || if pending.get() { "Submitting…" } else { "Submit ticket" }}
+                        {move || if uploading() { "Uploading…" } else if pending.get() { "Submitting…" } else { "Submit ticket" }}
                     </button>
                 </div>
             </ActionForm>
@@ -419,9 +451,10 @@ pub fn TicketPage() -> impl IntoView {
     let id = move || params.read().get("id").and_then(|v| v.parse::<i64>().ok());
     let change = ServerAction::<ChangeTicketStatus>::new();
     toast_result(change.version(), change.value(), "Status changed");
+    let uploads = RwSignal::new(0usize);
     let view_data = Resource::new(
-        move || (id(), change.version().get()),
-        |(id, _)| async move {
+        move || (id(), change.version().get(), uploads.get()),
+        |(id, _, _)| async move {
             match id {
                 Some(id) => load_ticket(id).await,
                 None => Err(domain::AppError::not_found("Ticket")),
@@ -433,7 +466,7 @@ pub fn TicketPage() -> impl IntoView {
             <A href="/tickets" attr:class="back-link">"← Tickets"</A>
             <Transition fallback=|| view! { <Spinner label="Loading the ticket" /> }>
                 {move || view_data.get().map(|result| match result {
-                    Ok(data) => view! { <TicketDetail data change /> }.into_any(),
+                    Ok(data) => view! { <TicketDetail data change uploads /> }.into_any(),
                     Err(err) => view! {
                         <Title text="Ticket not found" />
                         <EmptyState icon="ticket" title="Ticket not found" message=err.message />
@@ -446,12 +479,18 @@ pub fn TicketPage() -> impl IntoView {
 }
 
 #[component]
-fn TicketDetail(data: TicketView, change: ServerAction<ChangeTicketStatus>) -> impl IntoView {
+fn TicketDetail(
+    data: TicketView,
+    change: ServerAction<ChangeTicketStatus>,
+    uploads: RwSignal<usize>,
+) -> impl IntoView {
     let TicketView {
         ticket,
         history,
+        attachments,
         can_work,
     } = data;
+    let ticket_id = ticket.id;
     let title = format!("{} · {}", ticket.number, ticket.subject);
     let error = last_error(change.value());
     let category = match (&ticket.category, &ticket.sub_category) {
@@ -480,6 +519,7 @@ fn TicketDetail(data: TicketView, change: ServerAction<ChangeTicketStatus>) -> i
                         view! { <div class="prose" inner_html=ticket.description_html.clone()></div> }.into_any()
                     }}
                 </section>
+                <Attachments ticket_id attachments uploads />
                 <section class="panel" aria-labelledby="history-title">
                     <h2 id="history-title" class="panel-title">"History"</h2>
                     <ol class="timeline" data-test="ticket-history">
@@ -558,6 +598,7 @@ fn HistoryEntry(event: TicketEvent) -> impl IntoView {
         ),
         "assigned" => "changed the assignee".to_owned(),
         "updated" => "edited the ticket".to_owned(),
+        "attachment" => format!("attached {}", event.to_value.clone().unwrap_or_default()),
         other => other.to_owned(),
     };
     view! {
@@ -569,5 +610,74 @@ fn HistoryEntry(event: TicketEvent) -> impl IntoView {
                 <p class="muted small"><Timestamp at=event.created_at /></p>
             </div>
         </li>
+    }
+}
+
+/// The ticket's files: images as thumbnails, the rest as links; and adding more.
+#[component]
+fn Attachments(
+    ticket_id: i64,
+    attachments: Vec<domain::tickets::Attachment>,
+    uploads: RwSignal<usize>,
+) -> impl IntoView {
+    let files: ChosenFiles = RwSignal::new_local(Vec::new());
+    let progress = RwSignal::new(None::<u32>);
+    let toasts = use_toasts();
+    let start = move |_| {
+        let chosen = files.get_untracked();
+        if chosen.is_empty() {
+            return;
+        }
+        upload_files(ticket_id, chosen, progress, move |result| match result {
+            Ok(()) => {
+                files.set(Vec::new());
+                toasts.success("Files attached");
+                uploads.update(|n| *n += 1);
+            }
+            Err(message) => toasts.error(message),
+        });
+    };
+    let count = attachments.len();
+    view! {
+        <section class="panel" aria-labelledby="attachments-title">
+            <h2 id="attachments-title" class="panel-title">{format!("Attachments ({count})")}</h2>
+            {(count > 0).then(|| view! {
+                <ul class="attachment-grid" data-test="attachments">
+                    {attachments.into_iter().map(|file| {
+                        let href = format!("/api/v1/attachments/{}/", file.id);
+                        let size = if file.size_bytes >= 1024 * 1024 {
+                            format!("{:.1} MiB", file.size_bytes as f64 / (1024.0 * 1024.0))
+                        } else {
+                            format!("{} KiB", (file.size_bytes + 1023) / 1024)
+                        };
+                        let preview = if file.is_image() {
+                            view! { <img src=href.clone() alt=file.file_name.clone() loading="lazy" /> }.into_any()
+                        } else {
+                            view! { <span class="attachment-icon"><Icon name="file" /></span> }.into_any()
+                        };
+                        view! {
+                            <li>
+                                <a class="attachment" href=href target="_blank" rel="noopener">
+                                    {preview}
+                                    <span class="attachment-name">{file.file_name.clone()}</span>
+                                    <span class="muted small">{size}</span>
+                                </a>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            })}
+            <FileDrop files hint="Screenshots, logs or documents." />
+            <UploadProgress progress />
+            <button
+                type="button"
+                class="button button-secondary"
+                data-test="upload"
+                disabled=move || files.with(Vec::is_empty) || progress.get().is_some()
+                on:click=start
+            >
+                "Upload"
+            </button>
+        </section>
     }
 }

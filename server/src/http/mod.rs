@@ -41,7 +41,8 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
-/// Request bodies larger than this are refused with 413 (uploads get their own limit later).
+/// Request bodies larger than this are refused with 413 (uploads have their own limit, from
+/// the configuration).
 const BODY_LIMIT_BYTES: usize = 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
@@ -49,7 +50,11 @@ pub fn router(state: AppState) -> Router {
     let leptos_options = state.leptos_options.clone();
     let services = state.services.clone();
 
-    let api = api_routes().fallback(rest::not_found);
+    let upload_limit = usize::try_from(state.services.attachment_settings().max_bytes)
+        .unwrap_or(usize::MAX)
+        // Room for the multipart envelope around the largest allowed file.
+        .saturating_add(64 * 1024);
+    let api = api_routes(upload_limit).fallback(rest::not_found);
     let docs = utoipa_swagger_ui::SwaggerUi::new("/api/docs").url(
         "/api/openapi.json",
         <rest::openapi::ApiDoc as utoipa::OpenApi>::openapi(),
@@ -132,8 +137,8 @@ pub fn trim_trailing_slash(mut request: Request) -> Request {
 
 /// Every REST route with its handler. Each handler asks for the permission it needs
 /// (`Caller::may`); the authorization matrix test calls every route as every role.
-fn api_routes() -> Router<AppState> {
-    use rest::{api_keys, auth, helpdesk, roles, tickets, users};
+fn api_routes(upload_limit: usize) -> Router<AppState> {
+    use rest::{api_keys, attachments, auth, helpdesk, roles, tickets, users};
     Router::new()
         .route("/auth/token", post(auth::token))
         .route("/auth/token/verify", post(auth::verify))
@@ -199,6 +204,13 @@ fn api_routes() -> Router<AppState> {
         .route("/tickets/{id}", get(tickets::get).patch(tickets::update))
         .route("/tickets/{id}/status", post(tickets::change_status))
         .route("/tickets/{id}/history", get(tickets::history))
+        .route(
+            "/tickets/{id}/attachments",
+            get(attachments::list)
+                .post(attachments::upload)
+                .layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/attachments/{id}", get(attachments::download))
         .route("/reference-data", get(helpdesk::reference_data))
         .route("/categories", post(helpdesk::create_category))
         .route("/categories/{id}", put(helpdesk::update_category))

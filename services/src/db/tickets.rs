@@ -535,3 +535,76 @@ pub async fn delete_saved_filter(conn: &mut Conn<'_>, user_id: i64, id: i64) -> 
     const SQL: &str = "DELETE FROM saved_filters WHERE id = $1 AND user_id = $2";
     execute!(conn, sqlx::query(SQL).bind(id).bind(user_id))
 }
+
+// ------------------------------------------------------------------ attachments
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AttachmentRow {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub file_name: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+    pub uploaded_by: Option<i64>,
+    pub uploader_name: Option<String>,
+    pub uploader_email: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+const ATTACHMENT_SELECT: &str = "SELECT f.id, f.ticket_id, f.file_name, f.content_type, \
+     f.size_bytes, f.sha256, f.uploaded_by, u.full_name AS uploader_name, u.email AS uploader_email, \
+     f.created_at FROM attachments f LEFT JOIN users u ON u.id = f.uploaded_by";
+
+pub struct NewAttachment<'a> {
+    pub ticket_id: i64,
+    pub file_name: &'a str,
+    pub content_type: &'a str,
+    pub size_bytes: i64,
+    pub sha256: &'a str,
+    pub uploaded_by: Option<i64>,
+    pub now: DateTime<Utc>,
+}
+
+pub async fn insert_attachment(conn: &mut Conn<'_>, file: &NewAttachment<'_>) -> sqlx::Result<i64> {
+    const SQL: &str = "INSERT INTO attachments \
+         (ticket_id, file_name, content_type, size_bytes, sha256, uploaded_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
+    on_conn!(conn, c => sqlx::query_scalar(SQL)
+        .bind(file.ticket_id)
+        .bind(file.file_name)
+        .bind(file.content_type)
+        .bind(file.size_bytes)
+        .bind(file.sha256)
+        .bind(file.uploaded_by)
+        .bind(file.now)
+        .fetch_one(c)
+        .await)
+}
+
+pub async fn attachments_of(
+    conn: &mut Conn<'_>,
+    ticket_id: i64,
+) -> sqlx::Result<Vec<AttachmentRow>> {
+    let sql = format!("{ATTACHMENT_SELECT} WHERE f.ticket_id = $1 ORDER BY f.id");
+    on_conn!(conn, c => sqlx::query_as(&sql).bind(ticket_id).fetch_all(c).await)
+}
+
+pub async fn find_attachment(conn: &mut Conn<'_>, id: i64) -> sqlx::Result<Option<AttachmentRow>> {
+    let sql = format!("{ATTACHMENT_SELECT} WHERE f.id = $1");
+    on_conn!(conn, c => sqlx::query_as(&sql).bind(id).fetch_optional(c).await)
+}
+
+pub async fn count_attachments(conn: &mut Conn<'_>, ticket_id: i64) -> sqlx::Result<i64> {
+    const SQL: &str = "SELECT COUNT(*) FROM attachments WHERE ticket_id = $1";
+    on_conn!(conn, c => sqlx::query_scalar(SQL).bind(ticket_id).fetch_one(c).await)
+}
+
+pub async fn touch(conn: &mut Conn<'_>, ticket_id: i64, now: DateTime<Utc>) -> sqlx::Result<u64> {
+    execute!(
+        conn,
+        sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(ticket_id)
+    )
+}

@@ -5,6 +5,7 @@
 //! ask the one authorization rule ([`Caller::may`]), call a service.
 
 pub mod api_keys;
+pub mod attachments;
 pub mod auth;
 pub mod helpdesk;
 pub mod openapi;

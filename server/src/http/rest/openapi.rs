@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{api_keys, auth, helpdesk, roles, tickets, users};
+use super::{api_keys, attachments, auth, helpdesk, roles, tickets, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -29,6 +29,7 @@ use super::{api_keys, auth, helpdesk, roles, tickets, users};
         api_keys::list, api_keys::create, api_keys::revoke,
         tickets::list, tickets::create, tickets::send, tickets::get, tickets::update,
         tickets::change_status, tickets::history,
+        attachments::list, attachments::upload, attachments::download,
         helpdesk::reference_data, helpdesk::create_category, helpdesk::update_category,
         helpdesk::create_department, helpdesk::update_department, helpdesk::set_department_members,
         helpdesk::update_priority, helpdesk::settings, helpdesk::put_settings,

@@ -79,6 +79,7 @@ CREATE INDEX tickets_by_status ON tickets (status, id);
 CREATE INDEX tickets_by_priority ON tickets (priority, id);
 CREATE INDEX tickets_by_department ON tickets (department_id, id);
 CREATE INDEX tickets_by_category ON tickets (category_id, id);
+CREATE INDEX tickets_by_sub_category ON tickets (sub_category_id, id);
 CREATE INDEX tickets_by_updated ON tickets (updated_at, id);
 
 -- Everything that happened to a ticket, for its history: creation, status changes (who and

@@ -86,16 +86,15 @@ async fn check_references(
     sub_category_id: Option<i64>,
     department_id: Option<i64>,
 ) -> Result<()> {
-    let categories = rows::categories(conn).await?;
     if let Some(id) = category_id {
-        match categories.iter().find(|c| c.id == id) {
-            Some(c) if c.parent_id.is_none() && c.is_active => {}
+        match rows::category_brief(conn, id).await? {
+            Some((None, true)) => {}
             _ => return Err(AppError::invalid_field("category_id", "is not a category").into()),
         }
     }
     if let Some(id) = sub_category_id {
-        match categories.iter().find(|c| c.id == id) {
-            Some(c) if c.is_active && c.parent_id.is_some() && c.parent_id == category_id => {}
+        match rows::category_brief(conn, id).await? {
+            Some((Some(parent), true)) if Some(parent) == category_id => {}
             _ => {
                 return Err(AppError::invalid_field(
                     "sub_category_id",
@@ -105,11 +104,10 @@ async fn check_references(
             }
         }
     }
-    if let Some(id) = department_id {
-        let departments = rows::departments(conn).await?;
-        if !departments.iter().any(|d| d.id == id && d.is_active) {
-            return Err(AppError::invalid_field("department_id", "is not a department").into());
-        }
+    if let Some(id) = department_id
+        && !rows::department_is_active(conn, id).await?
+    {
+        return Err(AppError::invalid_field("department_id", "is not a department").into());
     }
     Ok(())
 }

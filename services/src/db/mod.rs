@@ -258,9 +258,16 @@ impl Db {
         })
     }
 
+    /// Starts a transaction.
+    ///
+    /// On SQLite the transaction takes the write lock at once (`BEGIN IMMEDIATE`): a deferred
+    /// transaction that reads first and writes later cannot wait for another writer (SQLite
+    /// answers "database is locked" at once to avoid a deadlock), while an immediate one
+    /// waits its turn within the busy timeout. Transactions here are for writing; reads use
+    /// [`Db::acquire`].
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
-            Db::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }

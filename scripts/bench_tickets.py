@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Ticket workloads of SPEC.md section 5 against the release binary, for BENCHMARKS.md.
+
+For each backend (SQLite, and PostgreSQL when --postgres URL is given):
+  1. a new database with the demo data and 100,000 seeded tickets (one SQL statement; the
+     FTS5 triggers / generated tsvector index them as a real insert would);
+  2. wrk with 16 connections for 10 s each: create a ticket (POST /api/v1/tickets/), get one
+     by id, the newest-25 list, and full-text search for a common word, a rare word and a
+     typed prefix; requests per second and p50/p99 latency.
+
+Usage: scripts/bench_tickets.py [--binary PATH] [--postgres postgres://…/postgres]
+Needs wrk (Debian package `wrk`).
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+TICKETS = 100_000
+DURATION = "10s"
+CONNECTIONS = 16
+DEMO_PASSWORD = "tts-demo-2026"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def seed_sql(backend, requester_id):
+    """One statement inserting TICKETS tickets: every 7th mentions a printer (common word),
+    every 1000th a zebrafish (rare word)."""
+    words = ["printer jam on floor", "vpn drops hourly", "laptop battery", "password expired",
+             "monitor flickers", "excel licence", "meeting room booking"]
+    subject = " || ".join([
+        "'Ticket ' || i || ' '",
+        "(CASE i % 7 " + " ".join(f"WHEN {n} THEN '{w}'" for n, w in enumerate(words)) + " END)",
+    ])
+    description = ("'Seeded ticket number ' || i || ' about ' || "
+                   "(CASE i % 7 " + " ".join(f"WHEN {n} THEN '{w}'" for n, w in enumerate(words)) + " END)"
+                   " || (CASE WHEN i % 1000 = 0 THEN ' zebrafish' ELSE '' END)")
+    priority = "(CASE i % 4 WHEN 0 THEN 'low' WHEN 1 THEN 'medium' WHEN 2 THEN 'high' ELSE 'urgent' END)"
+    columns = ("subject, description, priority, status, requester_id, source, fields, "
+               "created_at, updated_at")
+    if backend == "sqlite":
+        now = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+        return (f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {TICKETS}) "
+                f"INSERT INTO tickets ({columns}) SELECT {subject}, {description}, {priority}, 'new', "
+                f"{requester_id}, 'portal', '{{}}', {now}, {now} FROM n")
+    return (f"INSERT INTO tickets ({columns}) SELECT {subject}, {description}, {priority}, 'new', "
+            f"{requester_id}, 'portal', '{{}}'::jsonb, now(), now() FROM generate_series(1, {TICKETS}) AS i")
+
+
+def run_sql(backend, database, sql):
+    if backend == "sqlite":
+        import sqlite3
+        conn = sqlite3.connect(database)
+        (requester,) = conn.execute("SELECT id FROM users WHERE email = 'employee@example.com'").fetchone()
+        began = time.perf_counter()
+        conn.execute(sql(requester))
+        conn.commit()
+        conn.close()
+    else:
+        requester = subprocess.run(
+            ["psql", "-qtA", database, "-c", "SELECT id FROM users WHERE email = 'employee@example.com'"],
+            check=True, capture_output=True, text=True).stdout.strip()
+        began = time.perf_counter()
+        subprocess.run(["psql", "-q", database, "-c", sql(requester)], check=True)
+        subprocess.run(["psql", "-q", database, "-c", "ANALYZE"], check=True)
+    return time.perf_counter() - began
+
+
+def wrk(url, token, script_body=None, method="GET"):
+    lua = f'wrk.method = "{method}"\nwrk.headers["Authorization"] = "Bearer {token}"\n'
+    lua += 'wrk.headers["Content-Type"] = "application/json"\n'
+    if script_body:
+        lua += script_body
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(lua)
+        path = f.name
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency", "-s", path, url],
+        check=True, capture_output=True, text=True).stdout
+    os.unlink(path)
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    lat = dict(re.findall(r"^\s+(\d+)%\s+([\d.]+\w+)", out, re.M))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return rate, lat.get("50"), lat.get("99"), int(errors.group(1)) if errors else 0
+
+
+def token(port, email):
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/auth/token/",
+        data=json.dumps({"email": email, "password": DEMO_PASSWORD}).encode(),
+        headers={"Content-Type": "application/json"})
+    return json.load(urllib.request.urlopen(request))["access"]
+
+
+def bench(binary, backend, database_url):
+    folder = tempfile.mkdtemp(prefix="tts-bench-")
+    env = {"PATH": os.environ.get("PATH", ""), "TTS_LOG_LEVEL": "warn",
+           "TTS_AUTH_RATE_PER_MINUTE": "100000"}
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    subprocess.run([binary, "seed", "--demo", "--data-dir", folder], check=True, env=env,
+                   capture_output=True)
+    database = database_url or os.path.join(folder, "tts.db")
+    seconds = run_sql(backend, database, lambda requester: seed_sql(backend, requester))
+    print(f"[{backend}] seeded {TICKETS} tickets in {seconds:.1f} s", flush=True)
+
+    port = free_port()
+    log = open(os.path.join(tempfile.gettempdir(), f"tts-bench-{backend}.log"), "w")
+    process = subprocess.Popen([binary, "serve", "--bind", f"127.0.0.1:{port}", "--data-dir", folder],
+                               env=env, stdout=subprocess.DEVNULL, stderr=log)
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/ready/")
+            break
+        except OSError:
+            time.sleep(0.05)
+    admin = token(port, "admin@example.com")
+    base = f"http://127.0.0.1:{port}/api/v1/tickets/"
+    results = {}
+    results["create"] = wrk(base, admin, method="POST", script_body=(
+        'wrk.body = \'{"subject": "Printer out of paper", "description": "Tray 2 is empty", '
+        '"priority": "high"}\'\n'))
+    results["get by id"] = wrk(base, admin, script_body=(
+        f'request = function() return wrk.format(nil, "/api/v1/tickets/" .. math.random(1, {TICKETS}) .. "/") end\n'))
+    results["newest 25"] = wrk(base + "?page_size=25", admin)
+    results["search common word (printer, 1 in 7)"] = wrk(base + "?q=printer&page_size=25", admin)
+    results["search rare word (zebrafish, 1 in 1000)"] = wrk(base + "?q=zebrafish&page_size=25", admin)
+    results["search typed prefix (prin)"] = wrk(base + "?q=prin&page_size=25", admin)
+    process.terminate()
+    process.wait(timeout=30)
+    shutil.rmtree(folder, ignore_errors=True)
+    for name, (rate, p50, p99, errors) in results.items():
+        note = f", {errors} non-2xx" if errors else ""
+        print(f"[{backend}] {name}: {rate:.0f}/s, p50 {p50}, p99 {p99}{note}", flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--binary", default=None)
+    parser.add_argument("--postgres", default=None,
+                        help="an administrative URL, e.g. postgres://postgres@127.0.0.1:5432/postgres")
+    args = parser.parse_args()
+    binary = args.binary
+    if not binary:
+        meta = subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps"],
+                              check=True, capture_output=True, text=True)
+        binary = os.path.join(json.loads(meta.stdout)["target_directory"], "release", "tts")
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed (apt-get install wrk)")
+    bench(binary, "sqlite", None)
+    if args.postgres:
+        subprocess.run(["psql", "-q", args.postgres, "-c", "DROP DATABASE IF EXISTS tts_bench WITH (FORCE)",
+                        "-c", "CREATE DATABASE tts_bench"], check=True)
+        bench(binary, "postgres", args.postgres.rsplit("/", 1)[0] + "/tts_bench")
+
+
+if __name__ == "__main__":
+    main()

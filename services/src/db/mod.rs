@@ -57,6 +57,13 @@ macro_rules! execute {
     };
 }
 
+/// SQLite's "database is locked" (`SQLITE_BUSY`, and its snapshot variant).
+fn is_sqlite_busy(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "5" || code == "517")
+}
+
 /// Which database engine a [`Db`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -267,7 +274,22 @@ impl Db {
     /// [`Db::acquire`].
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
-            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Sqlite(pool) => {
+                // A connection can still hold a read snapshot from its last query; SQLite then
+                // refuses the write lock at once rather than wait (to avoid a deadlock). Such
+                // refusals are transient: try again shortly, for up to about five seconds.
+                let mut attempt = 0u64;
+                loop {
+                    match pool.begin_with("BEGIN IMMEDIATE").await {
+                        Ok(tx) => break Tx::Sqlite(tx),
+                        Err(err) if is_sqlite_busy(&err) && attempt < 60 => {
+                            attempt += 1;
+                            tokio::time::sleep(Duration::from_millis(10 + attempt * 2)).await;
+                        }
+                        Err(err) => return Err(err),
+                    }
+                }
+            }
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }

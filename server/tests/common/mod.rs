@@ -279,6 +279,12 @@ pub async fn spawn_with_config(adjust: impl FnOnce(&mut RawConfig)) -> TestApp {
 }
 
 async fn spawn_configured(raw: RawConfig, demo: bool, dir: tempfile::TempDir) -> TestApp {
+    // The server's warnings and errors go to the test's output, shown when a test fails (a
+    // 500 then says why).
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("warn")
+        .with_test_writer()
+        .try_init();
     let config = raw.resolve().unwrap();
     let server = tts_server::start(config.clone(), demo)
         .await

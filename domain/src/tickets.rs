@@ -511,6 +511,21 @@ pub fn is_inline_image(content_type: &str) -> bool {
     )
 }
 
+/// A file size as people read it: `10 MiB`, `1.5 MiB`, `2 KiB`, `300 bytes`.
+pub fn human_size(bytes: u64) -> String {
+    const KIB: u64 = 1024;
+    const MIB: u64 = 1024 * 1024;
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else if bytes >= MIB {
+        format!("{:.1} MiB", bytes as f64 / MIB as f64)
+    } else if bytes >= KIB {
+        format!("{} KiB", bytes.div_ceil(KIB))
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
 /// A department, with whether new tickets may name it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -700,6 +715,14 @@ mod tests {
             let err = TicketQuery::from_pairs([(key, value)]).unwrap_err();
             assert!(err.field(key).is_some(), "{key}={value}: {err:?}");
         }
+    }
+
+    #[test]
+    fn sizes_read_well() {
+        assert_eq!(human_size(10 * 1024 * 1024), "10 MiB");
+        assert_eq!(human_size(1536 * 1024), "1.5 MiB");
+        assert_eq!(human_size(2048), "2 KiB");
+        assert_eq!(human_size(12), "12 bytes");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
-use domain::tickets::{Attachment, PersonRef};
+use domain::tickets::{Attachment, PersonRef, human_size};
 use domain::{AppError, ErrorKind};
 use sha2::{Digest, Sha256};
 
@@ -255,21 +255,6 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// `10 MiB`, `512 KiB`, `300 bytes`.
-pub fn human_size(bytes: u64) -> String {
-    const KIB: u64 = 1024;
-    const MIB: u64 = 1024 * 1024;
-    if bytes >= MIB && bytes.is_multiple_of(MIB) {
-        format!("{} MiB", bytes / MIB)
-    } else if bytes >= MIB {
-        format!("{:.1} MiB", bytes as f64 / MIB as f64)
-    } else if bytes >= KIB {
-        format!("{} KiB", bytes.div_ceil(KIB))
-    } else {
-        format!("{bytes} bytes")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,13 +304,5 @@ mod tests {
             sniff_content_type(b"\x00\x01", "notes.txt"),
             "application/octet-stream"
         );
-    }
-
-    #[test]
-    fn sizes_read_well() {
-        assert_eq!(human_size(10 * 1024 * 1024), "10 MiB");
-        assert_eq!(human_size(1536 * 1024), "1.5 MiB");
-        assert_eq!(human_size(2048), "2 KiB");
-        assert_eq!(human_size(12), "12 bytes");
     }
 }

@@ -18,14 +18,6 @@ fn file_list(list: Option<web_sys::FileList>) -> Vec<web_sys::File> {
     (0..list.length()).filter_map(|i| list.get(i)).collect()
 }
 
-fn size_label(bytes: f64) -> String {
-    if bytes >= 1024.0 * 1024.0 {
-        format!("{:.1} MiB", bytes / (1024.0 * 1024.0))
-    } else {
-        format!("{} KiB", (bytes / 1024.0).ceil())
-    }
-}
-
 /// A drop zone that collects files into `files`; they are listed with a way to remove each.
 #[component]
 pub fn FileDrop(files: ChosenFiles, #[prop(into)] hint: String) -> impl IntoView {
@@ -76,7 +68,7 @@ pub fn FileDrop(files: ChosenFiles, #[prop(into)] hint: String) -> impl IntoView
                     .into_iter()
                     .enumerate()
                     .map(|(index, file)| {
-                        let label = format!("{} · {}", file.name(), size_label(file.size()));
+                        let label = format!("{} · {}", file.name(), domain::tickets::human_size(file.size() as u64));
                         view! {
                             <li>
                                 <Icon name="paperclip" />

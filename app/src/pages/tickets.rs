@@ -645,11 +645,7 @@ fn Attachments(
                 <ul class="attachment-grid" data-test="attachments">
                     {attachments.into_iter().map(|file| {
                         let href = format!("/api/v1/attachments/{}/", file.id);
-                        let size = if file.size_bytes >= 1024 * 1024 {
-                            format!("{:.1} MiB", file.size_bytes as f64 / (1024.0 * 1024.0))
-                        } else {
-                            format!("{} KiB", (file.size_bytes + 1023) / 1024)
-                        };
+                        let size = domain::tickets::human_size(file.size_bytes.max(0) as u64);
                         let preview = if file.is_image() {
                             view! { <img src=href.clone() alt=file.file_name.clone() loading="lazy" /> }.into_any()
                         } else {

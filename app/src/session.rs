@@ -1,49 +1,79 @@
-//! Who is signed in, for every component: a resource that reloads after signing in or out.
+//! Who is signed in, for every component.
+//!
+//! The server knows the user before it renders a page (the `PageUser` request extension, set
+//! by a middleware), and hands that answer to the browser with the page (`SharedValue`), so
+//! nothing waits on a resource for it. An earlier design read one "current user" resource
+//! in several `<Suspense>`s (header, banner, page guard): Leptos 0.8 then, now and again,
+//! never finished a server-rendered response (leptos-rs/leptos#4851), and hydration broke.
+//! After signing in or out the browser asks the server again.
 
-use domain::{AppError, SessionUser, SystemRole};
+use domain::{SessionUser, SystemRole};
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_location;
 
 use crate::api::session::{Login, Logout, VerifySecondFactor, current_user};
-use crate::components::ui::{EmptyState, HydrationMark, Spinner};
+use crate::components::ui::{EmptyState, HydrationMark};
 
 #[derive(Clone, Copy)]
 pub struct Session {
-    pub user: Resource<Result<Option<SessionUser>, AppError>>,
+    /// The signed-in user, or `None`.
+    pub user: Signal<Option<SessionUser>>,
     pub login: ServerAction<Login>,
     /// The second step of a sign-in with a second factor.
     pub verify: ServerAction<VerifySecondFactor>,
     pub logout: ServerAction<Logout>,
 }
 
+/// The user a page request is made by, put in the request's extensions by the server before
+/// it renders the page.
+#[derive(Debug, Clone, Default)]
+pub struct PageUser(pub Option<SessionUser>);
+
+#[cfg(feature = "ssr")]
+fn user_of_this_request() -> Option<SessionUser> {
+    use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<PageUser>().cloned())
+        .and_then(|page_user| page_user.0)
+}
+
+#[cfg(not(feature = "ssr"))]
+fn user_of_this_request() -> Option<SessionUser> {
+    None
+}
+
 pub fn provide_session() {
     let login = ServerAction::<Login>::new();
     let verify = ServerAction::<VerifySecondFactor>::new();
     let logout = ServerAction::<Logout>::new();
-    let user = Resource::new(
-        move || {
-            (
-                login.version().get(),
-                verify.version().get(),
-                logout.version().get(),
-            )
-        },
-        |_| current_user(),
-    );
-    // A completed sign-in or a sign-out ends a sign-in that waited for its second factor: the
-    // password step's answer ("second factor needed") must not bring the code step back.
-    Effect::new(move |previous: Option<(usize, usize)>| {
-        let current = (verify.version().get(), logout.version().get());
-        let signed_in = previous.is_some_and(|p| p.0 != current.0)
+    let user = RwSignal::new(SharedValue::new(user_of_this_request).into_inner());
+    let reload = Action::new(|_: &()| current_user());
+    Effect::new(move |_| {
+        if let Some(Ok(answer)) = reload.value().get() {
+            user.set(answer);
+        }
+    });
+    // After any sign-in step or a sign-out, ask again who is signed in. A completed sign-in
+    // or a sign-out also ends a sign-in that waited for its second factor: the password
+    // step's answer ("second factor needed") must not bring the code step back.
+    Effect::new(move |previous: Option<(usize, usize, usize)>| {
+        let current = (
+            login.version().get(),
+            verify.version().get(),
+            logout.version().get(),
+        );
+        if previous.is_some_and(|p| p != current) {
+            reload.dispatch(());
+        }
+        let signed_in = previous.is_some_and(|p| p.1 != current.1)
             && matches!(verify.value().get_untracked(), Some(Ok(())));
-        if signed_in || previous.is_some_and(|p| p.1 != current.1) {
+        if signed_in || previous.is_some_and(|p| p.2 != current.2) {
             login.value().set(None);
         }
         current
     });
     provide_context(Session {
-        user,
+        user: user.into(),
         login,
         verify,
         logout,
@@ -54,39 +84,46 @@ pub fn use_session() -> Session {
     expect_context::<Session>()
 }
 
+/// What a page guard decides for the current user.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Allowed,
+    WrongRole,
+    SignedOut,
+}
+
 /// Shows `children` to users who may act as `role`; sends everyone else to sign in, or tells
 /// a signed-in user without the role that the page is not for them.
 #[component]
 pub fn RequireRole(role: SystemRole, children: ChildrenFn) -> impl IntoView {
     let session = use_session();
     let location = use_location();
-    let children = StoredValue::new(children);
-    view! {
-        <Suspense fallback=|| view! { <Spinner label="Loading" /> }>
-            {move || Suspend::new(async move {
-                match session.user.await {
-                    Ok(Some(user)) if user.can_act_as(role) => view! {
-                        {children.with_value(|children| children())}
-                        <HydrationMark />
-                    }
-                    .into_any(),
-                    Ok(Some(_)) => view! {
-                        <EmptyState
-                            icon="lock"
-                            title="This page is not for your role"
-                            message="Ask an administrator if you think you should have access."
-                        />
-                        <HydrationMark />
-                    }
-                    .into_any(),
-                    _ => {
-                        let here = location.pathname.get_untracked();
-                        let target = format!("/login?next={}", encode_query_value(&here));
-                        view! { <Redirect path=target /> }.into_any()
-                    }
-                }
-            })}
-        </Suspense>
+    // Only a change of the decision re-renders the page, not every new copy of the user.
+    let access = Memo::new(move |_| match session.user.get() {
+        Some(user) if user.can_act_as(role) => Access::Allowed,
+        Some(_) => Access::WrongRole,
+        None => Access::SignedOut,
+    });
+    move || match access.get() {
+        Access::Allowed => view! {
+            {children()}
+            <HydrationMark />
+        }
+        .into_any(),
+        Access::WrongRole => view! {
+            <EmptyState
+                icon="lock"
+                title="This page is not for your role"
+                message="Ask an administrator if you think you should have access."
+            />
+            <HydrationMark />
+        }
+        .into_any(),
+        Access::SignedOut => {
+            let here = location.pathname.get_untracked();
+            let target = format!("/login?next={}", encode_query_value(&here));
+            view! { <Redirect path=target /> }.into_any()
+        }
     }
 }
 

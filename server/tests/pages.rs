@@ -338,3 +338,55 @@ async fn demo_mode_seeds_one_user_per_role_and_lists_them_on_the_sign_in_page() 
     assert_eq!(services::demo::seed(app.services().db()).await.unwrap(), 0);
     app.stop().await;
 }
+
+/// Every page arrives whole, also when many are asked for at once: the user's identity is
+/// read in several places of a page (header, banner, page guard), which once left a small
+/// share of responses unfinished (leptos-rs/leptos#4851).
+#[tokio::test]
+async fn pages_arrive_complete_under_concurrent_requests() {
+    let app = spawn().await;
+    app.user("admin@example.com", SystemRole::Admin).await;
+    let admin = sign_in_through_the_form(&app, "admin@example.com", "/admin").await;
+    let pages = [
+        "/",
+        "/admin",
+        "/admin/users",
+        "/tickets",
+        "/tickets/new",
+        "/account",
+    ];
+    let mut requests = tokio::task::JoinSet::new();
+    for round in 0..20 {
+        for page in pages {
+            let url = app.url(page);
+            let cookie = admin.clone();
+            requests.spawn(async move {
+                let response = client()
+                    .get(&url)
+                    .header("cookie", cookie)
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| panic!("{url} (round {round}): {e}"));
+                assert_eq!(response.status(), 200, "{url}");
+                let html = response
+                    .text()
+                    .await
+                    .unwrap_or_else(|e| panic!("{url} (round {round}) never finished: {e}"));
+                // A streamed page ends with the data the browser hydrates from.
+                let tail = html.trim_end();
+                assert!(
+                    tail.ends_with("</html>") || tail.ends_with("__INCOMPLETE_CHUNKS=[];</script>"),
+                    "{url} arrived cut short: …{}",
+                    &html[html.len().saturating_sub(300)..]
+                );
+                assert!(
+                    html.contains("Account menu for"),
+                    "{url} knows who is signed in"
+                );
+            });
+        }
+    }
+    while let Some(outcome) = requests.join_next().await {
+        outcome.unwrap();
+    }
+}

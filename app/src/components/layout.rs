@@ -17,7 +17,7 @@ use crate::session::use_session;
 #[component]
 pub fn AppLayout(children: Children) -> impl IntoView {
     let session = use_session();
-    let user = move || session.user.get().and_then(Result::ok).flatten();
+    let user = move || session.user.get();
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="topbar">
@@ -26,12 +26,9 @@ pub fn AppLayout(children: Children) -> impl IntoView {
                     <Logo />
                     <span class="brand-name">"TTS"</span>
                 </a>
-                <Transition fallback=|| ()>
-                    {move || user().map(|user| view! { <MainNav user /> })}
-                </Transition>
+                {move || user().map(|user| view! { <MainNav user /> })}
                 <div class="topbar-actions">
-                    <Transition fallback=|| ()>
-                        {move || match user() {
+                    {move || match user() {
                             Some(user) => view! {
                                 <NotificationsBell />
                                 <UserMenu user />
@@ -44,20 +41,17 @@ pub fn AppLayout(children: Children) -> impl IntoView {
                             }
                             .into_any(),
                         }}
-                    </Transition>
                 </div>
             </div>
         </header>
         <main id="main" class="page" tabindex="-1">
-            <Transition fallback=|| ()>
-                {move || user().filter(|u| u.must_set_up_second_factor).map(|_| view! {
+            {move || user().filter(|u| u.must_set_up_second_factor).map(|_| view! {
                     <div class="notice notice-warning banner" role="alert">
                         <Icon name="lock" />
                         <span>"Your role requires two-step verification. "</span>
                         <a href="/account/security">"Set it up now"</a>
                     </div>
                 })}
-            </Transition>
             <ErrorBoundary fallback=|errors| view! { <ErrorPage errors /> }>{children()}</ErrorBoundary>
         </main>
     }

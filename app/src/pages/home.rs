@@ -20,7 +20,7 @@ pub fn HomePage() -> impl IntoView {
 #[component]
 fn Home() -> impl IntoView {
     let session = use_session();
-    let user = move || session.user.get().and_then(Result::ok).flatten();
+    let user = move || session.user.get();
     view! {
         {move || user().map(|user| {
             let first_name = user.full_name.split_whitespace().next().unwrap_or("there").to_owned();

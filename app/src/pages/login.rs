@@ -48,16 +48,12 @@ pub fn LoginPage() -> impl IntoView {
     view! {
         <Title text="Sign in" />
         // Someone already signed in has nothing to do here.
-        <Transition fallback=|| ()>
-            {move || {
-                session
-                    .user
-                    .get()
-                    .and_then(Result::ok)
-                    .flatten()
-                    .map(|_| view! { <Redirect path=safe_next(next().as_deref()) /> })
-            }}
-        </Transition>
+        {move || {
+            session
+                .user
+                .get()
+                .map(|_| view! { <Redirect path=safe_next(next().as_deref()) /> })
+        }}
         <div class="auth-page">
             <main class="auth-card" id="main">
                 <div class="auth-brand">

@@ -74,8 +74,6 @@ pub fn TicketsPage() -> impl IntoView {
         session
             .user
             .get()
-            .and_then(Result::ok)
-            .flatten()
             .is_some_and(|u| u.can_act_as(SystemRole::Agent))
     };
     view! {

@@ -84,6 +84,11 @@ pub fn router(state: AppState) -> Router {
         .route_layer(from_fn(ops::label_route))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        // Inside the renewal below, so a page sees the renewed session.
+        .layer(from_fn_with_state(
+            state.clone(),
+            security::resolve_page_user,
+        ))
         .layer(browser_sessions)
         .layer(from_fn_with_state(
             state.clone(),

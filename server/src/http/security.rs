@@ -240,6 +240,35 @@ fn rewrite_cookie_header(headers: &mut axum::http::HeaderMap, access: Option<&st
     }
 }
 
+/// Finds who requests a page before the page is rendered, so the application knows it
+/// without waiting (see `app::session`). Only page requests pay for it: API calls, server
+/// functions and files (a last path segment with a dot) skip it.
+pub async fn resolve_page_user(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    let is_page = matches!(*request.method(), Method::GET | Method::HEAD)
+        && !path.starts_with("/api/")
+        && !path.starts_with("/pkg/")
+        && !path.rsplit('/').next().unwrap_or_default().contains('.');
+    if is_page {
+        let user = match state.services.auth().authenticate(request.headers()).await {
+            Ok(principal) => principal.and_then(|p| p.user().map(|u| u.user.clone())),
+            Err(services::Error::App(err)) if err.kind == ErrorKind::Unauthorized => None,
+            Err(err) => {
+                tracing::warn!(error = %err, "could not tell who requests a page");
+                None
+            }
+        };
+        request
+            .extensions_mut()
+            .insert(app::session::PageUser(user));
+    }
+    next.run(request).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

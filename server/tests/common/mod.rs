@@ -38,6 +38,7 @@ impl TestApp {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert("origin", self.origin().parse().unwrap());
         reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .cookie_store(true)
             .default_headers(headers)
@@ -163,9 +164,14 @@ fn unfold(raw: &str) -> String {
         .replace("=3D", "=")
 }
 
+/// Longest a test waits for one response: a request that hangs fails its test with the URL
+/// instead of stalling the whole run.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// An HTTP client that does not follow redirects (tests look at them) and keeps no cookies.
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
@@ -211,6 +217,7 @@ pub async fn call_json(
 /// A client with a cookie jar, as a browser would be.
 pub fn browser_like_client() -> reqwest::Client {
     reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)
         .build()

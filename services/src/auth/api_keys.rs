@@ -110,13 +110,16 @@ impl AuthService {
                 constant_time_eq(&row.secret_hash, &crypto::sha256_hex(secret.as_bytes()))
             })
             .ok_or_else(|| AppError::unauthorized(INVALID_KEY))?;
-        // "Last used" is for people; a minute of precision saves a write per request.
+        // "Last used" is for people; a minute of precision saves a write per request. It is
+        // not worth failing the request for: two first uses at once race for SQLite's write
+        // lock, and the loser may be refused at once (its connection's read snapshot is stale).
         let now = Utc::now();
         if row
             .last_used_at
             .is_none_or(|at| now - at > Duration::minutes(1))
+            && let Err(err) = api_keys::touch(&mut pooled.conn(), row.id, now).await
         {
-            api_keys::touch(&mut pooled.conn(), row.id, now).await?;
+            tracing::debug!(error = %err, key_id = row.id, "API key's last use not recorded");
         }
         Ok(Principal::ApiKey(ApiKeyPrincipal {
             id: row.id,

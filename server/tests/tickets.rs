@@ -635,6 +635,56 @@ async fn external_systems_submit_with_an_api_key_idempotently() {
     app.stop().await;
 }
 
+/// Many submissions at once (on SQLite they share transactions): every good one is saved
+/// and answered with its own ticket, every bad one is refused alone, and each saved ticket
+/// has exactly one `ticket.created` event.
+#[tokio::test]
+async fn concurrent_submissions_are_saved_or_refused_one_by_one() {
+    let app = spawn().await;
+    let d = desk(&app).await;
+    let employee = std::sync::Arc::new(d.employee.token.clone().unwrap());
+    let mut submissions = tokio::task::JoinSet::new();
+    for n in 0..48 {
+        let url = app.url("/api/v1/tickets/");
+        let token = employee.clone();
+        // Every fourth names a category that does not exist.
+        let body = if n % 4 == 3 {
+            json!({"subject": format!("Bad {n}"), "category_id": 999_999})
+        } else {
+            json!({"subject": format!("Good {n}"), "category_id": d.hardware})
+        };
+        submissions.spawn(async move {
+            let (status, answer) =
+                common::call_json(url, "POST", Credentials::Bearer(&token), Some(body)).await;
+            (n, status, answer)
+        });
+    }
+    let mut saved = Vec::new();
+    while let Some(outcome) = submissions.join_next().await {
+        let (n, status, answer) = outcome.unwrap();
+        if n % 4 == 3 {
+            assert_eq!(status, 400, "{answer}");
+            assert!(
+                answer["error"]["details"]["category_id"].is_string(),
+                "{answer}"
+            );
+        } else {
+            assert_eq!(status, 201, "{answer}");
+            assert_eq!(answer["subject"], format!("Good {n}"), "its own ticket");
+            saved.push(answer["id"].as_i64().unwrap());
+        }
+    }
+    saved.sort_unstable();
+    saved.dedup();
+    assert_eq!(saved.len(), 36, "one ticket per good submission");
+    let (_, all) = d.admin.get("/api/v1/tickets/?page_size=100").await;
+    assert_eq!(all["count"], 36, "{all}");
+    for id in saved {
+        assert_eq!(outbox_events(&app, id).await, 1);
+    }
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn wrong_input_gets_a_clear_4xx_and_nothing_is_written() {
     let app = spawn().await;

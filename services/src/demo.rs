@@ -200,13 +200,14 @@ pub async fn seed_helpdesk(db: &Db) -> Result<usize> {
             "closed",
         ),
     ];
+    let writer = crate::tickets::TicketWriter::unbatched(db.clone());
     let mut made = 0;
     for (n, (subject, description, category, sub, department, priority, status)) in
         tickets.into_iter().enumerate()
     {
         let (category_id, children) = &categories[category];
         let id = crate::tickets::submit_for(
-            db,
+            &writer,
             requester_ids[n % requester_ids.len()],
             NewTicket {
                 subject: subject.to_owned(),

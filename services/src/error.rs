@@ -25,6 +25,15 @@ impl From<sqlx::Error> for Error {
                     "The database is not reachable at the moment. Please try again shortly.",
                 ))
             }
+            // A uniqueness rule the service checked a moment earlier, broken by a request
+            // that ran at the same time (PostgreSQL runs transactions side by side): a
+            // conflict with what is there now (409), not a fault of ours.
+            sqlx::Error::Database(e) if e.is_unique_violation() => {
+                tracing::info!(constraint = e.constraint(), "concurrent duplicate refused");
+                Error::App(AppError::conflict(
+                    "This was saved by someone else at the same moment. Reload and try again.",
+                ))
+            }
             other => Error::Internal(anyhow::Error::new(other)),
         }
     }

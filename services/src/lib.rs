@@ -36,6 +36,7 @@ struct Inner {
     auth: AuthService,
     demo_mode: bool,
     attachments: attachments::AttachmentSettings,
+    ticket_writer: tickets::TicketWriter,
     started_at: Instant,
 }
 
@@ -51,6 +52,7 @@ impl Services {
     pub fn new(db: Db, mailer: mail::Mailer, settings: Settings) -> Self {
         let auth = AuthService::new(db.clone(), mailer, settings.auth);
         let inner = Inner {
+            ticket_writer: tickets::TicketWriter::new(db.clone()),
             db,
             auth,
             demo_mode: settings.demo_mode,
@@ -68,6 +70,10 @@ impl Services {
 
     pub fn db(&self) -> &Db {
         &self.inner.db
+    }
+
+    pub fn ticket_writer(&self) -> &tickets::TicketWriter {
+        &self.inner.ticket_writer
     }
 
     pub fn auth(&self) -> &AuthService {

@@ -48,7 +48,15 @@ pub async fn create(db: &Db, input: NewUser) -> Result<i64> {
         full_name: input.full_name.trim(),
         password_hash: hash.as_deref(),
     };
-    let id = users::insert(&mut tx.conn(), &new, now).await?;
+    let id = match users::insert(&mut tx.conn(), &new, now).await {
+        Ok(id) => id,
+        // Another request created the same address since the check (PostgreSQL's
+        // transactions run side by side).
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            return Err(taken(&email).into());
+        }
+        Err(other) => return Err(other.into()),
+    };
     for grant in &input.roles {
         users::set_grant(&mut tx.conn(), id, grant.system, grant.role, now).await?;
     }

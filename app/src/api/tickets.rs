@@ -105,7 +105,7 @@ pub async fn submit_ticket(
         };
         let services = crate::ssr::services()?;
         let ticket = services::tickets::create(
-            services.db(),
+            &services,
             &principal,
             input,
             domain::tickets::TicketSource::Portal,

@@ -76,7 +76,7 @@ pub async fn create(
     ApiJson(body): ApiJson<NewTicket>,
 ) -> Result<(StatusCode, Json<Ticket>), ApiError> {
     let ticket =
-        services::tickets::create(state.services.db(), &caller.0, body, TicketSource::Api).await?;
+        services::tickets::create(&state.services, &caller.0, body, TicketSource::Api).await?;
     Ok((StatusCode::CREATED, Json(ticket)))
 }
 
@@ -102,13 +102,9 @@ pub async fn send(
         services::auth::policy::Principal::ApiKey(_) => TicketSource::Hdts,
         services::auth::policy::Principal::User(_) => TicketSource::Api,
     };
-    let (ticket, created) = services::tickets::submit_external(
-        state.services.db(),
-        &caller.0,
-        body.ticket_data,
-        source,
-    )
-    .await?;
+    let (ticket, created) =
+        services::tickets::submit_external(&state.services, &caller.0, body.ticket_data, source)
+            .await?;
     let status = if created {
         StatusCode::CREATED
     } else {

@@ -361,6 +361,26 @@ async fn search_finds_words_and_prefixes_best_match_first() {
     // Accents do not matter.
     let (_, accents) = d.employee.get("/api/v1/tickets/?q=resume").await;
     assert_eq!(subjects(&accents), vec!["Café wifi slow"], "{accents}");
+    // A typing mistake still finds the ticket: a swap, a missing or an extra letter, also in
+    // an unfinished last word and among other words; words too far from any stay unfound.
+    for (typed, expected) in [
+        ("pritner", "Printer toner empty"),
+        ("passwrd", "Password expired"),
+        ("cartrigde", "Printer toner empty"),
+        ("payrol sytsem", "Password expired"),
+        ("disconects", "VPN drops every hour"),
+        ("passwo", "Password expired"),
+    ] {
+        let path = format!("/api/v1/tickets/?q={}", urlencode(typed));
+        let (status, found) = d.employee.get(&path).await;
+        assert_eq!(status, 200);
+        assert_eq!(subjects(&found), vec![expected], "{typed}: {found}");
+    }
+    for far in ["qqqqqqq", "prxxxxr", "vpm"] {
+        let path = format!("/api/v1/tickets/?q={}", urlencode(far));
+        let (_, found) = d.employee.get(&path).await;
+        assert_eq!(found["count"], 0, "{far}: {found}");
+    }
     // Operators and quotes are just text, never a 5xx.
     for hostile in [
         "\"",

@@ -654,14 +654,19 @@ pub async fn list(
         conditions.push(format!("t.external_ref = {p}"));
     }
     let mut search = None;
+    let mut searched_words = None;
     if let Some(q) = query.search() {
         if let Some(number) = TicketNumber::parse(q) {
             // A ticket number finds that ticket.
             let p = arg(&mut args, Arg::Int(number.0));
             conditions.push(format!("t.id = {p}"));
         } else {
-            match match_expression(backend, q) {
-                Some(expression) => search = Some(expression),
+            let words = typed_words(q);
+            match expression_for(backend, &words) {
+                Some(expression) => {
+                    search = Some(expression);
+                    searched_words = Some(words);
+                }
                 // Nothing searchable in it (only punctuation): nothing matches.
                 None => {
                     return Ok(Page {
@@ -691,7 +696,16 @@ pub async fn list(
         limit: i64::from(size),
         offset: i64::from(page - 1) * i64::from(size),
     };
-    let count = rows::count(&mut pooled.conn(), &list_query).await?;
+    let mut list_query = list_query;
+    let mut count = rows::count(&mut pooled.conn(), &list_query).await?;
+    // Nothing found: perhaps a typing mistake. Search again with the closest indexed words.
+    if count == 0
+        && let Some(words) = &searched_words
+        && let Some(corrected) = corrected_words(&mut pooled.conn(), words).await?
+    {
+        list_query.search = expression_for(backend, &corrected);
+        count = rows::count(&mut pooled.conn(), &list_query).await?;
+    }
     let results = if list_query.offset < count {
         rows::list(&mut pooled.conn(), &list_query)
             .await?
@@ -727,18 +741,25 @@ fn fold_accents(word: &str) -> String {
 /// Most words a search uses.
 const MAX_SEARCH_WORDS: usize = 8;
 
-/// Turns what someone typed into the search box into a full-text match expression: the
-/// words (letters and digits; everything else, including every operator and quote, only
-/// separates words), all required, the last one as a prefix (as you type). `None` when
-/// nothing is left to search for.
-pub fn match_expression(backend: Backend, typed: &str) -> Option<String> {
+/// The words of what someone typed into the search box: letters and digits, lowercased;
+/// everything else, including every operator and quote, only separates words.
+fn typed_words(typed: &str) -> Vec<String> {
     let typed: String = typed.chars().take(domain::tickets::MAX_QUERY).collect();
-    let words: Vec<String> = typed
+    typed
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .take(MAX_SEARCH_WORDS)
         .map(str::to_lowercase)
-        .collect();
+        .collect()
+}
+
+/// Turns what someone typed into the search box into a full-text match expression: the
+/// words, all required, as prefixes (as you type). `None` when nothing is left to search for.
+pub fn match_expression(backend: Backend, typed: &str) -> Option<String> {
+    expression_for(backend, &typed_words(typed))
+}
+
+fn expression_for(backend: Backend, words: &[String]) -> Option<String> {
     let last = words.len().checked_sub(1)?;
     let terms: Vec<String> = words
         .iter()
@@ -758,6 +779,60 @@ pub fn match_expression(backend: Backend, typed: &str) -> Option<String> {
         Backend::Sqlite => terms.join(" "),
         Backend::Postgres => terms.join(" & "),
     })
+}
+
+/// How many typing mistakes a word of `len` letters may hold and still be corrected: none
+/// in short words (too many words are one letter apart), one up to 7 letters, then two.
+fn typos_allowed(len: usize) -> usize {
+    match len {
+        0..=3 => 0,
+        4..=7 => 1,
+        _ => 2,
+    }
+}
+
+/// When a search finds nothing: the same words with each word that starts no indexed word
+/// replaced by the closest indexed word (Damerau–Levenshtein, same first letter, within
+/// [`typos_allowed`]; the last word is compared with the start of longer words too, as it
+/// may be unfinished). `None` when no word could be corrected.
+async fn corrected_words(conn: &mut Conn<'_>, words: &[String]) -> Result<Option<Vec<String>>> {
+    let mut corrected = Vec::with_capacity(words.len());
+    let mut changed = false;
+    for (i, word) in words.iter().enumerate() {
+        let word = fold_accents(word);
+        let len = word.chars().count();
+        let typos = typos_allowed(len);
+        let Some(first) = word.chars().next() else {
+            continue;
+        };
+        if typos == 0 || rows::has_word_starting_with(conn, &word).await? {
+            corrected.push(word);
+            continue;
+        }
+        let unfinished = i + 1 == words.len();
+        let longest = if unfinished { 64 } else { len + typos };
+        let candidates =
+            rows::indexed_words(conn, first, (len - typos) as i64, longest as i64).await?;
+        let closest = candidates
+            .into_iter()
+            .filter_map(|candidate| {
+                let mut distance = strsim::damerau_levenshtein(&word, &candidate);
+                if unfinished {
+                    let start: String = candidate.chars().take(len).collect();
+                    distance = distance.min(strsim::damerau_levenshtein(&word, &start));
+                }
+                (distance <= typos).then_some((distance, candidate))
+            })
+            .min_by_key(|(distance, candidate)| (*distance, candidate.chars().count()));
+        match closest {
+            Some((_, candidate)) => {
+                corrected.push(candidate);
+                changed = true;
+            }
+            None => corrected.push(word),
+        }
+    }
+    Ok(changed.then_some(corrected))
 }
 
 /// Changes a ticket's fields or assignee (agents and admins, within their visibility). Each

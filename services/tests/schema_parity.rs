@@ -23,7 +23,8 @@ async fn open(url: &str) -> Db {
 }
 
 // Full-text search is the one deliberate difference: SQLite's FTS5 tables (`tickets_fts*`)
-// and PostgreSQL's generated `search_vector` column are left out of the comparison.
+// and PostgreSQL's generated `search_vector` column and its `search_words` are left out of
+// the comparison.
 async fn sqlite_schema(db: &Db) -> Schema {
     let Db::Sqlite(pool) = db else {
         panic!("expected SQLite")
@@ -50,7 +51,7 @@ async fn postgres_schema(db: &Db) -> Schema {
     let rows: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT table_name::text, column_name::text, is_nullable::text FROM information_schema.columns \
          WHERE table_schema = current_schema() AND table_name <> '_sqlx_migrations' \
-         AND column_name <> 'search_vector'",
+         AND column_name <> 'search_vector' AND table_name <> 'search_words'",
     )
     .fetch_all(pool)
     .await

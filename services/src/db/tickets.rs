@@ -632,3 +632,47 @@ pub async fn touch(conn: &mut Conn<'_>, ticket_id: i64, now: DateTime<Utc>) -> s
             .bind(ticket_id)
     )
 }
+
+/// Words of the search index that start with `first` (a letter or digit) and have between
+/// `shortest` and `longest` characters: the candidates for correcting a typed word.
+pub async fn indexed_words(
+    conn: &mut Conn<'_>,
+    first: char,
+    shortest: i64,
+    longest: i64,
+) -> sqlx::Result<Vec<String>> {
+    let from = first.to_string();
+    let until = char::from_u32(u32::from(first) + 1)
+        .unwrap_or(char::MAX)
+        .to_string();
+    let sql = match conn.backend() {
+        Backend::Sqlite => {
+            "SELECT term FROM tickets_fts_vocab WHERE term >= $1 AND term < $2 \
+             AND length(term) BETWEEN $3 AND $4 ORDER BY doc DESC LIMIT 5000"
+        }
+        Backend::Postgres => {
+            "SELECT word FROM search_words WHERE word COLLATE \"C\" >= $1 \
+             AND word COLLATE \"C\" < $2 AND length(word) BETWEEN $3 AND $4 LIMIT 5000"
+        }
+    };
+    on_conn!(conn, c => sqlx::query_scalar(sql)
+        .bind(&from)
+        .bind(&until)
+        .bind(shortest)
+        .bind(longest)
+        .fetch_all(c)
+        .await)
+}
+
+/// Whether the search index holds a word starting with `prefix`.
+pub async fn has_word_starting_with(conn: &mut Conn<'_>, prefix: &str) -> sqlx::Result<bool> {
+    let sql = match conn.backend() {
+        Backend::Sqlite => {
+            "SELECT EXISTS (SELECT 1 FROM tickets_fts_vocab WHERE term >= $1 AND term < $1 || x'f48fbfbf')"
+        }
+        Backend::Postgres => {
+            "SELECT EXISTS (SELECT 1 FROM search_words WHERE starts_with(word, $1))"
+        }
+    };
+    on_conn!(conn, c => sqlx::query_scalar(sql).bind(prefix).fetch_one(c).await)
+}

@@ -146,3 +146,89 @@ async fn an_employee_submits_a_ticket_and_an_agent_finds_and_works_it() {
     agent.assert_no_console_errors().await;
     agent.close().await;
 }
+
+#[tokio::test]
+async fn an_agent_filters_saves_a_view_and_finds_tickets_despite_a_typo() {
+    let tts = Tts::start().await;
+    let agent = Browser::open(1280, 900).await;
+    agent.sign_in(&tts, "agent@example.com").await;
+    agent.goto(&tts.url("/tickets")).await;
+    agent.wait_hydrated().await;
+    agent
+        .wait_for_text("[data-test=ticket-table]", "Printer on floor 3")
+        .await;
+
+    // Choosing a category applies it at once.
+    agent
+        .eval("const s = document.querySelector('select[name=category]'); s.value = [...s.options].find(o => o.text === 'Hardware').value; s.dispatchEvent(new Event('change', {bubbles: true})); return 'ok'")
+        .await;
+    agent
+        .wait_until("location.search.includes('category=') && !document.querySelector('[data-test=ticket-table]').textContent.includes('VPN disconnects')")
+        .await;
+    let table = agent
+        .wait_for_text("[data-test=ticket-table]", "Second monitor flickers")
+        .await;
+    assert!(!table.contains("VPN disconnects"), "{table}");
+
+    // Saving the view makes a chip that survives a reload and brings the filter back.
+    agent.click("[data-test=save-view]").await;
+    agent
+        .fill(".save-view-form input[name=name]", "Hardware")
+        .await;
+    agent.click(".save-view-form button[type=submit]").await;
+    agent
+        .wait_for_text("[data-test=saved-views] .chip", "Hardware")
+        .await;
+    agent.goto(&tts.url("/tickets")).await;
+    agent.wait_hydrated().await;
+    agent
+        .wait_for_text("[data-test=saved-views] .chip", "Hardware")
+        .await;
+    agent.click("[data-test=saved-views] .chip a").await;
+    agent
+        .wait_until("document.querySelector('[data-test=saved-views] .chip.chip-active') !== null")
+        .await;
+    let table = agent
+        .wait_for_text("[data-test=ticket-table]", "Second monitor flickers")
+        .await;
+    assert!(!table.contains("VPN disconnects"), "{table}");
+    screenshot_all_sizes(
+        &agent,
+        &tts,
+        "/tickets?category=1",
+        "tickets-agent-saved-view",
+    )
+    .await;
+
+    // A requester's name filters by them.
+    agent.goto(&tts.url("/tickets")).await;
+    agent.wait_hydrated().await;
+    agent
+        .wait_for_text("[data-test=ticket-table]", "Printer on floor 3")
+        .await;
+    agent
+        .click("[data-test=ticket-table] tbody tr:first-child a[title]")
+        .await;
+    agent
+        .wait_for_text(".active-filters .chip", "Requested by")
+        .await;
+
+    // A typing mistake still finds the ticket.
+    agent.goto(&tts.url("/tickets?q=flikers")).await;
+    agent.wait_hydrated().await;
+    agent
+        .wait_for_text("[data-test=ticket-table]", "Second monitor flickers")
+        .await;
+
+    // Deleting the saved view removes its chip.
+    agent.goto(&tts.url("/tickets")).await;
+    agent.wait_hydrated().await;
+    agent
+        .click("[data-test=saved-views] .chip .chip-remove")
+        .await;
+    agent
+        .wait_until("document.querySelectorAll('[data-test=saved-views] .chip').length === 0")
+        .await;
+    agent.assert_no_console_errors().await;
+    agent.close().await;
+}

@@ -141,3 +141,38 @@ pub async fn change_ticket_status(id: i64, status: String, note: String) -> Resu
     })
     .await
 }
+
+/// The caller's saved ticket-list filters.
+#[server(endpoint = "tickets/saved-filters")]
+pub async fn list_saved_filters() -> Result<Vec<domain::tickets::SavedFilter>, AppError> {
+    crate::ssr::respond(async {
+        let principal = crate::ssr::require(Permission::ViewTickets).await?;
+        let services = crate::ssr::services()?;
+        Ok(services::reference::saved_filters(services.db(), &principal).await?)
+    })
+    .await
+}
+
+/// Saves the list's current query string under a name.
+#[server(endpoint = "tickets/save-filter")]
+pub async fn save_filter(
+    name: String,
+    query: String,
+) -> Result<domain::tickets::SavedFilter, AppError> {
+    crate::ssr::respond(async move {
+        let principal = crate::ssr::require(Permission::ViewTickets).await?;
+        let services = crate::ssr::services()?;
+        Ok(services::reference::save_filter(services.db(), &principal, &name, &query).await?)
+    })
+    .await
+}
+
+#[server(endpoint = "tickets/delete-filter")]
+pub async fn delete_saved_filter(id: i64) -> Result<(), AppError> {
+    crate::ssr::respond(async move {
+        let principal = crate::ssr::require(Permission::ViewTickets).await?;
+        let services = crate::ssr::services()?;
+        Ok(services::reference::delete_filter(services.db(), &principal, id).await?)
+    })
+    .await
+}

@@ -11,7 +11,8 @@ use leptos_router::components::{A, Form};
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::api::tickets::{
-    ChangeTicketStatus, SubmitTicket, TicketView, list_tickets, load_reference_data, load_ticket,
+    ChangeTicketStatus, DeleteSavedFilter, SaveFilter, SubmitTicket, TicketView,
+    list_saved_filters, list_tickets, load_reference_data, load_ticket,
 };
 use crate::components::icons::Icon;
 use crate::components::toast::use_toasts;
@@ -39,6 +40,7 @@ fn current_query_string(query: &leptos_router::params::ParamsMap) -> String {
         "priority",
         "category",
         "department",
+        "requester",
         "assignee",
         "ordering",
         "page",
@@ -62,6 +64,120 @@ fn with_page(query: &str, page: u32) -> String {
     format!("?{}", out.finish())
 }
 
+/// The same query string without `key` (and from the first page).
+fn without_key(query: &str, key: &str) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (k, value) in form_urlencoded::parse(query.as_bytes()) {
+        if k != key && k != "page" {
+            out.append_pair(&k, &value);
+        }
+    }
+    format!("?{}", out.finish())
+}
+
+/// Categories for the filter: each category, then its sub-categories indented.
+fn category_options(data: &ReferenceData) -> Vec<(String, String)> {
+    let mut options = vec![(String::new(), "Any category".to_owned())];
+    for category in data.categories.iter().filter(|c| c.parent_id.is_none()) {
+        options.push((category.id.to_string(), category.name.clone()));
+        for sub in data
+            .categories
+            .iter()
+            .filter(|c| c.parent_id == Some(category.id))
+        {
+            options.push((sub.id.to_string(), format!("\u{a0}\u{a0}{}", sub.name)));
+        }
+    }
+    options
+}
+
+/// A filter of the list: changing it applies it at once (the Apply button does the same
+/// without scripts). The current choice is marked `selected`, so the server-rendered page
+/// shows it too.
+#[component]
+fn FilterSelect(
+    name: &'static str,
+    label: &'static str,
+    current: String,
+    options: Vec<(String, String)>,
+) -> impl IntoView {
+    view! {
+        <select name=name aria-label=label onchange="this.form.requestSubmit()">
+            {options
+                .into_iter()
+                .map(|(value, text)| {
+                    let selected = value == current;
+                    view! { <option value=value selected=selected>{text}</option> }
+                })
+                .collect_view()}
+        </select>
+    }
+}
+
+type SavedFiltersResource = Resource<Result<Vec<domain::tickets::SavedFilter>, domain::AppError>>;
+
+/// The user's saved views of the list, one click each, and saving the current one.
+#[component]
+fn SavedViews(
+    saved_filters: SavedFiltersResource,
+    save_filter: ServerAction<SaveFilter>,
+    delete_filter: ServerAction<DeleteSavedFilter>,
+    query_string: Memo<String>,
+) -> impl IntoView {
+    let save_error = last_error(save_filter.value());
+    view! {
+        <div class="saved-views" data-test="saved-views">
+            <Transition fallback=|| ()>
+                {move || saved_filters.get().and_then(Result::ok).map(|filters| {
+                    filters
+                        .into_iter()
+                        .map(|filter| {
+                            let href = format!("/tickets?{}", filter.query);
+                            let active = filter.query == query_string.get();
+                            let delete_label = format!("Delete the saved view {}", filter.name);
+                            view! {
+                                <span class="chip" class:chip-active=active>
+                                    <A href=href>{filter.name}</A>
+                                    <ActionForm action=delete_filter attr:class="chip-form">
+                                        <input type="hidden" name="id" value=filter.id />
+                                        <button
+                                            type="submit"
+                                            class="chip-remove"
+                                            aria-label=delete_label
+                                        >
+                                            "×"
+                                        </button>
+                                    </ActionForm>
+                                </span>
+                            }
+                        })
+                        .collect_view()
+                })}
+            </Transition>
+            {move || (!query_string.get().is_empty()).then(|| view! {
+                <details class="save-view">
+                    <summary class="button button-ghost button-small" data-test="save-view">
+                        <Icon name="plus" />
+                        <span>"Save this view"</span>
+                    </summary>
+                    <ActionForm action=save_filter attr:class="save-view-form">
+                        <input type="hidden" name="query" value=move || query_string.get() />
+                        <input
+                            name="name"
+                            placeholder="Name, e.g. Urgent and unassigned"
+                            aria-label="Name of the view"
+                            maxlength="100"
+                            required
+                        />
+                        <button type="submit" class="button button-primary button-small">"Save"</button>
+                        <FieldError error=save_error field="name" />
+                    </ActionForm>
+                </details>
+            })}
+        </div>
+    }
+}
+
 #[component]
 pub fn TicketsPage() -> impl IntoView {
     let session = use_session();
@@ -70,6 +186,20 @@ pub fn TicketsPage() -> impl IntoView {
     let query = use_query_map();
     let query_string = Memo::new(move |_| current_query_string(&query.read()));
     let tickets = Resource::new(move || query_string.get(), list_tickets);
+    let reference = Resource::new(|| (), |_| load_reference_data());
+    let save_filter = ServerAction::<SaveFilter>::new();
+    let delete_filter = ServerAction::<DeleteSavedFilter>::new();
+    let saved_filters = Resource::new(
+        move || (save_filter.version().get(), delete_filter.version().get()),
+        |_| list_saved_filters(),
+    );
+    toast_result(save_filter.version(), save_filter.value(), "View saved");
+    toast_result(
+        delete_filter.version(),
+        delete_filter.value(),
+        "Saved view deleted",
+    );
+    let my_id = move || session.user.get().map_or(0, |u| u.id);
     let is_agent = move || {
         session
             .user
@@ -95,7 +225,8 @@ pub fn TicketsPage() -> impl IntoView {
                             <span>"New ticket"</span>
                         </A>
                     </PageHeader>
-                    <TicketList agent tickets query_string />
+                    <SavedViews saved_filters save_filter delete_filter query_string />
+                    <TicketList agent tickets query_string reference my_id=my_id() />
                 }
             }}
         </RequireRole>
@@ -105,7 +236,13 @@ pub fn TicketsPage() -> impl IntoView {
 type TicketsResource = Resource<Result<domain::Page<TicketSummary>, domain::AppError>>;
 
 #[component]
-fn TicketList(agent: bool, tickets: TicketsResource, query_string: Memo<String>) -> impl IntoView {
+fn TicketList(
+    agent: bool,
+    tickets: TicketsResource,
+    query_string: Memo<String>,
+    reference: Resource<Result<ReferenceData, domain::AppError>>,
+    my_id: i64,
+) -> impl IntoView {
     let query = use_query_map();
     let selected = RwSignal::new(0usize);
     let rows = RwSignal::new(Vec::<i64>::new());
@@ -164,26 +301,83 @@ fn TicketList(agent: bool, tickets: TicketsResource, query_string: Memo<String>)
                         value=value("q")
                     />
                 </div>
-                <select name="status" aria-label="Status" prop:value=value("status") onchange="this.form.requestSubmit()">
-                    <option value="">"Any status"</option>
-                    {TicketStatus::ALL.iter().map(|s| view! { <option value=s.as_str()>{s.label()}</option> }).collect_view()}
-                </select>
-                <select name="priority" aria-label="Priority" prop:value=value("priority") onchange="this.form.requestSubmit()">
-                    <option value="">"Any priority"</option>
-                    {Priority::ALL.iter().rev().map(|p| view! { <option value=p.as_str()>{p.label()}</option> }).collect_view()}
-                </select>
+                <FilterSelect
+                    name="status"
+                    label="Status"
+                    current=value("status")()
+                    options=std::iter::once(("", "Any status".to_owned()))
+                        .chain(TicketStatus::ALL.iter().map(|s| (s.as_str(), s.label().to_owned())))
+                        .map(|(v, l)| (v.to_owned(), l))
+                        .collect()
+                />
+                <FilterSelect
+                    name="priority"
+                    label="Priority"
+                    current=value("priority")()
+                    options=std::iter::once(("", "Any priority".to_owned()))
+                        .chain(Priority::ALL.iter().rev().map(|p| (p.as_str(), p.label().to_owned())))
+                        .map(|(v, l)| (v.to_owned(), l))
+                        .collect()
+                />
                 {agent.then(|| view! {
-                    <select name="assignee" aria-label="Assignee" prop:value=value("assignee") onchange="this.form.requestSubmit()">
-                        <option value="">"Anyone"</option>
-                        <option value="0">"Unassigned"</option>
-                    </select>
+                    <Transition fallback=|| ()>
+                        {move || reference.get().and_then(Result::ok).map(|data| view! {
+                            <FilterSelect
+                                name="category"
+                                label="Category"
+                                current=value("category")()
+                                options=category_options(&data)
+                            />
+                            <FilterSelect
+                                name="department"
+                                label="Department"
+                                current=value("department")()
+                                options=std::iter::once((String::new(), "Any department".to_owned()))
+                                    .chain(data.departments.iter().map(|d| (d.id.to_string(), d.name.clone())))
+                                    .collect()
+                            />
+                        })}
+                    </Transition>
+                    <FilterSelect
+                        name="assignee"
+                        label="Assignee"
+                        current=value("assignee")()
+                        options=vec![
+                            (String::new(), "Anyone".to_owned()),
+                            (my_id.to_string(), "Assigned to me".to_owned()),
+                            ("0".to_owned(), "Unassigned".to_owned()),
+                        ]
+                    />
                 })}
-                <select name="ordering" aria-label="Order" prop:value=value("ordering") onchange="this.form.requestSubmit()">
-                    <option value="">"Default order"</option>
-                    {TicketOrdering::ALL.iter().map(|o| view! { <option value=o.as_param()>{o.label()}</option> }).collect_view()}
-                </select>
+                <FilterSelect
+                    name="ordering"
+                    label="Order"
+                    current=value("ordering")()
+                    options=std::iter::once((String::new(), "Default order".to_owned()))
+                        .chain(TicketOrdering::ALL.iter().map(|o| (o.as_param().to_owned(), o.label().to_owned())))
+                        .collect()
+                />
+                {move || query.read().get("requester").filter(|r| !r.is_empty()).map(|requester| view! {
+                    <input type="hidden" name="requester" value=requester />
+                })}
                 <button type="submit" class="button button-secondary button-small">"Apply"</button>
             </Form>
+            {move || query.read().get("requester").filter(|r| !r.is_empty()).map(|_| {
+                let without = without_key(&query_string.get(), "requester");
+                let name = tickets
+                    .get()
+                    .and_then(Result::ok)
+                    .and_then(|page| page.results.first().map(|t| t.requester.full_name.clone()))
+                    .unwrap_or_else(|| "one person".to_owned());
+                view! {
+                    <div class="active-filters">
+                        <span class="chip">
+                            {format!("Requested by {name}")}
+                            <A href=without attr:class="chip-remove" attr:aria-label="Show every requester">"×"</A>
+                        </span>
+                    </div>
+                }
+            })}
             <Transition fallback=|| view! { <Spinner label="Loading tickets" /> }>
                 {move || tickets.get().map(|result| match result {
                     Ok(page) if page.results.is_empty() => {
@@ -271,18 +465,22 @@ fn TicketTable(
                                     class:selected=move || selected.get() == index
                                     aria-selected=move || (selected.get() == index).to_string()
                                 >
-                                    <td class="muted nowrap hide-narrow">{ticket.number.clone()}</td>
-                                    <td class="strong">
+                                    <td class="muted nowrap cell-number">{ticket.number.clone()}</td>
+                                    <td class="strong cell-subject">
                                         <A href=href>{ticket.subject.clone()}</A>
                                         {ticket.category.clone().map(|c| view! { <span class="muted small">{format!(" · {c}")}</span> })}
                                     </td>
-                                    <td>{status_badge(ticket.status)}</td>
-                                    <td>{priority_badge(ticket.priority)}</td>
+                                    <td class="cell-status">{status_badge(ticket.status)}</td>
+                                    <td class="cell-priority">{priority_badge(ticket.priority)}</td>
                                     {agent.then(|| view! {
-                                        <td class="muted hide-narrow">{ticket.requester.full_name.clone()}</td>
+                                        <td class="muted hide-narrow">
+                                            <A href=format!("?requester={}", ticket.requester.id) attr:title="Show this person's tickets">
+                                                {ticket.requester.full_name.clone()}
+                                            </A>
+                                        </td>
                                         <td class="muted hide-narrow">{ticket.assignee.clone().map_or_else(|| "—".to_owned(), |a| a.full_name)}</td>
                                     })}
-                                    <td class="muted nowrap hide-narrow"><Timestamp at=ticket.updated_at /></td>
+                                    <td class="muted nowrap cell-updated"><Timestamp at=ticket.updated_at /></td>
                                 </tr>
                             }
                         })

@@ -236,6 +236,22 @@ impl Browser {
         }
     }
 
+    /// Waits until the JavaScript expression `condition` is true.
+    pub async fn wait_until(&self, condition: &str) {
+        let deadline = Instant::now() + WAIT;
+        while self
+            .eval(&format!("return String(Boolean({condition}))"))
+            .await
+            != "true"
+        {
+            if Instant::now() >= deadline {
+                self.save_screenshot("failed-wait").await;
+                panic!("{condition} never became true");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn text(&self, css: &str) -> String {
         self.find(css).await.text().await.unwrap()
     }

@@ -78,6 +78,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/roles/:id") view=admin::roles::RolePage ssr=SsrMode::Async />
                     <Route path=path!("/admin/api-keys") view=admin::keys::ApiKeysPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/security") view=admin::security::SecurityPolicyPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/helpdesk") view=admin::helpdesk::HelpdeskSettingsPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

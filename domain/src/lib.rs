@@ -21,5 +21,12 @@ pub use session::SessionUser;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub count: i64,
+    /// `count` is a lower bound: counting stopped [`COUNT_AHEAD`] rows past this page, as
+    /// counting every match of a broad filter costs more than the page itself.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub count_capped: bool,
     pub results: Vec<T>,
 }
+
+/// How many rows past the requested page a list counts at most.
+pub const COUNT_AHEAD: i64 = 10_000;

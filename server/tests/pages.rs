@@ -390,3 +390,220 @@ async fn pages_arrive_complete_under_concurrent_requests() {
         outcome.unwrap();
     }
 }
+
+/// The helpdesk settings page (`/admin/helpdesk`): admins see the categories, sub-categories
+/// and departments (here created over REST) and manage them with its server functions, which
+/// refuse everyone else and explain a bad name beside its field.
+#[tokio::test]
+async fn admins_manage_the_helpdesk_reference_data_on_its_page() {
+    let app = spawn().await;
+    app.user("admin@example.com", SystemRole::Admin).await;
+    let agent_id = app.user("agent@example.com", SystemRole::Agent).await;
+    app.user("emp@example.com", SystemRole::Employee).await;
+    let token = app.token("admin@example.com").await;
+    let rest = async |method: &str, path: &str, body: Option<serde_json::Value>| {
+        common::call_json(
+            app.url(path),
+            method,
+            common::Credentials::Bearer(&token),
+            body,
+        )
+        .await
+    };
+    let created = async |path: &str, body: serde_json::Value| {
+        let (status, answer) = rest("POST", path, Some(body)).await;
+        assert_eq!(status, 201, "{path}: {answer}");
+        answer["id"].as_i64().unwrap()
+    };
+    let hardware = created(
+        "/api/v1/categories/",
+        serde_json::json!({"name": "Hardware"}),
+    )
+    .await;
+    created(
+        "/api/v1/categories/",
+        serde_json::json!({"name": "Printers", "parent_id": hardware}),
+    )
+    .await;
+    let it = created(
+        "/api/v1/departments/",
+        serde_json::json!({"name": "IT Services"}),
+    )
+    .await;
+
+    let admin = sign_in_through_the_form(&app, "admin@example.com", "/admin").await;
+    let employee = sign_in_through_the_form(&app, "emp@example.com", "/").await;
+    let page = async |cookie: &str| {
+        let response = client()
+            .get(app.url("/admin/helpdesk"))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert_eq!(status, 200, "{}", &text[text.len().saturating_sub(3000)..]);
+        text
+    };
+
+    let html = page(&admin).await;
+    assert!(html.contains("<title>Helpdesk settings · TTS</title>"));
+    assert!(html.contains(r#"href="/admin/helpdesk""#), "the admin tab");
+    for name in ["Hardware", "Printers", "IT Services"] {
+        assert!(html.contains(name), "shows {name}");
+    }
+    assert!(
+        html.contains(r#"data-test="sub-category""#),
+        "Printers is shown as a sub-category"
+    );
+    assert!(html.contains("0 members"), "IT Services has no members yet");
+    assert!(html.contains("Agent visibility") && html.contains(r#"value="own_departments""#));
+    assert!(
+        html.contains(r#"action="/api/admin/helpdesk/categories/create""#),
+        "the forms post to the server functions without scripts too"
+    );
+
+    let html = page(&employee).await;
+    assert!(html.contains("This page is not for your role"));
+    assert!(!html.contains("Hardware"));
+
+    // The server function behind "Add category", as the running app calls it.
+    let call = async |cookie: &str, endpoint: &str, form: &[(&str, String)]| {
+        let response = client()
+            .post(app.url(&format!("/api/admin/helpdesk/{endpoint}")))
+            .header("origin", app.origin())
+            .header("cookie", cookie)
+            .header("accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let body: serde_json::Value = response.json().await.unwrap();
+        (status, body)
+    };
+    let (status, id) = call(
+        &admin,
+        "categories/create",
+        &[
+            ("name", "Software".to_owned()),
+            ("description", "Applications".to_owned()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{id}");
+    let software = id.as_i64().unwrap();
+    let (status, id) = call(
+        &admin,
+        "categories/create",
+        &[
+            ("name", "Scanners".to_owned()),
+            ("parent_id", hardware.to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{id}");
+    let scanners = id.as_i64().unwrap();
+
+    let (status, reference) = rest("GET", "/api/v1/reference-data/", None).await;
+    assert_eq!(status, 200);
+    let category = |id: i64| {
+        reference["categories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("category {id} in {reference}"))
+    };
+    assert_eq!(category(software)["name"], "Software");
+    assert_eq!(category(software)["description"], "Applications");
+    assert!(category(software)["parent_id"].is_null());
+    assert_eq!(category(scanners)["parent_id"], hardware);
+
+    // Others may not, whatever the page shows; a blank name is explained beside its field.
+    let (status, body) = call(
+        &employee,
+        "categories/create",
+        &[("name", "Sneaky".to_owned())],
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["kind"], "forbidden");
+    let (status, body) = call(&admin, "categories/create", &[("name", "   ".to_owned())]).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["details"]["name"].is_string(), "{body}");
+    let (_, reference) = rest("GET", "/api/v1/reference-data/", None).await;
+    let names: Vec<&str> = reference["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 4, "{names:?}");
+    assert!(!names.contains(&"Sneaky"));
+
+    // A plain HTML form post (no WebAssembly yet) goes back to the page.
+    let response = client()
+        .post(app.url("/api/admin/helpdesk/departments/create"))
+        .header("origin", app.origin())
+        .header("referer", app.url("/admin/helpdesk"))
+        .header("cookie", &admin)
+        .header("accept", HTML)
+        .form(&[("name", "Finance")])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_redirection(), "{}", response.status());
+    let location = response.headers()["location"].to_str().unwrap();
+    // (Leptos leaves an empty query behind: `/admin/helpdesk?`.)
+    assert!(
+        location.trim_end_matches('?').ends_with("/admin/helpdesk"),
+        "{location}"
+    );
+
+    // Members, a priority's name and the agents' visibility, then the page shows them.
+    let (status, body) = call(
+        &admin,
+        "departments/set-member",
+        &[
+            ("department_id", it.to_string()),
+            ("user_id", agent_id.to_string()),
+            ("member", "true".to_owned()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = call(
+        &admin,
+        "priorities/update",
+        &[
+            ("code", "urgent".to_owned()),
+            ("name", "Critical".to_owned()),
+            ("description", "Work stops".to_owned()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = call(
+        &admin,
+        "agent-visibility",
+        &[("visibility", "all".to_owned())],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, "all");
+    let (status, _) = rest("GET", "/api/v1/helpdesk/settings/", None).await;
+    assert_eq!(status, 200);
+
+    let html = page(&admin).await;
+    assert!(html.contains("Finance") && html.contains("Software"));
+    assert!(html.contains("1 member"), "IT Services has its agent");
+    assert!(html.contains("agent@example.com"));
+    assert!(html.contains(r#"value="Critical""#));
+    assert!(
+        html.contains(r#"value="all" checked"#),
+        "the saved visibility is chosen"
+    );
+    app.stop().await;
+}

@@ -914,3 +914,65 @@ async fn users_keep_their_own_saved_filters() {
     assert_eq!(mine, json!([]));
     app.stop().await;
 }
+
+/// Inserts `n` plain tickets for `requester_id` in one statement (as a bulk import would).
+async fn seed_tickets(app: &TestApp, n: i64, requester_id: i64) {
+    match app.db() {
+        services::Db::Sqlite(pool) => {
+            sqlx::query(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1) \
+                 INSERT INTO tickets (subject, description, priority, status, requester_id, source, \
+                 fields, created_at, updated_at) SELECT 'Bulk ' || i, '', 'low', 'new', $2, 'api', \
+                 '{}', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now') FROM n",
+            )
+            .bind(n)
+            .bind(requester_id)
+            .execute(pool)
+            .await
+            .unwrap();
+        }
+        services::Db::Postgres(pool) => {
+            sqlx::query(
+                "INSERT INTO tickets (subject, description, priority, status, requester_id, source, \
+                 fields, created_at, updated_at) SELECT 'Bulk ' || i, '', 'low', 'new', $2, 'api', \
+                 '{}'::jsonb, now(), now() FROM generate_series(1, $1::bigint) AS i",
+            )
+            .bind(n)
+            .bind(requester_id)
+            .execute(pool)
+            .await
+            .unwrap();
+        }
+    }
+}
+
+/// A broad list is counted only so far past the page (`count_capped` says so); narrower ones
+/// and the last pages are exact, and paging on past the bound still works.
+#[tokio::test]
+async fn broad_lists_count_up_to_a_bound_past_the_page() {
+    let app = spawn().await;
+    let d = desk(&app).await;
+    seed_tickets(&app, 10_100, d.employee_id).await;
+    let (status, first) = d.admin.get("/api/v1/tickets/").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        first["count"],
+        25 + domain::COUNT_AHEAD,
+        "{}",
+        first["count"]
+    );
+    assert_eq!(first["count_capped"], true);
+    assert!(first["next"].is_string());
+    let (_, deep) = d.admin.get("/api/v1/tickets/?page=400").await;
+    assert_eq!(deep["count"], 10_100, "exact once the bound passes the end");
+    assert!(
+        deep.get("count_capped").is_none(),
+        "{}",
+        deep["count_capped"]
+    );
+    assert_eq!(deep["results"].as_array().unwrap().len(), 25);
+    let (_, narrow) = d.admin.get("/api/v1/tickets/?priority=high").await;
+    assert_eq!(narrow["count"], 0);
+    assert!(narrow.get("count_capped").is_none());
+    app.stop().await;
+}

@@ -5,7 +5,8 @@
 use chrono::Utc;
 use domain::AppError;
 use domain::tickets::{
-    AgentVisibility, Category, Department, Priority, PriorityInfo, ReferenceData, SavedFilter,
+    AgentVisibility, Category, Department, PersonRef, Priority, PriorityInfo, ReferenceData,
+    SavedFilter,
 };
 
 use crate::auth::policy::{Permission, Principal, authorize};
@@ -224,6 +225,61 @@ pub async fn set_department_members(
     unique.sort_unstable();
     unique.dedup();
     rows::set_department_members(&mut tx.conn(), department_id, &unique).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Who works for each department: `(department id, member)`, by department, then name.
+pub async fn department_members(db: &Db, principal: &Principal) -> Result<Vec<(i64, PersonRef)>> {
+    authorize(principal, Permission::ManageHelpdesk)?;
+    let mut pooled = db.acquire().await?;
+    Ok(rows::department_members(&mut pooled.conn())
+        .await?
+        .into_iter()
+        .map(|m| {
+            (
+                m.department_id,
+                PersonRef {
+                    id: m.user_id,
+                    full_name: m.full_name,
+                    email: m.email,
+                },
+            )
+        })
+        .collect())
+}
+
+/// Adds (`member`) or removes one agent of a department; its other members stay as they are.
+pub async fn set_department_member(
+    db: &Db,
+    principal: &Principal,
+    department_id: i64,
+    user_id: i64,
+    member: bool,
+) -> Result<()> {
+    authorize(principal, Permission::ManageHelpdesk)?;
+    let mut tx = db.begin().await?;
+    if !rows::departments(&mut tx.conn())
+        .await?
+        .iter()
+        .any(|d| d.id == department_id)
+    {
+        return Err(AppError::not_found("Department").into());
+    }
+    if member
+        && crate::db::users::find_by_id(&mut tx.conn(), user_id)
+            .await?
+            .is_none()
+    {
+        return Err(AppError::invalid_field("user_id", "is not a user").into());
+    }
+    let mut ids = rows::department_member_ids(&mut tx.conn(), department_id).await?;
+    ids.retain(|id| *id != user_id);
+    if member {
+        ids.push(user_id);
+        ids.sort_unstable();
+    }
+    rows::set_department_members(&mut tx.conn(), department_id, &ids).await?;
     tx.commit().await?;
     Ok(())
 }

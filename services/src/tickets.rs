@@ -671,6 +671,7 @@ pub async fn list(
                 None => {
                     return Ok(Page {
                         count: 0,
+                        count_capped: false,
                         results: Vec::new(),
                     });
                 }
@@ -697,14 +698,17 @@ pub async fn list(
         offset: i64::from(page - 1) * i64::from(size),
     };
     let mut list_query = list_query;
-    let mut count = rows::count(&mut pooled.conn(), &list_query).await?;
+    // Counting stops COUNT_AHEAD rows past the page (an exact count of a broad filter at
+    // 100,000 tickets costs more than the page).
+    let bound = list_query.offset + i64::from(size) + domain::COUNT_AHEAD;
+    let mut count = rows::count(&mut pooled.conn(), &list_query, bound).await?;
     // Nothing found: perhaps a typing mistake. Search again with the closest indexed words.
     if count == 0
         && let Some(words) = &searched_words
         && let Some(corrected) = corrected_words(&mut pooled.conn(), words).await?
     {
         list_query.search = expression_for(backend, &corrected);
-        count = rows::count(&mut pooled.conn(), &list_query).await?;
+        count = rows::count(&mut pooled.conn(), &list_query, bound).await?;
     }
     let results = if list_query.offset < count {
         rows::list(&mut pooled.conn(), &list_query)
@@ -715,7 +719,13 @@ pub async fn list(
     } else {
         Vec::new()
     };
-    Ok(Page { count, results })
+    Ok(Page {
+        count,
+        // A search ranks and counts only its newest candidates.
+        count_capped: count >= bound
+            || (list_query.search.is_some() && count >= rows::SEARCH_CANDIDATES),
+        results,
+    })
 }
 
 const PRIORITY_DESC: &str = "CASE t.priority WHEN 'urgent' THEN 4 WHEN 'high' THEN 3 \

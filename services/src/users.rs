@@ -224,7 +224,11 @@ pub async fn search(
     for row in rows {
         results.push(summary(&mut pooled.conn(), row).await?);
     }
-    Ok(Page { count, results })
+    Ok(Page {
+        count,
+        count_capped: false,
+        results,
+    })
 }
 
 async fn summary(conn: &mut crate::db::Conn<'_>, row: users::UserRow) -> Result<UserSummary> {

@@ -3,5 +3,6 @@
 
 pub mod account;
 pub mod admin;
+pub mod helpdesk;
 pub mod session;
 pub mod tickets;

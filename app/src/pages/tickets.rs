@@ -408,13 +408,14 @@ fn TicketList(
                         .map(|q| q.paging())
                         .unwrap_or((1, domain::tickets::DEFAULT_PAGE_SIZE));
                         let count = page.count;
+                        let capped = if page.count_capped { "+" } else { "" };
                         let first = i64::from((current - 1) * size) + 1;
                         let last = first + page.results.len() as i64 - 1;
                         let qs = query_string.get_untracked();
                         view! {
                             <TicketTable tickets=page.results agent selected />
                             <div class="pager">
-                                <span class="muted">{format!("{first}–{last} of {count}")}</span>
+                                <span class="muted">{format!("{first}–{last} of {count}{capped}")}</span>
                                 {(current > 1).then(|| view! {
                                     <A href=with_page(&qs, current - 1) attr:class="button button-secondary button-small">"Previous"</A>
                                 })}

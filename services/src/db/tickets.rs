@@ -139,7 +139,7 @@ pub struct ListQuery {
 /// How many of the newest matches a search ranks by relevance. Ranking every match of a
 /// common word costs seconds at 100,000 tickets (SPEC.md section 5); the newest candidates
 /// are what people look for.
-pub const SEARCH_CANDIDATES: i64 = 2000;
+pub const SEARCH_CANDIDATES: i64 = 300;
 
 /// The full-text join: the newest [`SEARCH_CANDIDATES`] matches with their rank (lower is
 /// better on both backends), as `f(ticket_id, rank)`. `$N` is the match expression.
@@ -190,9 +190,10 @@ pub async fn list(conn: &mut Conn<'_>, query: &ListQuery) -> sqlx::Result<Vec<Ti
     on_conn!(conn, c => bind_all!(sqlx::query_as(&sql), &args).fetch_all(c).await)
 }
 
-pub async fn count(conn: &mut Conn<'_>, query: &ListQuery) -> sqlx::Result<i64> {
+/// How many tickets match, counting at most `bound`.
+pub async fn count(conn: &mut Conn<'_>, query: &ListQuery, bound: i64) -> sqlx::Result<i64> {
     let (from, args) = list_from(conn, query, false);
-    let sql = format!("SELECT COUNT(*) {from}");
+    let sql = format!("SELECT COUNT(*) FROM (SELECT 1 {from} LIMIT {bound}) counted");
     on_conn!(conn, c => bind_all!(sqlx::query_scalar(&sql), &args).fetch_one(c).await)
 }
 
@@ -460,6 +461,33 @@ pub async fn department_ids_of(conn: &mut Conn<'_>, user_id: i64) -> sqlx::Resul
     const SQL: &str =
         "SELECT department_id FROM department_members WHERE user_id = $1 ORDER BY department_id";
     on_conn!(conn, c => sqlx::query_scalar(SQL).bind(user_id).fetch_all(c).await)
+}
+
+/// A department's member, with the person's name.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DepartmentMemberRow {
+    pub department_id: i64,
+    pub user_id: i64,
+    pub full_name: String,
+    pub email: String,
+}
+
+/// Every department's members, by department, then name.
+pub async fn department_members(conn: &mut Conn<'_>) -> sqlx::Result<Vec<DepartmentMemberRow>> {
+    const SQL: &str = "SELECT m.department_id, u.id AS user_id, u.full_name, u.email \
+         FROM department_members m JOIN users u ON u.id = m.user_id \
+         ORDER BY m.department_id, LOWER(u.full_name), u.id";
+    on_conn!(conn, c => sqlx::query_as(SQL).fetch_all(c).await)
+}
+
+/// The ids of one department's members.
+pub async fn department_member_ids(
+    conn: &mut Conn<'_>,
+    department_id: i64,
+) -> sqlx::Result<Vec<i64>> {
+    const SQL: &str =
+        "SELECT user_id FROM department_members WHERE department_id = $1 ORDER BY user_id";
+    on_conn!(conn, c => sqlx::query_scalar(SQL).bind(department_id).fetch_all(c).await)
 }
 
 pub async fn set_department_members(

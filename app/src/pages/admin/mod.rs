@@ -1,5 +1,7 @@
-//! The administrator's area: system health, users, workflow roles, API keys, security policy.
+//! The administrator's area: system health, users, workflow roles, API keys, security policy,
+//! the helpdesk's reference data.
 
+pub mod helpdesk;
 pub mod keys;
 pub mod roles;
 pub mod security;
@@ -26,6 +28,7 @@ pub fn AdminTabs() -> impl IntoView {
             <A href="/admin/roles">"Workflow roles"</A>
             <A href="/admin/api-keys">"API keys"</A>
             <A href="/admin/security">"Security"</A>
+            <A href="/admin/helpdesk">"Helpdesk"</A>
         </nav>
     }
 }

@@ -245,6 +245,9 @@ impl ListParams {
 #[derive(Serialize)]
 pub struct Paged<T: Serialize> {
     pub count: i64,
+    /// Present (true) when `count` is a lower bound (see `domain::COUNT_AHEAD`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub count_capped: bool,
     pub next: Option<String>,
     pub previous: Option<String>,
     pub results: Vec<T>,
@@ -270,6 +273,7 @@ impl<T: Serialize> Paged<T> {
         let last = (page.count + size - 1) / size;
         Paged {
             count: page.count,
+            count_capped: page.count_capped,
             next: (number < last).then(|| link(number + 1)),
             previous: (number > 1).then(|| link(number - 1)),
             results: page.results,

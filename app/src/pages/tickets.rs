@@ -129,11 +129,14 @@ fn SavedViews(
         <div class="saved-views" data-test="saved-views">
             <Transition fallback=|| ()>
                 {move || saved_filters.get().and_then(Result::ok).map(|filters| {
-                    filters
+                    let current = query_string.get();
+                    // Nothing to save: the full list, or a view saved already.
+                    let can_save = !current.is_empty() && !filters.iter().any(|f| f.query == current);
+                    let chips = filters
                         .into_iter()
                         .map(|filter| {
                             let href = format!("/tickets?{}", filter.query);
-                            let active = filter.query == query_string.get();
+                            let active = filter.query == current;
                             let delete_label = format!("Delete the saved view {}", filter.name);
                             view! {
                                 <span class="chip" class:chip-active=active>
@@ -151,29 +154,32 @@ fn SavedViews(
                                 </span>
                             }
                         })
-                        .collect_view()
+                        .collect_view();
+                    view! {
+                        {chips}
+                        {can_save.then(|| view! {
+                            <details class="save-view">
+                                <summary class="button button-ghost button-small" data-test="save-view">
+                                    <Icon name="plus" />
+                                    <span>"Save this view"</span>
+                                </summary>
+                                <ActionForm action=save_filter attr:class="save-view-form">
+                                    <input type="hidden" name="query" value=current.clone() />
+                                    <input
+                                        name="name"
+                                        placeholder="Name, e.g. Urgent and unassigned"
+                                        aria-label="Name of the view"
+                                        maxlength="100"
+                                        required
+                                    />
+                                    <button type="submit" class="button button-primary button-small">"Save"</button>
+                                    <FieldError error=save_error field="name" />
+                                </ActionForm>
+                            </details>
+                        })}
+                    }
                 })}
             </Transition>
-            {move || (!query_string.get().is_empty()).then(|| view! {
-                <details class="save-view">
-                    <summary class="button button-ghost button-small" data-test="save-view">
-                        <Icon name="plus" />
-                        <span>"Save this view"</span>
-                    </summary>
-                    <ActionForm action=save_filter attr:class="save-view-form">
-                        <input type="hidden" name="query" value=move || query_string.get() />
-                        <input
-                            name="name"
-                            placeholder="Name, e.g. Urgent and unassigned"
-                            aria-label="Name of the view"
-                            maxlength="100"
-                            required
-                        />
-                        <button type="submit" class="button button-primary button-small">"Save"</button>
-                        <FieldError error=save_error field="name" />
-                    </ActionForm>
-                </details>
-            })}
         </div>
     }
 }

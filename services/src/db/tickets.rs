@@ -143,6 +143,9 @@ pub const SEARCH_CANDIDATES: i64 = 300;
 
 /// The full-text join: the newest [`SEARCH_CANDIDATES`] matches with their rank (lower is
 /// better on both backends), as `f(ticket_id, rank)`. `$N` is the match expression.
+/// On PostgreSQL `id + 0` keeps the planner from walking the primary key backwards and
+/// testing every ticket until it has enough matches: for a rare word that read all 100,000
+/// rows (42 searches/s); the GIN index finds the matches, then the newest are kept.
 fn search_join(backend: Backend, placeholder: usize) -> String {
     match backend {
         Backend::Sqlite => format!(
@@ -154,7 +157,7 @@ fn search_join(backend: Backend, placeholder: usize) -> String {
             "JOIN (SELECT id AS ticket_id, \
              -ts_rank(search_vector, to_tsquery('simple', ${placeholder})) AS rank FROM tickets \
              WHERE search_vector @@ to_tsquery('simple', ${placeholder}) \
-             ORDER BY id DESC LIMIT {SEARCH_CANDIDATES}) f ON f.ticket_id = t.id"
+             ORDER BY id + 0 DESC LIMIT {SEARCH_CANDIDATES}) f ON f.ticket_id = t.id"
         ),
     }
 }

@@ -1,7 +1,7 @@
 //! Who is signed in, for every component.
 //!
-//! The server knows the user before it renders a page (the `PageUser` request extension, set
-//! by a middleware), and hands that answer to the browser with the page (`SharedValue`), so
+//! The server knows the user before it renders a page (the `PageCaller` request extension,
+//! set by a middleware), and hands that answer to the browser with the page (`SharedValue`), so
 //! nothing waits on a resource for it. An earlier design read one "current user" resource
 //! in several `<Suspense>`s (header, banner, page guard): Leptos 0.8 then, now and again,
 //! never finished a server-rendered response (leptos-rs/leptos#4851), and hydration broke.
@@ -25,16 +25,12 @@ pub struct Session {
     pub logout: ServerAction<Logout>,
 }
 
-/// The user a page request is made by, put in the request's extensions by the server before
-/// it renders the page.
-#[derive(Debug, Clone, Default)]
-pub struct PageUser(pub Option<SessionUser>);
-
 #[cfg(feature = "ssr")]
 fn user_of_this_request() -> Option<SessionUser> {
     use_context::<http::request::Parts>()
-        .and_then(|parts| parts.extensions.get::<PageUser>().cloned())
-        .and_then(|page_user| page_user.0)
+        .and_then(|parts| parts.extensions.get::<crate::ssr::PageCaller>().cloned())
+        .and_then(|caller| caller.0)
+        .and_then(|principal| principal.user().map(|u| u.user.clone()))
 }
 
 #[cfg(not(feature = "ssr"))]

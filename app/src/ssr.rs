@@ -29,10 +29,19 @@ pub fn client() -> Result<ClientInfo, AppError> {
     ))
 }
 
+/// Who requests a page, found once by the server before it renders the page (a middleware
+/// puts it in the request's extensions): the page and the server functions it calls while
+/// rendering use it instead of authenticating again.
+#[derive(Debug, Clone)]
+pub struct PageCaller(pub Option<Principal>);
+
 /// The caller, if the request carries valid credentials.
 pub async fn principal() -> Result<Option<Principal>, AppError> {
-    let services = services()?;
     let parts = request_parts()?;
+    if let Some(PageCaller(caller)) = parts.extensions.get::<PageCaller>() {
+        return Ok(caller.clone());
+    }
+    let services = services()?;
     Ok(services.auth().authenticate(&parts.headers).await?)
 }
 

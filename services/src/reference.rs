@@ -10,8 +10,8 @@ use domain::tickets::{
 };
 
 use crate::auth::policy::{Permission, Principal, authorize};
-use crate::db::Db;
 use crate::db::tickets as rows;
+use crate::db::{Conn, Db};
 use crate::error::Result;
 
 /// The settings key of [`AgentVisibility`].
@@ -93,10 +93,9 @@ pub async fn create_category(
     let description = check_text("description", description, 500)?;
     let mut tx = db.begin().await?;
     if let Some(parent) = parent_id {
-        let categories = rows::categories(&mut tx.conn()).await?;
-        match categories.iter().find(|c| c.id == parent) {
-            Some(c) if c.parent_id.is_none() => {}
-            Some(_) => {
+        match rows::category_brief(&mut tx.conn(), parent).await? {
+            Some((None, _)) => {}
+            Some((Some(_), _)) => {
                 return Err(AppError::invalid_field(
                     "parent_id",
                     "sub-categories cannot have sub-categories",
@@ -134,11 +133,10 @@ pub async fn update_category(
     let name = check_name("name", name)?;
     let description = check_text("description", description, 500)?;
     let mut tx = db.begin().await?;
-    let categories = rows::categories(&mut tx.conn()).await?;
-    let Some(current) = categories.iter().find(|c| c.id == id) else {
+    let Some((parent_id, _)) = rows::category_brief(&mut tx.conn(), id).await? else {
         return Err(AppError::not_found("Category").into());
     };
-    if rows::category_named(&mut tx.conn(), current.parent_id, &name)
+    if rows::category_named(&mut tx.conn(), parent_id, &name)
         .await?
         .is_some_and(|other| other != id)
     {
@@ -202,13 +200,7 @@ pub async fn set_department_members(
 ) -> Result<()> {
     authorize(principal, Permission::ManageHelpdesk)?;
     let mut tx = db.begin().await?;
-    if !rows::departments(&mut tx.conn())
-        .await?
-        .iter()
-        .any(|d| d.id == department_id)
-    {
-        return Err(AppError::not_found("Department").into());
-    }
+    require_department(&mut tx.conn(), department_id).await?;
     for user_id in user_ids {
         if crate::db::users::find_by_id(&mut tx.conn(), *user_id)
             .await?
@@ -227,6 +219,14 @@ pub async fn set_department_members(
     rows::set_department_members(&mut tx.conn(), department_id, &unique).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// 404 unless the department exists (active or not).
+async fn require_department(conn: &mut Conn<'_>, id: i64) -> Result<()> {
+    match rows::department_active(conn, id).await? {
+        Some(_) => Ok(()),
+        None => Err(AppError::not_found("Department").into()),
+    }
 }
 
 /// Who works for each department: `(department id, member)`, by department, then name.
@@ -259,13 +259,7 @@ pub async fn set_department_member(
 ) -> Result<()> {
     authorize(principal, Permission::ManageHelpdesk)?;
     let mut tx = db.begin().await?;
-    if !rows::departments(&mut tx.conn())
-        .await?
-        .iter()
-        .any(|d| d.id == department_id)
-    {
-        return Err(AppError::not_found("Department").into());
-    }
+    require_department(&mut tx.conn(), department_id).await?;
     if member
         && crate::db::users::find_by_id(&mut tx.conn(), user_id)
             .await?

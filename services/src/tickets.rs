@@ -105,7 +105,7 @@ async fn check_references(
         }
     }
     if let Some(id) = department_id
-        && !rows::department_is_active(conn, id).await?
+        && rows::department_active(conn, id).await? != Some(true)
     {
         return Err(AppError::invalid_field("department_id", "is not a department").into());
     }
@@ -689,7 +689,7 @@ pub async fn list(
         (TicketOrdering::PriorityAsc, _) => PRIORITY_ASC,
     };
     let (page, size) = query.paging();
-    let list_query = ListQuery {
+    let mut list_query = ListQuery {
         conditions,
         args,
         search,
@@ -697,7 +697,6 @@ pub async fn list(
         limit: i64::from(size),
         offset: i64::from(page - 1) * i64::from(size),
     };
-    let mut list_query = list_query;
     // Counting stops COUNT_AHEAD rows past the page (an exact count of a broad filter at
     // 100,000 tickets costs more than the page).
     let bound = list_query.offset + i64::from(size) + domain::COUNT_AHEAD;

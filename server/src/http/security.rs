@@ -240,8 +240,9 @@ fn rewrite_cookie_header(headers: &mut axum::http::HeaderMap, access: Option<&st
     }
 }
 
-/// Finds who requests a page before the page is rendered, so the application knows it
-/// without waiting (see `app::session`). Only page requests pay for it: API calls, server
+/// Finds who requests a page before the page is rendered, once: the application knows the
+/// user without waiting (see `app::session`), and the server functions the page calls while
+/// rendering do not authenticate again (`app::ssr::principal`). Only page requests pay for it: API calls, server
 /// functions and files (a last path segment with a dot) skip it.
 pub async fn resolve_page_user(
     State(state): State<AppState>,
@@ -254,17 +255,20 @@ pub async fn resolve_page_user(
         && !path.starts_with("/pkg/")
         && !path.rsplit('/').next().unwrap_or_default().contains('.');
     if is_page {
-        let user = match state.services.auth().authenticate(request.headers()).await {
-            Ok(principal) => principal.and_then(|p| p.user().map(|u| u.user.clone())),
-            Err(services::Error::App(err)) if err.kind == ErrorKind::Unauthorized => None,
+        let caller = match state.services.auth().authenticate(request.headers()).await {
+            Ok(principal) => Some(principal),
+            Err(services::Error::App(err)) if err.kind == ErrorKind::Unauthorized => Some(None),
+            // The database is away: the page's own calls will fail on their own terms.
             Err(err) => {
                 tracing::warn!(error = %err, "could not tell who requests a page");
                 None
             }
         };
-        request
-            .extensions_mut()
-            .insert(app::session::PageUser(user));
+        if let Some(caller) = caller {
+            request
+                .extensions_mut()
+                .insert(app::ssr::PageCaller(caller));
+        }
     }
     next.run(request).await
 }

@@ -334,12 +334,10 @@ pub async fn category_brief(
     on_conn!(conn, c => sqlx::query_as(SQL).bind(id).fetch_optional(c).await)
 }
 
-/// Whether the department exists and is active.
-pub async fn department_is_active(conn: &mut Conn<'_>, id: i64) -> sqlx::Result<bool> {
+/// Whether the department is active; `None` if there is no such department.
+pub async fn department_active(conn: &mut Conn<'_>, id: i64) -> sqlx::Result<Option<bool>> {
     const SQL: &str = "SELECT is_active FROM departments WHERE id = $1";
-    let active: Option<bool> =
-        on_conn!(conn, c => sqlx::query_scalar(SQL).bind(id).fetch_optional(c).await)?;
-    Ok(active.unwrap_or(false))
+    on_conn!(conn, c => sqlx::query_scalar(SQL).bind(id).fetch_optional(c).await)
 }
 
 pub async fn department_named(conn: &mut Conn<'_>, name: &str) -> sqlx::Result<Option<i64>> {

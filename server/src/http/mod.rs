@@ -3,6 +3,7 @@
 
 pub mod assets;
 pub mod ops;
+pub mod pages;
 pub mod rest;
 pub mod security;
 
@@ -84,6 +85,7 @@ pub fn router(state: AppState) -> Router {
         .route_layer(from_fn(ops::label_route))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(from_fn(pages::render_again_if_stalled))
         // Inside the renewal below, so a page sees the renewed session.
         .layer(from_fn_with_state(
             state.clone(),

@@ -242,19 +242,13 @@ fn rewrite_cookie_header(headers: &mut axum::http::HeaderMap, access: Option<&st
 
 /// Finds who requests a page before the page is rendered, once: the application knows the
 /// user without waiting (see `app::session`), and the server functions the page calls while
-/// rendering do not authenticate again (`app::ssr::principal`). Only page requests pay for it: API calls, server
-/// functions and files (a last path segment with a dot) skip it.
+/// rendering do not authenticate again (`app::ssr::principal`). Only page requests pay for it.
 pub async fn resolve_page_user(
     State(state): State<AppState>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let path = request.uri().path();
-    let is_page = matches!(*request.method(), Method::GET | Method::HEAD)
-        && !path.starts_with("/api/")
-        && !path.starts_with("/pkg/")
-        && !path.rsplit('/').next().unwrap_or_default().contains('.');
-    if is_page {
+    if super::pages::is_page_request(&request) {
         let caller = match state.services.auth().authenticate(request.headers()).await {
             Ok(principal) => Some(principal),
             Err(services::Error::App(err)) if err.kind == ErrorKind::Unauthorized => Some(None),

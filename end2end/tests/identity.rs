@@ -237,6 +237,23 @@ async fn an_admin_creates_a_user_a_workflow_role_and_an_api_key() {
         .unwrap();
     assert_eq!(response.status(), 403, "tickets:submit does not read users");
     screenshot_all_sizes(&browser, &tts, "/admin/security", "admin-security").await;
+
+    // The helpdesk's reference data: the demo categories, and a new one added in place.
+    browser.goto(&tts.url("/admin/helpdesk")).await;
+    browser.wait_hydrated().await;
+    browser
+        .wait_for_text("[data-test=categories]", "Hardware")
+        .await;
+    browser
+        .fill("#new_category_name", "Facilities requests")
+        .await;
+    browser
+        .click("[data-test=new-category] button[type=submit]")
+        .await;
+    browser
+        .wait_for_text("[data-test=categories]", "Facilities requests")
+        .await;
+    screenshot_all_sizes(&browser, &tts, "/admin/helpdesk", "admin-helpdesk").await;
     browser.assert_no_console_errors().await;
     browser.close().await;
 }

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use rust_embed::RustEmbed;
 
 #[derive(RustEmbed)]
-#[folder = "$TTS_SITE_ROOT"]
+#[folder = "../target/site"]
 struct Site;
 
 /// The embedded file for a request path, if there is one.

@@ -8,6 +8,7 @@ pub mod session;
 pub mod status;
 pub mod tickets;
 pub mod users;
+pub mod workflow;
 
 use serde::{Deserialize, Serialize};
 

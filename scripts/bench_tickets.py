@@ -9,6 +9,7 @@ For each backend (SQLite, and PostgreSQL when --postgres URL is given):
      typed prefix; requests per second and p50/p99 latency.
 
 Usage: scripts/bench_tickets.py [--binary PATH] [--postgres postgres://…/postgres]
+                               [--only create,list,search,get] [--no-sqlite]
 Needs wrk (Debian package `wrk`).
 """
 import argparse
@@ -104,7 +105,7 @@ def token(port, email):
     return json.load(urllib.request.urlopen(request))["access"]
 
 
-def bench(binary, backend, database_url):
+def bench(binary, backend, database_url, only):
     folder = tempfile.mkdtemp(prefix="tts-bench-")
     env = {"PATH": os.environ.get("PATH", ""), "TTS_LOG_LEVEL": "warn",
            "TTS_AUTH_RATE_PER_MINUTE": "100000"}
@@ -129,15 +130,20 @@ def bench(binary, backend, database_url):
     admin = token(port, "admin@example.com")
     base = f"http://127.0.0.1:{port}/api/v1/tickets/"
     results = {}
-    results["create"] = wrk(base, admin, method="POST", script_body=(
-        'wrk.body = \'{"subject": "Printer out of paper", "description": "Tray 2 is empty", '
-        '"priority": "high"}\'\n'))
-    results["get by id"] = wrk(base, admin, script_body=(
-        f'request = function() return wrk.format(nil, "/api/v1/tickets/" .. math.random(1, {TICKETS}) .. "/") end\n'))
-    results["newest 25"] = wrk(base + "?page_size=25", admin)
-    results["search common word (printer, 1 in 7)"] = wrk(base + "?q=printer&page_size=25", admin)
-    results["search rare word (zebrafish, 1 in 1000)"] = wrk(base + "?q=zebrafish&page_size=25", admin)
-    results["search typed prefix (prin)"] = wrk(base + "?q=prin&page_size=25", admin)
+    workloads = [
+        ("create", "create", lambda: wrk(base, admin, method="POST", script_body=(
+            'wrk.body = \'{"subject": "Printer out of paper", "description": "Tray 2 is empty", '
+            '"priority": "high"}\'\n'))),
+        ("get", "get by id", lambda: wrk(base, admin, script_body=(
+            f'request = function() return wrk.format(nil, "/api/v1/tickets/" .. math.random(1, {TICKETS}) .. "/") end\n'))),
+        ("list", "newest 25", lambda: wrk(base + "?page_size=25", admin)),
+        ("search", "search common word (printer, 1 in 7)", lambda: wrk(base + "?q=printer&page_size=25", admin)),
+        ("search", "search rare word (zebrafish, 1 in 1000)", lambda: wrk(base + "?q=zebrafish&page_size=25", admin)),
+        ("search", "search typed prefix (prin)", lambda: wrk(base + "?q=prin&page_size=25", admin)),
+    ]
+    for group, name, run in workloads:
+        if only is None or group in only:
+            results[name] = run()
     process.terminate()
     process.wait(timeout=30)
     shutil.rmtree(folder, ignore_errors=True)
@@ -151,7 +157,11 @@ def main():
     parser.add_argument("--binary", default=None)
     parser.add_argument("--postgres", default=None,
                         help="an administrative URL, e.g. postgres://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--only", default=None,
+                        help="comma-separated workload groups: create, get, list, search")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     args = parser.parse_args()
+    only = set(args.only.split(",")) if args.only else None
     binary = args.binary
     if not binary:
         meta = subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps"],
@@ -159,11 +169,12 @@ def main():
         binary = os.path.join(json.loads(meta.stdout)["target_directory"], "release", "tts")
     if not shutil.which("wrk"):
         sys.exit("wrk is needed (apt-get install wrk)")
-    bench(binary, "sqlite", None)
+    if not args.no_sqlite:
+        bench(binary, "sqlite", None, only)
     if args.postgres:
         subprocess.run(["psql", "-q", args.postgres, "-c", "DROP DATABASE IF EXISTS tts_bench WITH (FORCE)",
                         "-c", "CREATE DATABASE tts_bench"], check=True)
-        bench(binary, "postgres", args.postgres.rsplit("/", 1)[0] + "/tts_bench")
+        bench(binary, "postgres", args.postgres.rsplit("/", 1)[0] + "/tts_bench", only)
 
 
 if __name__ == "__main__":

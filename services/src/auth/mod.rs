@@ -28,6 +28,9 @@ use tokens::{Claims, TokenError, TokenKeys, TokenSpec, TokenType};
 
 pub const ACCESS_COOKIE: &str = "access_token";
 pub const REFRESH_COOKIE: &str = "refresh_token";
+
+/// Why a token or session of a deleted or deactivated account is refused.
+const ACCOUNT_GONE: &str = "This account no longer exists or is deactivated.";
 /// A random, long-lived browser identifier: "is this a device we have seen?" for login alerts.
 pub const DEVICE_COOKIE: &str = "tts_device";
 pub const API_KEY_HEADER: &str = "x-api-key";
@@ -587,23 +590,29 @@ impl AuthService {
     }
 
     async fn principal_for(&self, claims: Claims) -> Result<Principal> {
-        let revoked = {
-            let mut pooled = self.db.acquire().await?;
-            let denied = sessions::is_access_revoked(&mut pooled.conn(), &claims.jti).await?;
-            let session_ended = match &claims.sid {
-                Some(sid) => sessions::find(&mut pooled.conn(), sid)
-                    .await?
-                    .is_none_or(|s| s.revoked_at.is_some()),
-                None => false,
-            };
-            denied || session_ended
-        };
-        if revoked {
+        // Every authenticated request comes through here: one statement.
+        let mut pooled = self.db.acquire().await?;
+        let check = sessions::access_check(
+            &mut pooled.conn(),
+            claims.user_id,
+            &claims.jti,
+            claims.sid.as_deref(),
+        )
+        .await?
+        .ok_or_else(|| AppError::unauthorized(ACCOUNT_GONE))?;
+        if check.token_revoked || check.session_ended {
             return Err(
                 AppError::unauthorized("The session has ended. Please sign in again.").into(),
             );
         }
-        let user = self.load_active_user(claims.user_id).await?;
+        let user = SessionUser {
+            id: claims.user_id,
+            email: check.email,
+            full_name: check.full_name,
+            roles: users::parse_grants(check.grants.as_deref().unwrap_or_default()),
+            must_set_up_second_factor: check.second_factor == "none"
+                && check.second_factor_required,
+        };
         Ok(Principal::User(UserPrincipal {
             token_expires_at: claims.expires_at(),
             user,
@@ -612,16 +621,12 @@ impl AuthService {
         }))
     }
 
-    /// The user with their roles, if active, and whether their role requires a second factor
-    /// they lack.
     async fn load_active_user(&self, id: i64) -> Result<SessionUser> {
         let mut pooled = self.db.acquire().await?;
         let row = users::find_by_id(&mut pooled.conn(), id)
             .await?
             .filter(|u| u.is_active)
-            .ok_or_else(|| {
-                AppError::unauthorized("This account no longer exists or is deactivated.")
-            })?;
+            .ok_or_else(|| AppError::unauthorized(ACCOUNT_GONE))?;
         let roles = users::grants(&mut pooled.conn(), id).await?;
         let mut user = SessionUser {
             id,

@@ -225,8 +225,11 @@ impl Db {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5))
             .pragma("temp_store", "memory");
+        // No test before each acquire: an embedded database's connection cannot drop, and
+        // the test is a round trip to the connection's thread on every request.
         let pool = SqlitePoolOptions::new()
             .max_connections(options.max_connections)
+            .test_before_acquire(false)
             .acquire_timeout(options.connect_timeout)
             .connect_with(connect)
             .await?;

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::Conn;
+use super::{Backend, Conn};
 use crate::{execute, on_conn};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -166,4 +166,48 @@ pub async fn prune(conn: &mut Conn<'_>, now: DateTime<Utc>) -> sqlx::Result<u64>
         .bind(week_ago)
     )?;
     Ok(tokens + sessions)
+}
+
+/// What accepting an access token needs to know, read in one statement (it runs on every
+/// authenticated request): the user, if active, with their role grants, and whether the
+/// token was revoked, its session ended, and the user's system role asks for a second factor.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AccessCheck {
+    pub email: String,
+    pub full_name: String,
+    /// `none`, `totp` or `email`.
+    pub second_factor: String,
+    pub token_revoked: bool,
+    pub session_ended: bool,
+    pub second_factor_required: bool,
+    /// `system:role` pairs separated by spaces (see [`super::users::parse_grants`]).
+    pub grants: Option<String>,
+}
+
+/// The [`AccessCheck`] of token `jti` of session `session_id` for user `user_id`; `None` when
+/// the user does not exist or is deactivated. A session that does not exist has ended.
+pub async fn access_check(
+    conn: &mut Conn<'_>,
+    user_id: i64,
+    jti: &str,
+    session_id: Option<&str>,
+) -> sqlx::Result<Option<AccessCheck>> {
+    let grants = match conn.backend() {
+        Backend::Sqlite => "group_concat(g.system || ':' || g.role, ' ')",
+        Backend::Postgres => "string_agg(g.system || ':' || g.role, ' ')",
+    };
+    // A user without a `tts` grant is an employee (`SessionUser::tts_role`).
+    let sql = format!(
+        "SELECT u.email, u.full_name, u.second_factor, \
+         EXISTS (SELECT 1 FROM revoked_access_tokens t WHERE t.jti = $2) AS token_revoked, \
+         ($3 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM auth_sessions s \
+             WHERE s.id = $3 AND s.revoked_at IS NULL)) AS session_ended, \
+         COALESCE((SELECT p.require_second_factor FROM role_policies p WHERE p.role = \
+             COALESCE((SELECT r.role FROM user_system_roles r \
+                 WHERE r.user_id = u.id AND r.system = 'tts'), 'Employee')), FALSE) \
+             AS second_factor_required, \
+         (SELECT {grants} FROM user_system_roles g WHERE g.user_id = u.id) AS grants \
+         FROM users u WHERE u.id = $1 AND u.is_active"
+    );
+    on_conn!(conn, c => sqlx::query_as(&sql).bind(user_id).bind(jti).bind(session_id).fetch_optional(c).await)
 }

@@ -131,9 +131,18 @@ pub struct ListQuery {
     pub conditions: Vec<String>,
     pub args: Vec<Arg>,
     pub search: Option<String>,
-    pub order_by: &'static str,
+    pub order: ListOrder,
     pub limit: i64,
     pub offset: i64,
+}
+
+/// The order of a list.
+pub enum ListOrder {
+    /// An `ORDER BY` clause on `t`.
+    By(&'static str),
+    /// Search relevance: tickets with more of these words in their subject first, newest
+    /// first among equals.
+    SubjectHits(Vec<String>),
 }
 
 /// How many of the newest matches a search ranks by relevance. Ranking every match of a
@@ -141,21 +150,28 @@ pub struct ListQuery {
 /// are what people look for.
 pub const SEARCH_CANDIDATES: i64 = 300;
 
-/// The full-text join: the newest [`SEARCH_CANDIDATES`] matches with their rank (lower is
-/// better on both backends), as `f(ticket_id, rank)`. `$N` is the match expression.
+/// The full-text join: the newest [`SEARCH_CANDIDATES`] matches, as `f(ticket_id)`. `$N` is
+/// the match expression.
+///
+/// Relevance is ranked outside it, by words in the subject ([`ListOrder::SubjectHits`]), not
+/// by BM25 (SQLite) or `ts_rank` (PostgreSQL): BM25 weighs a word by how many tickets hold it,
+/// which SQLite learns by reading every match of every word on each search (four times the
+/// cost of the search itself for a word in one ticket of seven), and within the newest
+/// candidates of one search, a hit in the subject is what tells the ticket sought from the
+/// ones that mention it. Both backends rank alike.
+///
 /// On PostgreSQL `id + 0` keeps the planner from walking the primary key backwards and
 /// testing every ticket until it has enough matches: for a rare word that read all 100,000
 /// rows (42 searches/s); the GIN index finds the matches, then the newest are kept.
 fn search_join(backend: Backend, placeholder: usize) -> String {
     match backend {
         Backend::Sqlite => format!(
-            "JOIN (SELECT rowid AS ticket_id, bm25(tickets_fts, 4.0, 1.0) AS rank FROM tickets_fts \
+            "JOIN (SELECT rowid AS ticket_id FROM tickets_fts \
              WHERE tickets_fts MATCH ${placeholder} ORDER BY rowid DESC LIMIT {SEARCH_CANDIDATES}) f \
              ON f.ticket_id = t.id"
         ),
         Backend::Postgres => format!(
-            "JOIN (SELECT id AS ticket_id, \
-             -ts_rank(search_vector, to_tsquery('simple', ${placeholder})) AS rank FROM tickets \
+            "JOIN (SELECT id AS ticket_id FROM tickets \
              WHERE search_vector @@ to_tsquery('simple', ${placeholder}) \
              ORDER BY id + 0 DESC LIMIT {SEARCH_CANDIDATES}) f ON f.ticket_id = t.id"
         ),
@@ -185,19 +201,55 @@ fn list_from(conn: &Conn<'_>, query: &ListQuery, with_names: bool) -> (String, V
 }
 
 pub async fn list(conn: &mut Conn<'_>, query: &ListQuery) -> sqlx::Result<Vec<TicketRow>> {
-    let (from, args) = list_from(conn, query, true);
+    let (from, mut args) = list_from(conn, query, true);
+    let order_by = match &query.order {
+        ListOrder::By(order_by) => (*order_by).to_owned(),
+        ListOrder::SubjectHits(words) if words.is_empty() => "t.id DESC".to_owned(),
+        ListOrder::SubjectHits(words) => {
+            let find = match conn.backend() {
+                Backend::Sqlite => "instr",
+                Backend::Postgres => "strpos",
+            };
+            let hits: Vec<String> = words
+                .iter()
+                .map(|word| {
+                    args.push(Arg::Text(word.to_lowercase()));
+                    format!(
+                        "CASE WHEN {find}(lower(t.subject), ${}) > 0 THEN 1 ELSE 0 END",
+                        args.len()
+                    )
+                })
+                .collect();
+            format!("{} DESC, t.id DESC", hits.join(" + "))
+        }
+    };
     let sql = format!(
-        "SELECT {TICKET_COLUMNS} {from} ORDER BY {} LIMIT {} OFFSET {}",
-        query.order_by, query.limit, query.offset
+        "SELECT {TICKET_COLUMNS} {from} ORDER BY {order_by} LIMIT {} OFFSET {}",
+        query.limit, query.offset
     );
     on_conn!(conn, c => bind_all!(sqlx::query_as(&sql), &args).fetch_all(c).await)
 }
 
-/// How many tickets match, counting at most `bound`.
-pub async fn count(conn: &mut Conn<'_>, query: &ListQuery, bound: i64) -> sqlx::Result<i64> {
+/// How many tickets match, counting at most `bound`; and whether counting stopped there.
+///
+/// Every ticket, on SQLite, is counted exactly: SQLite counts a whole table from its b-tree
+/// pages without reading the rows, faster than it reads `bound` of them (0.1 ms against
+/// 0.24 ms at 100,000 tickets). PostgreSQL reads every row to count them.
+pub async fn count(
+    conn: &mut Conn<'_>,
+    query: &ListQuery,
+    bound: i64,
+) -> sqlx::Result<(i64, bool)> {
+    if conn.backend() == Backend::Sqlite && query.conditions.is_empty() && query.search.is_none() {
+        let sql = "SELECT COUNT(*) FROM tickets";
+        let all = on_conn!(conn, c => sqlx::query_scalar(sql).fetch_one(c).await)?;
+        return Ok((all, false));
+    }
     let (from, args) = list_from(conn, query, false);
     let sql = format!("SELECT COUNT(*) FROM (SELECT 1 {from} LIMIT {bound}) counted");
-    on_conn!(conn, c => bind_all!(sqlx::query_scalar(&sql), &args).fetch_one(c).await)
+    let counted: i64 =
+        on_conn!(conn, c => bind_all!(sqlx::query_scalar(&sql), &args).fetch_one(c).await)?;
+    Ok((counted, counted >= bound))
 }
 
 pub struct TicketChanges<'a> {

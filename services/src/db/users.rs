@@ -223,14 +223,28 @@ pub async fn grants(conn: &mut Conn<'_>, user_id: i64) -> sqlx::Result<Vec<RoleG
     let rows: Vec<(String, String)> =
         on_conn!(conn, c => sqlx::query_as(SQL).bind(user_id).fetch_all(c).await)?;
     Ok(rows
-        .into_iter()
-        .filter_map(|(system, role)| {
-            Some(RoleGrant {
-                system: system.parse().ok()?,
-                role: role.parse().ok()?,
-            })
-        })
+        .iter()
+        .filter_map(|(system, role)| grant(system, role))
         .collect())
+}
+
+fn grant(system: &str, role: &str) -> Option<RoleGrant> {
+    Some(RoleGrant {
+        system: system.parse().ok()?,
+        role: role.parse().ok()?,
+    })
+}
+
+/// Grants aggregated as `system:role` pairs separated by spaces, ordered by system (as
+/// [`grants`] gives them); pairs naming an unknown system or role are left out.
+pub fn parse_grants(aggregated: &str) -> Vec<RoleGrant> {
+    let mut grants: Vec<RoleGrant> = aggregated
+        .split_whitespace()
+        .filter_map(|pair| pair.split_once(':'))
+        .filter_map(|(system, role)| grant(system, role))
+        .collect();
+    grants.sort_by_key(|g| g.system.as_str());
+    grants
 }
 
 /// Gives the user `role` in `system`, replacing the role they had there.

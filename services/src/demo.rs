@@ -220,7 +220,9 @@ pub async fn seed_helpdesk(db: &Db) -> Result<usize> {
             },
             TicketSource::Portal,
         )
-        .await?;
+        .await?
+        .row
+        .id;
         if status != "new" {
             let mut tx = db.begin().await?;
             let done = matches!(status, "resolved" | "closed").then_some(now);

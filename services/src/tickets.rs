@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::auth::policy::{Permission, Principal, TicketScope, authorize, ticket_scope};
 use crate::db::tickets::{
-    self as rows, Arg, ListOrder, ListQuery, NewEvent, NewTicketRow, TicketRow,
+    self as rows, Arg, ListOrder, ListQuery, NewEvent, NewTicketRow, OutboxEvent, TicketRow,
 };
 use crate::db::{Backend, Conn, Db};
 use crate::error::Result;
@@ -76,7 +76,15 @@ pub async fn agent_visibility(db: &Db) -> Result<AgentVisibility> {
 }
 
 async fn scope_of(db: &Db, principal: &Principal) -> Result<TicketScope> {
-    let agents_see = agent_visibility(db).await?;
+    // The setting concerns agents only: the others are spared reading it on every request.
+    let is_agent = principal
+        .user()
+        .is_some_and(|user| user.user.tts_role() == domain::SystemRole::Agent);
+    let agents_see = if is_agent {
+        agent_visibility(db).await?
+    } else {
+        AgentVisibility::default()
+    };
     Ok(ticket_scope(principal, agents_see)?)
 }
 
@@ -183,54 +191,73 @@ async fn insert_ticket(
     submission: &Submission,
     actor_id: Option<i64>,
 ) -> sqlx::Result<i64> {
+    let ids = insert_tickets(conn, &[(submission, actor_id)]).await?;
+    ids.first()
+        .copied()
+        .ok_or_else(|| sqlx::Error::Protocol("the insert returned no ticket id".into()))
+}
+
+/// Inserts checked submissions (each with the acting user), their first history entries and
+/// their events: three statements however many tickets. Their ids, in order.
+async fn insert_tickets(
+    conn: &mut Conn<'_>,
+    submissions: &[(&Submission, Option<i64>)],
+) -> sqlx::Result<Vec<i64>> {
     let now = Utc::now();
-    let row = NewTicketRow {
-        subject: &submission.subject,
-        description: &submission.description,
-        category_id: submission.category_id,
-        sub_category_id: submission.sub_category_id,
-        department_id: submission.department_id,
-        priority: submission.priority.as_str(),
-        status: TicketStatus::New.as_str(),
-        requester_id: submission.requester_id,
-        source: submission.source.as_str(),
-        external_ref: submission.external_ref.as_deref(),
-        fields: &submission.fields,
-        now,
-    };
-    let id = rows::insert(conn, &row).await?;
-    rows::insert_event(
-        conn,
-        &NewEvent {
+    let tickets: Vec<NewTicketRow> = submissions
+        .iter()
+        .map(|(submission, _)| NewTicketRow {
+            subject: &submission.subject,
+            description: &submission.description,
+            category_id: submission.category_id,
+            sub_category_id: submission.sub_category_id,
+            department_id: submission.department_id,
+            priority: submission.priority.as_str(),
+            status: TicketStatus::New.as_str(),
+            requester_id: submission.requester_id,
+            source: submission.source.as_str(),
+            external_ref: submission.external_ref.as_deref(),
+            fields: &submission.fields,
+            now,
+        })
+        .collect();
+    let ids = rows::insert_many(conn, &tickets).await?;
+    let created: Vec<NewEvent> = ids
+        .iter()
+        .zip(submissions)
+        .map(|(&id, (_, actor_id))| NewEvent {
             ticket_id: id,
             kind: "created",
-            actor_id,
+            actor_id: *actor_id,
             from_value: None,
             to_value: Some(TicketStatus::New.as_str()),
             note: "",
             now,
-        },
-    )
-    .await?;
-    let payload = serde_json::json!({
-        "ticket_id": id,
-        "number": TicketNumber(id).to_string(),
-        "source": submission.source.as_str(),
-        "priority": submission.priority.as_str(),
-        "category_id": submission.category_id,
-        "sub_category_id": submission.sub_category_id,
-        "department_id": submission.department_id,
-        "requester_id": submission.requester_id,
-    });
-    rows::enqueue(
-        conn,
-        &format!("{TICKET_CREATED}:{id}"),
-        TICKET_CREATED,
-        &payload.to_string(),
-        now,
-    )
-    .await?;
-    Ok(id)
+        })
+        .collect();
+    rows::insert_events(conn, &created).await?;
+    let events: Vec<OutboxEvent> = ids
+        .iter()
+        .zip(submissions)
+        .map(|(&id, (submission, _))| OutboxEvent {
+            event_key: format!("{TICKET_CREATED}:{id}"),
+            topic: TICKET_CREATED,
+            payload: serde_json::json!({
+                "ticket_id": id,
+                "number": TicketNumber(id).to_string(),
+                "source": submission.source.as_str(),
+                "priority": submission.priority.as_str(),
+                "category_id": submission.category_id,
+                "sub_category_id": submission.sub_category_id,
+                "department_id": submission.department_id,
+                "requester_id": submission.requester_id,
+            })
+            .to_string(),
+            now,
+        })
+        .collect();
+    rows::enqueue_many(conn, &events).await?;
+    Ok(ids)
 }
 
 fn log_created(id: i64, submission: &Submission) {
@@ -261,7 +288,7 @@ pub struct TicketWriter {
 struct WriteJob {
     submission: Submission,
     actor_id: Option<i64>,
-    answer: tokio::sync::oneshot::Sender<Result<(i64, bool)>>,
+    answer: tokio::sync::oneshot::Sender<Result<Saved>>,
 }
 
 impl TicketWriter {
@@ -282,7 +309,7 @@ impl TicketWriter {
         Self { db, queue: None }
     }
 
-    async fn write(&self, submission: Submission, actor_id: Option<i64>) -> Result<(i64, bool)> {
+    async fn write(&self, submission: Submission, actor_id: Option<i64>) -> Result<Saved> {
         let Some(queue) = &self.queue else {
             return write_alone(&self.db, submission, actor_id).await;
         };
@@ -302,20 +329,57 @@ impl TicketWriter {
     }
 }
 
+/// A ticket as saved, read back in the transaction that saved it; `created` is false when an
+/// external submission was received already and this is the earlier ticket.
+pub(crate) struct Saved {
+    pub row: TicketRow,
+    pub created: bool,
+}
+
+/// Reads back the tickets of `written` (ids, and whether each was created) on `conn`, in one
+/// statement; each as [`Saved`], errors kept.
+async fn read_saved(
+    conn: &mut Conn<'_>,
+    written: Vec<Result<(i64, bool)>>,
+) -> sqlx::Result<Vec<Result<Saved>>> {
+    let ids: Vec<i64> = written
+        .iter()
+        .filter_map(|result| result.as_ref().ok().map(|(id, _)| *id))
+        .collect();
+    let found: std::collections::HashMap<i64, TicketRow> = rows::find_many(conn, &ids)
+        .await?
+        .into_iter()
+        .map(|row| (row.id, row))
+        .collect();
+    Ok(written
+        .into_iter()
+        .map(|result| {
+            let (id, created) = result?;
+            // Cloned: two submissions of a batch may be answered by the same earlier ticket.
+            let row = found
+                .get(&id)
+                .cloned()
+                .ok_or_else(|| anyhow::anyhow!("ticket {id} not found after saving it"))?;
+            Ok(Saved { row, created })
+        })
+        .collect())
+}
+
 /// One transaction for one ticket.
-async fn write_alone(
-    db: &Db,
-    submission: Submission,
-    actor_id: Option<i64>,
-) -> Result<(i64, bool)> {
+async fn write_alone(db: &Db, submission: Submission, actor_id: Option<i64>) -> Result<Saved> {
     let mut tx = db.begin().await?;
     match write_ticket(&mut tx.conn(), &submission, actor_id).await {
-        Ok((id, created)) => {
+        Ok(written) => {
+            let saved = read_saved(&mut tx.conn(), vec![Ok(written)]).await?;
             tx.commit().await?;
-            if created {
-                log_created(id, &submission);
+            let saved = saved
+                .into_iter()
+                .next()
+                .ok_or_else(|| anyhow::anyhow!("a saved ticket was not read back"))??;
+            if saved.created {
+                log_created(saved.row.id, &submission);
             }
-            Ok((id, created))
+            Ok(saved)
         }
         // The same external submission arriving twice at once (PostgreSQL): the other won.
         Err(crate::Error::App(err))
@@ -325,7 +389,16 @@ async fn write_alone(
             let external_ref = submission.external_ref.as_deref().unwrap_or_default();
             let mut pooled = db.acquire().await?;
             let existing = rows::find_id_by_external_ref(&mut pooled.conn(), external_ref).await?;
-            existing.map(|id| (id, false)).ok_or_else(|| err.into())
+            let Some(id) = existing else {
+                return Err(err.into());
+            };
+            let row = rows::find(&mut pooled.conn(), id)
+                .await?
+                .ok_or_else(|| AppError::not_found("Ticket"))?;
+            Ok(Saved {
+                row,
+                created: false,
+            })
         }
         Err(err) => Err(err),
     }
@@ -339,8 +412,10 @@ async fn write_batches(db: Db, mut jobs: tokio::sync::mpsc::Receiver<WriteJob>) 
         batch.retain(|job: &WriteJob| !job.answer.is_closed());
         let results = write_batch(&db, &batch).await;
         for (job, result) in batch.drain(..).zip(results) {
-            if let Ok((id, true)) = &result {
-                log_created(*id, &job.submission);
+            if let Ok(saved) = &result
+                && saved.created
+            {
+                log_created(saved.row.id, &job.submission);
             }
             let _ = job.answer.send(result);
         }
@@ -350,12 +425,12 @@ async fn write_batches(db: Db, mut jobs: tokio::sync::mpsc::Receiver<WriteJob>) 
 /// Writes `batch` in one transaction; each submission's result, all failed if the
 /// transaction could not be committed.
 ///
-/// A submission refused by its checks has written nothing, so the others need no protection
-/// from it. Only an insert failing after its checks passed (not expected: the checks cover
-/// what the schema enforces) can leave part of a ticket behind; then the batch starts again
-/// with a savepoint around each ticket ([`write_batch_guarded`]). Savepoints cost two
-/// statements a ticket, a third of the writer's work, so the usual path goes without.
-async fn write_batch(db: &Db, batch: &[WriteJob]) -> Vec<Result<(i64, bool)>> {
+/// Each submission is checked (reads only: a refused one has written nothing), then every
+/// accepted one is inserted by the same three statements (tickets, history, outbox): each
+/// statement is a round trip to the connection's thread, which costs more than the insert.
+/// Only an insert failing after the checks passed (two submissions of the batch with the
+/// same external reference) sends the batch to [`write_batch_guarded`], one savepoint each.
+async fn write_batch(db: &Db, batch: &[WriteJob]) -> Vec<Result<Saved>> {
     if batch.is_empty() {
         return Vec::new();
     }
@@ -363,31 +438,55 @@ async fn write_batch(db: &Db, batch: &[WriteJob]) -> Vec<Result<(i64, bool)>> {
         Ok(tx) => tx,
         Err(err) => return failed_all(batch, &err),
     };
+    // Checked one by one (a refused one has written nothing), inserted together.
     let mut results = Vec::with_capacity(batch.len());
-    for job in batch {
-        let checked = check_submission(&mut tx.conn(), &job.submission).await;
-        let result = match checked {
-            Ok(Some(existing)) => Ok((existing, false)),
-            Ok(None) => match insert_ticket(&mut tx.conn(), &job.submission, job.actor_id).await {
-                Ok(id) => Ok((id, true)),
-                Err(err) => {
-                    tracing::warn!(error = %err, "a checked ticket failed to insert; batch retried with savepoints");
-                    drop(tx);
-                    return write_batch_guarded(db, batch).await;
-                }
-            },
-            Err(err) => Err(err),
-        };
-        results.push(result);
+    let mut ready = Vec::with_capacity(batch.len());
+    for (index, job) in batch.iter().enumerate() {
+        match check_submission(&mut tx.conn(), &job.submission).await {
+            Ok(Some(existing)) => results.push(Ok((existing, false))),
+            Ok(None) => {
+                results.push(Ok((0, true)));
+                ready.push((index, (&job.submission, job.actor_id)));
+            }
+            Err(err) => results.push(Err(err)),
+        }
     }
+    let submissions: Vec<_> = ready.iter().map(|(_, submission)| *submission).collect();
+    match insert_tickets(&mut tx.conn(), &submissions).await {
+        Ok(ids) => {
+            for ((index, _), id) in ready.iter().zip(ids) {
+                results[*index] = Ok((id, true));
+            }
+        }
+        Err(err) => {
+            // Two submissions of the batch with the same external reference, or a
+            // constraint the checks do not know: save them one by one.
+            tracing::warn!(error = %err, "a batch of checked tickets failed to insert; saving them one by one");
+            drop(tx);
+            return write_batch_guarded(db, batch).await;
+        }
+    }
+    commit_batch(tx, batch, results).await
+}
+
+/// Reads back what the batch saved and commits; each submission's result.
+async fn commit_batch(
+    mut tx: crate::db::Tx,
+    batch: &[WriteJob],
+    written: Vec<Result<(i64, bool)>>,
+) -> Vec<Result<Saved>> {
+    let saved = match read_saved(&mut tx.conn(), written).await {
+        Ok(saved) => saved,
+        Err(err) => return failed_all(batch, &err),
+    };
     match tx.commit().await {
-        Ok(()) => results,
+        Ok(()) => saved,
         Err(err) => failed_all(batch, &err),
     }
 }
 
 /// Every submission of `batch` failed, with `err` logged.
-fn failed_all(batch: &[WriteJob], err: &dyn std::fmt::Display) -> Vec<Result<(i64, bool)>> {
+fn failed_all(batch: &[WriteJob], err: &dyn std::fmt::Display) -> Vec<Result<Saved>> {
     tracing::error!(error = %err, tickets = batch.len(), "a batch of tickets was not saved");
     batch
         .iter()
@@ -397,7 +496,7 @@ fn failed_all(batch: &[WriteJob], err: &dyn std::fmt::Display) -> Vec<Result<(i6
 
 /// [`write_batch`] with each ticket in its own savepoint, so one whose insert fails is undone
 /// alone.
-async fn write_batch_guarded(db: &Db, batch: &[WriteJob]) -> Vec<Result<(i64, bool)>> {
+async fn write_batch_guarded(db: &Db, batch: &[WriteJob]) -> Vec<Result<Saved>> {
     let mut tx = match db.begin().await {
         Ok(tx) => tx,
         Err(err) => return failed_all(batch, &err),
@@ -425,10 +524,7 @@ async fn write_batch_guarded(db: &Db, batch: &[WriteJob]) -> Vec<Result<(i64, bo
             Err(err) => return failed_all(batch, &err),
         }
     }
-    match tx.commit().await {
-        Ok(()) => results,
-        Err(err) => failed_all(batch, &err),
-    }
+    commit_batch(tx, batch, results).await
 }
 
 async fn execute_plain(conn: &mut Conn<'_>, sql: &'static str) -> sqlx::Result<()> {
@@ -451,27 +547,19 @@ pub async fn create(
         )
         .into());
     };
-    let id = submit_for(services.ticket_writer(), user.user.id, input, source).await?;
     // The requester always sees their own ticket: no visibility rule to check.
-    read_back(services.db(), id).await
-}
-
-/// The ticket just written, for the answer to its submitter.
-async fn read_back(db: &Db, id: i64) -> Result<Ticket> {
-    let mut pooled = db.acquire().await?;
-    let row = rows::find(&mut pooled.conn(), id).await?;
-    row.map(ticket)
-        .ok_or_else(|| anyhow::anyhow!("ticket {id} vanished after its commit").into())
+    let saved = submit_for(services.ticket_writer(), user.user.id, input, source).await?;
+    Ok(ticket(saved.row))
 }
 
 /// Submits a ticket on behalf of `requester_id` (after the caller was authorized, or for
-/// demo data); its id.
+/// demo data).
 pub(crate) async fn submit_for(
     writer: &TicketWriter,
     requester_id: i64,
     input: NewTicket,
     source: TicketSource,
-) -> Result<i64> {
+) -> Result<Saved> {
     let submission = Submission {
         subject: check_subject(&input.subject)?,
         description: check_description(&input.description)?,
@@ -484,8 +572,7 @@ pub(crate) async fn submit_for(
         source,
         external_ref: None,
     };
-    let (id, _) = writer.write(submission, Some(requester_id)).await?;
-    Ok(id)
+    writer.write(submission, Some(requester_id)).await
 }
 
 /// Takes a ticket from another system (`POST /api/v1/tickets/send/`, the HDTS queue):
@@ -586,9 +673,8 @@ pub async fn submit_external(
         source,
         external_ref: Some(external_ref),
     };
-    let (id, created) = services.ticket_writer().write(submission, None).await?;
-    let ticket = load(db, id).await?;
-    Ok((ticket, created))
+    let saved = services.ticket_writer().write(submission, None).await?;
+    Ok((ticket(saved.row), saved.created))
 }
 
 fn nonblank(value: &Option<String>) -> Option<&str> {
@@ -614,14 +700,6 @@ fn employee_name(employee: &ExternalEmployee) -> String {
     } else {
         joined
     }
-}
-
-async fn load(db: &Db, id: i64) -> Result<Ticket> {
-    let mut pooled = db.acquire().await?;
-    let row = rows::find(&mut pooled.conn(), id)
-        .await?
-        .ok_or_else(|| AppError::not_found("Ticket"))?;
-    Ok(ticket(row))
 }
 
 /// Loads the ticket if the caller may see it; a ticket outside their visibility is a 404

@@ -84,32 +84,68 @@ pub struct NewTicketRow<'a> {
     pub now: DateTime<Utc>,
 }
 
-pub async fn insert(conn: &mut Conn<'_>, row: &NewTicketRow<'_>) -> sqlx::Result<i64> {
-    // `fields` arrives as JSON text: PostgreSQL casts it to JSONB, SQLite keeps the text.
-    let fields_value = match conn.backend() {
-        Backend::Sqlite => "$11",
-        Backend::Postgres => "CAST($11 AS JSONB)",
-    };
-    let sql = format!(
-        "INSERT INTO tickets (subject, description, category_id, sub_category_id, department_id, \
-         priority, status, requester_id, source, external_ref, fields, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, {fields_value}, $12, $12) RETURNING id"
-    );
-    on_conn!(conn, c => sqlx::query_scalar(&sql)
-        .bind(row.subject)
-        .bind(row.description)
-        .bind(row.category_id)
-        .bind(row.sub_category_id)
-        .bind(row.department_id)
-        .bind(row.priority)
-        .bind(row.status)
-        .bind(row.requester_id)
-        .bind(row.source)
-        .bind(row.external_ref)
-        .bind(row.fields)
-        .bind(row.now)
-        .fetch_one(c)
-        .await)
+/// Inserts several tickets in one statement (the SQLite writer saves a batch so); their ids,
+/// in the order of `rows`.
+///
+/// Ids are given out in the order the rows are inserted, which for one `INSERT … VALUES` is
+/// the order of the values; `RETURNING` gives them in no promised order, hence the sort.
+pub async fn insert_many(conn: &mut Conn<'_>, rows: &[NewTicketRow<'_>]) -> sqlx::Result<Vec<i64>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let jsonb = conn.backend() == Backend::Postgres;
+    let mut ids: Vec<i64> = on_conn!(conn, c => {
+        let mut insert = sqlx::QueryBuilder::new(
+            "INSERT INTO tickets (subject, description, category_id, sub_category_id, \
+             department_id, priority, status, requester_id, source, external_ref, fields, \
+             created_at, updated_at) ",
+        );
+        insert.push_values(rows, |mut values, row| {
+            values
+                .push_bind(row.subject)
+                .push_bind(row.description)
+                .push_bind(row.category_id)
+                .push_bind(row.sub_category_id)
+                .push_bind(row.department_id)
+                .push_bind(row.priority)
+                .push_bind(row.status)
+                .push_bind(row.requester_id)
+                .push_bind(row.source)
+                .push_bind(row.external_ref);
+            // `fields` arrives as JSON text: PostgreSQL casts it to JSONB, SQLite keeps the text.
+            if jsonb {
+                values
+                    .push("CAST(")
+                    .push_bind_unseparated(row.fields)
+                    .push_unseparated(" AS JSONB)");
+            } else {
+                values.push_bind(row.fields);
+            }
+            values.push_bind(row.now).push_bind(row.now);
+        });
+        insert.push(" RETURNING id");
+        insert.build_query_scalar().fetch_all(c).await
+    })?;
+    ids.sort_unstable();
+    Ok(ids)
+}
+
+/// The tickets with these ids (those that exist), in no particular order.
+pub async fn find_many(conn: &mut Conn<'_>, ids: &[i64]) -> sqlx::Result<Vec<TicketRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    on_conn!(conn, c => {
+        let mut select = sqlx::QueryBuilder::new(format!(
+            "SELECT {TICKET_COLUMNS} {TICKET_JOINS} WHERE t.id IN ("
+        ));
+        let mut list = select.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        select.push(")");
+        select.build_query_as().fetch_all(c).await
+    })
 }
 
 pub async fn find(conn: &mut Conn<'_>, id: i64) -> sqlx::Result<Option<TicketRow>> {
@@ -352,6 +388,30 @@ pub async fn insert_event(conn: &mut Conn<'_>, event: &NewEvent<'_>) -> sqlx::Re
     )
 }
 
+/// [`insert_event`] for several events, in one statement.
+pub async fn insert_events(conn: &mut Conn<'_>, events: &[NewEvent<'_>]) -> sqlx::Result<u64> {
+    if events.is_empty() {
+        return Ok(0);
+    }
+    on_conn!(conn, c => {
+        let mut insert = sqlx::QueryBuilder::new(
+            "INSERT INTO ticket_events \
+             (ticket_id, kind, actor_id, from_value, to_value, note, created_at) ",
+        );
+        insert.push_values(events, |mut values, event| {
+            values
+                .push_bind(event.ticket_id)
+                .push_bind(event.kind)
+                .push_bind(event.actor_id)
+                .push_bind(event.from_value)
+                .push_bind(event.to_value)
+                .push_bind(event.note)
+                .push_bind(event.now);
+        });
+        insert.build().execute(c).await.map(|done| done.rows_affected())
+    })
+}
+
 pub async fn events(conn: &mut Conn<'_>, ticket_id: i64) -> sqlx::Result<Vec<EventRow>> {
     const SQL: &str = "SELECT e.id, e.kind, e.actor_id, u.full_name AS actor_name, \
          u.email AS actor_email, e.from_value, e.to_value, e.note, e.created_at \
@@ -579,6 +639,41 @@ pub async fn put_setting(
     const SQL: &str = "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) \
          ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at";
     execute!(conn, sqlx::query(SQL).bind(key).bind(value).bind(now))
+}
+
+/// An event for the outbox: see [`enqueue`].
+pub struct OutboxEvent<'a> {
+    pub event_key: String,
+    pub topic: &'a str,
+    pub payload: String,
+    pub now: DateTime<Utc>,
+}
+
+/// [`enqueue`] for several events, in one statement.
+pub async fn enqueue_many(conn: &mut Conn<'_>, events: &[OutboxEvent<'_>]) -> sqlx::Result<u64> {
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let jsonb = conn.backend() == Backend::Postgres;
+    on_conn!(conn, c => {
+        let mut insert = sqlx::QueryBuilder::new(
+            "INSERT INTO outbox (event_key, topic, payload, created_at, available_at) ",
+        );
+        insert.push_values(events, |mut values, event| {
+            values.push_bind(event.event_key.as_str()).push_bind(event.topic);
+            if jsonb {
+                values
+                    .push("CAST(")
+                    .push_bind_unseparated(event.payload.as_str())
+                    .push_unseparated(" AS JSONB)");
+            } else {
+                values.push_bind(event.payload.as_str());
+            }
+            values.push_bind(event.now).push_bind(event.now);
+        });
+        insert.push(" ON CONFLICT (event_key) DO NOTHING");
+        insert.build().execute(c).await.map(|done| done.rows_affected())
+    })
 }
 
 /// Adds an event to the outbox unless one with the same key is there already.

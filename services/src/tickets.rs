@@ -1330,3 +1330,110 @@ mod tests {
         assert_eq!(terms.matches('"').count(), MAX_SEARCH_WORDS * 2);
     }
 }
+
+/// The SQLite batch writer against a real database file.
+#[cfg(test)]
+mod batch_tests {
+    use super::*;
+    use crate::db::DbOptions;
+
+    async fn database() -> (tempfile::TempDir, Db, i64) {
+        let folder = tempfile::tempdir().unwrap();
+        let options = DbOptions {
+            url: format!("sqlite://{}", folder.path().join("tts.db").display()),
+            max_connections: 2,
+            connect_timeout: std::time::Duration::from_secs(5),
+        };
+        let db = Db::connect(&options).await.unwrap();
+        db.migrate().await.unwrap();
+        let requester = crate::users::find_or_create_requester(&db, "ann@example.com", "Ann")
+            .await
+            .unwrap();
+        (folder, db, requester)
+    }
+
+    fn job(
+        requester_id: i64,
+        subject: &str,
+        external_ref: Option<&str>,
+        category_id: Option<i64>,
+    ) -> (WriteJob, tokio::sync::oneshot::Receiver<Result<Saved>>) {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let submission = Submission {
+            subject: subject.into(),
+            description: String::new(),
+            category_id,
+            sub_category_id: None,
+            department_id: None,
+            priority: Priority::High,
+            fields: "{}".into(),
+            requester_id,
+            source: TicketSource::Hdts,
+            external_ref: external_ref.map(str::to_owned),
+        };
+        let job = WriteJob {
+            submission,
+            actor_id: None,
+            answer,
+        };
+        (job, answered)
+    }
+
+    async fn count(db: &Db, sql: &'static str) -> i64 {
+        let mut pooled = db.acquire().await.unwrap();
+        crate::on_conn!(&mut pooled.conn(), c => sqlx::query_scalar(sql).fetch_one(c).await)
+            .unwrap()
+    }
+
+    /// One batch holding the same external submission twice (which the checks cannot see:
+    /// neither is saved yet when both are checked), a refused one and a plain one: the
+    /// multi-row insert fails on the duplicate, and the batch is saved one by one instead.
+    #[tokio::test]
+    async fn a_batch_with_a_duplicate_and_a_refused_submission_saves_each_once() {
+        let (_folder, db, requester) = database().await;
+        let batch: Vec<WriteJob> = vec![
+            job(requester, "First", Some("HD-1"), None).0,
+            job(requester, "First again", Some("HD-1"), None).0,
+            job(requester, "Unknown category", None, Some(9_999)).0,
+            job(requester, "Plain", None, None).0,
+        ];
+        let results = write_batch(&db, &batch).await;
+        assert_eq!(results.len(), 4);
+        let first = results[0].as_ref().unwrap();
+        let again = results[1].as_ref().unwrap();
+        assert!(first.created);
+        assert!(!again.created);
+        assert_eq!(first.row.id, again.row.id);
+        assert_eq!(again.row.subject, "First");
+        assert!(results[2].is_err());
+        let plain = results[3].as_ref().unwrap();
+        assert!(plain.created);
+        assert_eq!(plain.row.subject, "Plain");
+        assert_eq!(plain.row.requester_email, "ann@example.com");
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM tickets").await, 2);
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM outbox").await, 2);
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM ticket_events").await, 2);
+    }
+
+    /// The usual batch: every ticket saved by the multi-row statements, each answered with
+    /// its own row, in order.
+    #[tokio::test]
+    async fn a_batch_answers_each_submitter_with_its_own_ticket() {
+        let (_folder, db, requester) = database().await;
+        let subjects: Vec<String> = (0..40).map(|n| format!("Ticket {n}")).collect();
+        let batch: Vec<WriteJob> = subjects
+            .iter()
+            .map(|subject| job(requester, subject, None, None).0)
+            .collect();
+        let results = write_batch(&db, &batch).await;
+        let mut previous = 0;
+        for (subject, result) in subjects.iter().zip(&results) {
+            let saved = result.as_ref().unwrap();
+            assert!(saved.created);
+            assert_eq!(&saved.row.subject, subject);
+            assert!(saved.row.id > previous, "ids follow the submissions' order");
+            previous = saved.row.id;
+        }
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM outbox").await, 40);
+    }
+}

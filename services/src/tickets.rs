@@ -369,15 +369,11 @@ async fn read_saved(
 async fn write_alone(db: &Db, submission: Submission, actor_id: Option<i64>) -> Result<Saved> {
     let mut tx = db.begin().await?;
     match write_ticket(&mut tx.conn(), &submission, actor_id).await {
-        Ok(written) => {
-            let saved = read_saved(&mut tx.conn(), vec![Ok(written)]).await?;
+        Ok((id, created)) => {
+            let saved = saved(&mut tx.conn(), id, created).await?;
             tx.commit().await?;
-            let saved = saved
-                .into_iter()
-                .next()
-                .ok_or_else(|| anyhow::anyhow!("a saved ticket was not read back"))??;
-            if saved.created {
-                log_created(saved.row.id, &submission);
+            if created {
+                log_created(id, &submission);
             }
             Ok(saved)
         }
@@ -388,20 +384,21 @@ async fn write_alone(db: &Db, submission: Submission, actor_id: Option<i64>) -> 
             drop(tx);
             let external_ref = submission.external_ref.as_deref().unwrap_or_default();
             let mut pooled = db.acquire().await?;
-            let existing = rows::find_id_by_external_ref(&mut pooled.conn(), external_ref).await?;
-            let Some(id) = existing else {
-                return Err(err.into());
-            };
-            let row = rows::find(&mut pooled.conn(), id)
-                .await?
-                .ok_or_else(|| AppError::not_found("Ticket"))?;
-            Ok(Saved {
-                row,
-                created: false,
-            })
+            match rows::find_id_by_external_ref(&mut pooled.conn(), external_ref).await? {
+                Some(id) => saved(&mut pooled.conn(), id, false).await,
+                None => Err(err.into()),
+            }
         }
         Err(err) => Err(err),
     }
+}
+
+/// Ticket `id` read back as [`Saved`].
+async fn saved(conn: &mut Conn<'_>, id: i64, created: bool) -> Result<Saved> {
+    let row = rows::find(conn, id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("ticket {id} not found after saving it"))?;
+    Ok(Saved { row, created })
 }
 
 /// The SQLite batching task: see [`TicketWriter`].

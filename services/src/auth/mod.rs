@@ -591,28 +591,14 @@ impl AuthService {
 
     async fn principal_for(&self, claims: Claims) -> Result<Principal> {
         // Every authenticated request comes through here: one statement.
-        let mut pooled = self.db.acquire().await?;
-        let check = sessions::access_check(
-            &mut pooled.conn(),
-            claims.user_id,
-            &claims.jti,
-            claims.sid.as_deref(),
-        )
-        .await?
-        .ok_or_else(|| AppError::unauthorized(ACCOUNT_GONE))?;
-        if check.token_revoked || check.session_ended {
+        let (revoked, user) = self
+            .active_user(claims.user_id, Some(&claims.jti), claims.sid.as_deref())
+            .await?;
+        if revoked {
             return Err(
                 AppError::unauthorized("The session has ended. Please sign in again.").into(),
             );
         }
-        let user = SessionUser {
-            id: claims.user_id,
-            email: check.email,
-            full_name: check.full_name,
-            roles: users::parse_grants(check.grants.as_deref().unwrap_or_default()),
-            must_set_up_second_factor: check.second_factor == "none"
-                && check.second_factor_required,
-        };
         Ok(Principal::User(UserPrincipal {
             token_expires_at: claims.expires_at(),
             user,
@@ -621,23 +607,34 @@ impl AuthService {
         }))
     }
 
+    /// The user with their roles, if active, and whether their role requires a second factor
+    /// they lack.
     async fn load_active_user(&self, id: i64) -> Result<SessionUser> {
+        Ok(self.active_user(id, None, None).await?.1)
+    }
+
+    /// The active user `id` (401 if deleted or deactivated), after whether token `jti` or
+    /// its session `session_id` (when given) was revoked.
+    async fn active_user(
+        &self,
+        id: i64,
+        jti: Option<&str>,
+        session_id: Option<&str>,
+    ) -> Result<(bool, SessionUser)> {
         let mut pooled = self.db.acquire().await?;
-        let row = users::find_by_id(&mut pooled.conn(), id)
+        let check = sessions::access_check(&mut pooled.conn(), id, jti, session_id)
             .await?
-            .filter(|u| u.is_active)
             .ok_or_else(|| AppError::unauthorized(ACCOUNT_GONE))?;
-        let roles = users::grants(&mut pooled.conn(), id).await?;
-        let mut user = SessionUser {
+        let revoked = check.token_revoked || check.session_ended;
+        let user = SessionUser {
             id,
-            email: row.email,
-            full_name: row.full_name,
-            roles,
-            must_set_up_second_factor: false,
+            email: check.email,
+            full_name: check.full_name,
+            roles: users::parse_grants(check.grants.as_deref().unwrap_or_default()),
+            must_set_up_second_factor: check.second_factor == "none"
+                && check.second_factor_required,
         };
-        user.must_set_up_second_factor = row.second_factor == "none"
-            && security::second_factor_required(&mut pooled.conn(), user.tts_role()).await?;
-        Ok(user)
+        Ok((revoked, user))
     }
 
     /// The active user with this id, with their roles.

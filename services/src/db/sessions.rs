@@ -186,10 +186,11 @@ pub struct AccessCheck {
 
 /// The [`AccessCheck`] of token `jti` of session `session_id` for user `user_id`; `None` when
 /// the user does not exist or is deactivated. A session that does not exist has ended.
+/// Without a token or session (loading the user alone), neither is revoked or ended.
 pub async fn access_check(
     conn: &mut Conn<'_>,
     user_id: i64,
-    jti: &str,
+    jti: Option<&str>,
     session_id: Option<&str>,
 ) -> sqlx::Result<Option<AccessCheck>> {
     let grants = match conn.backend() {
@@ -199,7 +200,8 @@ pub async fn access_check(
     // A user without a `tts` grant is an employee (`SessionUser::tts_role`).
     let sql = format!(
         "SELECT u.email, u.full_name, u.second_factor, \
-         EXISTS (SELECT 1 FROM revoked_access_tokens t WHERE t.jti = $2) AS token_revoked, \
+         ($2 IS NOT NULL AND EXISTS (SELECT 1 FROM revoked_access_tokens t \
+             WHERE t.jti = $2)) AS token_revoked, \
          ($3 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM auth_sessions s \
              WHERE s.id = $3 AND s.revoked_at IS NULL)) AS session_ended, \
          COALESCE((SELECT p.require_second_factor FROM role_policies p WHERE p.role = \

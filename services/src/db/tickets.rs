@@ -372,20 +372,7 @@ pub struct NewEvent<'a> {
 }
 
 pub async fn insert_event(conn: &mut Conn<'_>, event: &NewEvent<'_>) -> sqlx::Result<u64> {
-    const SQL: &str = "INSERT INTO ticket_events \
-         (ticket_id, kind, actor_id, from_value, to_value, note, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)";
-    execute!(
-        conn,
-        sqlx::query(SQL)
-            .bind(event.ticket_id)
-            .bind(event.kind)
-            .bind(event.actor_id)
-            .bind(event.from_value)
-            .bind(event.to_value)
-            .bind(event.note)
-            .bind(event.now)
-    )
+    insert_events(conn, std::slice::from_ref(event)).await
 }
 
 /// [`insert_event`] for several events, in one statement.
@@ -684,22 +671,13 @@ pub async fn enqueue(
     payload: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<u64> {
-    let payload_value = match conn.backend() {
-        Backend::Sqlite => "$3",
-        Backend::Postgres => "CAST($3 AS JSONB)",
+    let event = OutboxEvent {
+        event_key: event_key.to_owned(),
+        topic,
+        payload: payload.to_owned(),
+        now,
     };
-    let sql = format!(
-        "INSERT INTO outbox (event_key, topic, payload, created_at, available_at) \
-         VALUES ($1, $2, {payload_value}, $4, $4) ON CONFLICT (event_key) DO NOTHING"
-    );
-    execute!(
-        conn,
-        sqlx::query(&sql)
-            .bind(event_key)
-            .bind(topic)
-            .bind(payload)
-            .bind(now)
-    )
+    enqueue_many(conn, &[event]).await
 }
 
 // ------------------------------------------------------------------ saved filters

@@ -1,6 +1,54 @@
 //! The vocabulary of TTS shared by every part of the program: the server, the services and
 //! the WebAssembly front end. Nothing here does I/O, so it compiles for the browser too.
 
+/// An enum stored and sent as snake_case text, with `ALL`, `as_str`, a readable `label`,
+/// `Display` and a forgiving `FromStr`. Defined before the modules that use it.
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal / $label:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize, ::serde::Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stored and wire name.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// The name people read.
+            pub fn label(self) -> &'static str {
+                match self { $($name::$variant => $label),+ }
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        /// Parses the wire name in any letter case (`"HIGH"`, `"High"`, `"high"`); spaces and
+        /// dashes count as underscores (`"In Progress"`).
+        impl ::std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(value: &str) -> Result<Self, String> {
+                let normal = value.trim().to_ascii_lowercase().replace([' ', '-'], "_");
+                match normal.as_str() {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(format!(
+                        "must be one of {}",
+                        [$($text),+].join(", ")
+                    )),
+                }
+            }
+        }
+    };
+}
+
 pub mod account;
 pub mod error;
 pub mod roles;

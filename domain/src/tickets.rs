@@ -19,52 +19,6 @@ pub const DEFAULT_PAGE_SIZE: u32 = 25;
 /// Longest search string, in characters.
 pub const MAX_QUERY: usize = 200;
 
-macro_rules! string_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal / $label:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The stored and wire name.
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-
-            /// The name people read.
-            pub fn label(self) -> &'static str {
-                match self { $($name::$variant => $label),+ }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        /// Parses the wire name in any letter case (`"HIGH"`, `"High"`, `"high"`); spaces and
-        /// dashes count as underscores (`"In Progress"`).
-        impl FromStr for $name {
-            type Err = String;
-            fn from_str(value: &str) -> Result<Self, String> {
-                let normal = value.trim().to_ascii_lowercase().replace([' ', '-'], "_");
-                match normal.as_str() {
-                    $($text => Ok($name::$variant),)+
-                    _ => Err(format!(
-                        "must be one of {}",
-                        [$($text),+].join(", ")
-                    )),
-                }
-            }
-        }
-    };
-}
-
 string_enum!(
     /// How urgent a ticket is; workflows set an SLA for each.
     Priority {

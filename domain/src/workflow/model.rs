@@ -2,7 +2,6 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
@@ -188,48 +187,7 @@ pub enum StartError {
     SeveralStartSteps,
 }
 
-macro_rules! workflow_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal / $label:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($(#[$vmeta])* $variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The stored and wire name.
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-
-            /// The name people read.
-            pub fn label(self) -> &'static str {
-                match self { $($name::$variant => $label),+ }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        /// Parses the wire name in any letter case.
-        impl FromStr for $name {
-            type Err = String;
-            fn from_str(value: &str) -> Result<Self, String> {
-                match value.trim().to_ascii_lowercase().as_str() {
-                    $($text => Ok($name::$variant),)+
-                    _ => Err(format!("must be one of {}", [$($text),+].join(", "))),
-                }
-            }
-        }
-    };
-}
-
-workflow_enum!(
+string_enum!(
     /// Whether a workflow takes new tickets.
     WorkflowStatus {
         /// Being written; matches no ticket.
@@ -241,7 +199,7 @@ workflow_enum!(
     }
 );
 
-workflow_enum!(
+string_enum!(
     /// What happens when a ticket reaches an end step.
     EndLogic {
         None = "none" / "None",

@@ -50,10 +50,13 @@ macro_rules! string_enum {
 }
 
 pub mod account;
+pub mod audit;
 pub mod error;
+pub mod notifications;
 pub mod roles;
 pub mod session;
 pub mod status;
+pub mod tasks;
 pub mod tickets;
 pub mod users;
 pub mod workflow;

@@ -48,6 +48,16 @@ pub struct RawConfig {
     pub db_max_connections: u32,
     pub db_connect_timeout_secs: u64,
     pub shutdown_grace_secs: u64,
+    /// Where the `asset` end logic posts completed tasks (the asset management system).
+    pub ams_url: Option<String>,
+    /// Where the `budget` end logic posts completed tasks (the budget management system).
+    pub bms_url: Option<String>,
+    /// Signs end-logic calls (HMAC-SHA256); generated into the data folder if not given.
+    pub end_logic_secret: Option<String>,
+    /// How long an end-logic call may take, in seconds.
+    pub end_logic_timeout_secs: u64,
+    /// How often the SLA monitor looks for warnings and breaches, in seconds.
+    pub sla_check_secs: u64,
 }
 
 impl Default for RawConfig {
@@ -73,6 +83,11 @@ impl Default for RawConfig {
             db_max_connections: 10,
             db_connect_timeout_secs: 5,
             shutdown_grace_secs: 20,
+            ams_url: None,
+            bms_url: None,
+            end_logic_secret: None,
+            end_logic_timeout_secs: 10,
+            sla_check_secs: 30,
         }
     }
 }
@@ -238,7 +253,38 @@ impl RawConfig {
             ));
         }
 
+        let ams_url = non_empty("ams_url", self.ams_url)?;
+        let bms_url = non_empty("bms_url", self.bms_url)?;
+        for (key, url) in [("TTS_AMS_URL", &ams_url), ("TTS_BMS_URL", &bms_url)] {
+            if let Some(url) = url
+                && !(url.starts_with("http://") || url.starts_with("https://"))
+            {
+                return Err(ConfigError(format!(
+                    "{key} must be an http:// or https:// address"
+                )));
+            }
+        }
+        if !(1..=300).contains(&self.end_logic_timeout_secs) {
+            return Err(ConfigError(
+                "TTS_END_LOGIC_TIMEOUT_SECS must be between 1 and 300".into(),
+            ));
+        }
+        if !(1..=3600).contains(&self.sla_check_secs) {
+            return Err(ConfigError(
+                "TTS_SLA_CHECK_SECS must be between 1 and 3600".into(),
+            ));
+        }
+
         let data_dir = prepare_data_dir(&self.data_dir)?;
+        let end_logic_secret = match non_empty("end_logic_secret", self.end_logic_secret)? {
+            Some(secret) if secret.len() < 16 => {
+                return Err(ConfigError(
+                    "TTS_END_LOGIC_SECRET must be at least 16 characters".into(),
+                ));
+            }
+            Some(secret) => secret,
+            None => load_or_create_secret(&data_dir.join("end_logic_secret"))?,
+        };
         let jwt_secret = match non_empty("jwt_secret", self.jwt_secret)? {
             Some(secret) if secret.len() < 32 => {
                 return Err(ConfigError(
@@ -299,6 +345,11 @@ impl RawConfig {
             db_max_connections: self.db_max_connections,
             db_connect_timeout: Duration::from_secs(self.db_connect_timeout_secs),
             shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
+            ams_url,
+            bms_url,
+            end_logic_secret: SecretString::from(end_logic_secret),
+            end_logic_timeout: Duration::from_secs(self.end_logic_timeout_secs),
+            sla_check_every: Duration::from_secs(self.sla_check_secs),
         })
     }
 }
@@ -327,6 +378,11 @@ pub struct Config {
     pub db_max_connections: u32,
     pub db_connect_timeout: Duration,
     pub shutdown_grace: Duration,
+    pub ams_url: Option<String>,
+    pub bms_url: Option<String>,
+    pub end_logic_secret: SecretString,
+    pub end_logic_timeout: Duration,
+    pub sla_check_every: Duration,
 }
 
 impl fmt::Debug for Config {

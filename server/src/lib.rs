@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use leptos::prelude::LeptosOptions;
+use secrecy::ExposeSecret as _;
 use services::db::{Db, DbOptions};
 use services::{AuthSettings, Services};
 use tokio::task::JoinHandle;
@@ -77,7 +78,12 @@ pub async fn run(cli: Cli) -> Result<(), Fatal> {
         Command::Worker(_) => {
             let services = open_services(&config, false).await?;
             let cancel = CancellationToken::new();
-            let runner = runner::start(services.clone(), None, cancel.clone());
+            let runner = runner::start(
+                services.clone(),
+                None,
+                config.sla_check_every,
+                cancel.clone(),
+            );
             shutdown_signal().await;
             cancel.cancel();
             let _ = runner.await;
@@ -202,6 +208,13 @@ pub async fn open_services(config: &Config, demo: bool) -> Result<Services, Fata
             max_bytes: config.attachment_max_bytes,
             max_count: config.attachment_max_count,
         },
+        end_logic: services::outbox::EndLogicSettings {
+            ams_url: config.ams_url.clone(),
+            bms_url: config.bms_url.clone(),
+            signing_secret: config.end_logic_secret.expose_secret().to_owned(),
+            timeout: config.end_logic_timeout,
+            ..Default::default()
+        },
     };
     let mailer = services::mail::Mailer::new(
         config.smtp_url.as_deref(),
@@ -285,7 +298,12 @@ pub async fn start(config: Config, demo: bool) -> Result<RunningServer, Fatal> {
     let app = MapRequestLayer::new(http::trim_trailing_slash).layer(http::router(state));
 
     let cancel = CancellationToken::new();
-    let runner = runner::start(services.clone(), Some(session_store), cancel.child_token());
+    let runner = runner::start(
+        services.clone(),
+        Some(session_store),
+        config.sla_check_every,
+        cancel.child_token(),
+    );
     let stop = cancel.clone();
     let http = tokio::spawn(async move {
         axum::serve(

@@ -1,5 +1,7 @@
-//! The background runner: periodic jobs now; the outbox dispatcher and the SLA monitor join it
-//! in later stages. It runs inside `tts serve`, or alone in `tts worker` processes.
+//! The background runner: the outbox dispatcher (it starts tickets' workflows and calls AMS and
+//! BMS), the SLA monitor, and periodic housekeeping. It runs inside `tts serve`, or alone in
+//! `tts worker` processes; any number of them may run against one database (events are taken
+//! with `SKIP LOCKED` on PostgreSQL, and every effect is keyed so it happens once).
 
 use std::time::Duration;
 
@@ -14,13 +16,19 @@ const OPTIMIZE_EVERY: Duration = Duration::from_secs(6 * 3600);
 /// How often expired sessions, revoked tokens and used codes are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(15 * 60);
 
+/// How often the outbox is looked at without being woken: events written by other processes
+/// (replicas, workers) and retries coming due are found within this time.
+const OUTBOX_POLL: Duration = Duration::from_secs(1);
+
 /// Starts the runner; it stops when `cancel` fires. With the browser-session store it also
 /// deletes expired browser sessions.
 pub fn start(
     services: Services,
     session_store: Option<services::browser_sessions::SessionStore>,
+    sla_check_every: Duration,
     cancel: CancellationToken,
 ) -> JoinHandle<()> {
+    let dispatcher = tokio::spawn(dispatch(services.clone(), cancel.clone()));
     tokio::spawn(async move {
         tracing::info!("background runner started");
         let mut optimize = tokio::time::interval(OPTIMIZE_EVERY);
@@ -28,9 +36,19 @@ pub fn start(
         optimize.tick().await; // the first tick is immediate; nothing to optimize at start
         let mut prune = tokio::time::interval(PRUNE_EVERY);
         prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut sla = tokio::time::interval(sla_check_every);
+        sla.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 () = cancel.cancelled() => break,
+                _ = sla.tick() => {
+                    let now = services.clock().now();
+                    match services::tasks::monitor_sla(services.db(), now).await {
+                        Ok(pass) if pass != Default::default() => tracing::info!(?pass, "SLA monitor"),
+                        Ok(_) => {}
+                        Err(err) => tracing::warn!(error = %err, "SLA monitor failed"),
+                    }
+                }
                 _ = optimize.tick() => {
                     if let Err(err) = services.db().optimize().await {
                         tracing::warn!(error = format!("{err:#}"), "database optimize failed");
@@ -51,6 +69,32 @@ pub fn start(
                 }
             }
         }
+        let _ = dispatcher.await;
         tracing::info!("background runner stopped");
     })
+}
+
+/// Takes due outbox events whenever this process wrote some, and every [`OUTBOX_POLL`].
+async fn dispatch(services: Services, cancel: CancellationToken) {
+    let wake = services.outbox_wake().clone();
+    loop {
+        // A full batch may mean more are waiting: go again at once.
+        let again = match services::outbox::dispatch_due(&services).await {
+            Ok(handled) => {
+                handled >= usize::try_from(services::outbox::BATCH).unwrap_or(usize::MAX)
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "outbox dispatch failed");
+                false
+            }
+        };
+        if again {
+            continue;
+        }
+        tokio::select! {
+            () = cancel.cancelled() => break,
+            () = wake.notified() => {}
+            () = tokio::time::sleep(OUTBOX_POLL) => {}
+        }
+    }
 }

@@ -5,18 +5,24 @@
 //! [`db`]; rules live only here.
 
 pub mod attachments;
+pub mod audit;
 pub mod auth;
 pub mod browser_sessions;
+pub mod clock;
 pub mod db;
 pub mod demo;
 pub mod error;
 pub mod mail;
 pub mod markdown;
+pub mod notifications;
+pub mod outbox;
 pub mod reference;
 pub mod status;
+pub mod tasks;
 pub mod tickets;
 pub mod users;
 pub mod workflow_roles;
+pub mod workflows;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -38,6 +44,12 @@ struct Inner {
     attachments: attachments::AttachmentSettings,
     ticket_writer: tickets::TicketWriter,
     started_at: Instant,
+    clock: clock::Clock,
+    end_logic: outbox::EndLogicSettings,
+    http: reqwest::Client,
+    /// Woken when this process writes outbox events, so the runner takes them at once
+    /// rather than at its next poll.
+    outbox_wake: Arc<tokio::sync::Notify>,
 }
 
 /// The settings services need from the program's configuration.
@@ -46,13 +58,22 @@ pub struct Settings {
     /// Demo data is loaded: the sign-in page lists the demo accounts.
     pub demo_mode: bool,
     pub attachments: attachments::AttachmentSettings,
+    pub end_logic: outbox::EndLogicSettings,
 }
 
 impl Services {
     pub fn new(db: Db, mailer: mail::Mailer, settings: Settings) -> Self {
         let auth = AuthService::new(db.clone(), mailer, settings.auth);
+        let outbox_wake = Arc::new(tokio::sync::Notify::new());
         let inner = Inner {
-            ticket_writer: tickets::TicketWriter::new(db.clone()),
+            ticket_writer: tickets::TicketWriter::new(db.clone(), outbox_wake.clone()),
+            clock: clock::Clock::default(),
+            end_logic: settings.end_logic,
+            http: reqwest::Client::builder()
+                .user_agent(concat!("TTS/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .unwrap_or_default(),
+            outbox_wake,
             db,
             auth,
             demo_mode: settings.demo_mode,
@@ -86,5 +107,24 @@ impl Services {
 
     pub fn started_at(&self) -> Instant {
         self.inner.started_at
+    }
+
+    /// The engine's clock (tests move it forward).
+    pub fn clock(&self) -> &clock::Clock {
+        &self.inner.clock
+    }
+
+    pub fn end_logic_settings(&self) -> &outbox::EndLogicSettings {
+        &self.inner.end_logic
+    }
+
+    /// The HTTP client for calls to other systems.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    /// Wakes the runner's outbox dispatcher.
+    pub fn outbox_wake(&self) -> &Arc<tokio::sync::Notify> {
+        &self.inner.outbox_wake
     }
 }

@@ -12,8 +12,9 @@ use domain::{AppError, ErrorKind, Page};
 use serde::Deserialize;
 
 use crate::auth::policy::{Permission, Principal, TicketScope, authorize, ticket_scope};
+use crate::db::outbox::{self, OutboxEvent};
 use crate::db::tickets::{
-    self as rows, Arg, ListOrder, ListQuery, NewEvent, NewTicketRow, OutboxEvent, TicketRow,
+    self as rows, Arg, ListOrder, ListQuery, NewEvent, NewTicketRow, TicketRow,
 };
 use crate::db::{Backend, Conn, Db};
 use crate::error::Result;
@@ -256,7 +257,7 @@ async fn insert_tickets(
             now,
         })
         .collect();
-    rows::enqueue_many(conn, &events).await?;
+    outbox::enqueue_many(conn, &events).await?;
     Ok(ids)
 }
 
@@ -283,6 +284,8 @@ const MAX_BATCH: usize = 64;
 pub struct TicketWriter {
     db: Db,
     queue: Option<tokio::sync::mpsc::Sender<WriteJob>>,
+    /// Told when a ticket was created, so its `ticket.created` event is taken at once.
+    outbox_wake: Option<std::sync::Arc<tokio::sync::Notify>>,
 }
 
 struct WriteJob {
@@ -294,22 +297,38 @@ struct WriteJob {
 impl TicketWriter {
     /// The writer for `db`; on SQLite it starts the batching task (it ends when the last
     /// copy of this writer is dropped).
-    pub fn new(db: Db) -> Self {
+    pub fn new(db: Db, outbox_wake: std::sync::Arc<tokio::sync::Notify>) -> Self {
         let queue = (db.backend() == Backend::Sqlite).then(|| {
             let (queue, jobs) = tokio::sync::mpsc::channel(4 * MAX_BATCH);
             tokio::spawn(write_batches(db.clone(), jobs));
             queue
         });
-        Self { db, queue }
+        Self {
+            db,
+            queue,
+            outbox_wake: Some(outbox_wake),
+        }
     }
 
     /// A writer with a transaction per ticket on every backend (for one-off tools such as
     /// seeding, where nothing runs concurrently).
     pub fn unbatched(db: Db) -> Self {
-        Self { db, queue: None }
+        Self {
+            db,
+            queue: None,
+            outbox_wake: None,
+        }
     }
 
     async fn write(&self, submission: Submission, actor_id: Option<i64>) -> Result<Saved> {
+        let saved = self.write_now(submission, actor_id).await;
+        if let (Ok(Saved { created: true, .. }), Some(wake)) = (&saved, &self.outbox_wake) {
+            wake.notify_one();
+        }
+        saved
+    }
+
+    async fn write_now(&self, submission: Submission, actor_id: Option<i64>) -> Result<Saved> {
         let Some(queue) = &self.queue else {
             return write_alone(&self.db, submission, actor_id).await;
         };
@@ -1193,7 +1212,7 @@ pub async fn change_status(
         "to": change.status.as_str(),
         "actor": principal.actor(),
     });
-    rows::enqueue(
+    outbox::enqueue(
         &mut tx.conn(),
         &format!(
             "ticket.status_changed:{id}:{}",

@@ -39,6 +39,7 @@
 mod diff;
 mod graph;
 mod model;
+mod records;
 mod rules;
 mod simulate;
 pub mod sla;
@@ -55,6 +56,10 @@ pub use model::{
     EndLogic, MAX_ACTION_LABEL, MAX_INSTRUCTIONS, MAX_STEP_NAME, MAX_STEPS, MAX_TRANSITIONS,
     MAX_WEIGHT, Position, RoleId, StartError, Step, StepId, Transition, TransitionId,
     WorkflowGraph, WorkflowStatus,
+};
+pub use records::{
+    GraphSave, MAX_WORKFLOW_DESCRIPTION, MAX_WORKFLOW_NAME, ProblemReport, Workflow, WorkflowInput,
+    WorkflowSummary, WorkflowVersion,
 };
 pub use rules::{
     TransitionError, apply_action, apply_transition, available_actions, normalize_action,

@@ -145,7 +145,7 @@ pub fn trim_trailing_slash(mut request: Request) -> Request {
 /// Every REST route with its handler. Each handler asks for the permission it needs
 /// (`Caller::may`); the authorization matrix test calls every route as every role.
 fn api_routes(upload_limit: usize) -> Router<AppState> {
-    use rest::{api_keys, attachments, auth, helpdesk, roles, tickets, users};
+    use rest::{api_keys, attachments, auth, helpdesk, roles, tasks, tickets, users, workflows};
     Router::new()
         .route("/auth/token", post(auth::token))
         .route("/auth/token/verify", post(auth::verify))
@@ -237,6 +237,51 @@ fn api_routes(upload_limit: usize) -> Router<AppState> {
             get(helpdesk::saved_filters).post(helpdesk::save_filter),
         )
         .route("/saved-filters/{id}", delete(helpdesk::delete_filter))
+        .route("/workflows", get(workflows::list).post(workflows::create))
+        .route(
+            "/workflows/{id}",
+            get(workflows::get)
+                .patch(workflows::update)
+                .delete(workflows::delete),
+        )
+        .route("/workflows/{id}/graph", put(workflows::save_graph))
+        .route("/workflows/{id}/deploy", post(workflows::deploy))
+        .route("/workflows/{id}/pause", post(workflows::pause))
+        .route("/workflows/{id}/resume", post(workflows::resume))
+        .route("/workflows/{id}/versions", get(workflows::versions))
+        .route("/workflows/{id}/versions/{number}", get(workflows::version))
+        .route("/steps", get(workflows::steps).post(workflows::add_step))
+        .route(
+            "/steps/{id}",
+            put(workflows::update_step).delete(workflows::delete_step),
+        )
+        .route(
+            "/transitions",
+            get(workflows::transitions).post(workflows::add_transition),
+        )
+        .route(
+            "/transitions/{id}",
+            put(workflows::update_transition).delete(workflows::delete_transition),
+        )
+        .route("/tasks", get(tasks::inbox))
+        .route("/tasks/{id}", get(tasks::get))
+        .route("/tasks/{id}/transition", post(tasks::transition))
+        .route("/tasks/{id}/reassign", post(tasks::reassign))
+        .route("/tasks/{id}/escalate", post(tasks::escalate))
+        .route("/tasks/{id}/start", post(tasks::start))
+        .route("/tickets/{id}/task", get(tasks::of_ticket))
+        .route("/triage", get(tasks::triage))
+        .route("/triage/{id}/retry", post(tasks::retry_triage))
+        .route("/audit", get(tasks::audit))
+        .route("/notifications/inapp", get(tasks::notifications))
+        .route(
+            "/notifications/inapp/{id}/read",
+            post(tasks::read_notification),
+        )
+        .route(
+            "/notifications/inapp/read-all",
+            post(tasks::read_all_notifications),
+        )
 }
 
 /// Anything no route matched: a JSON 404 under `/api/`, an embedded file if there is one,

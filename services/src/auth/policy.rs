@@ -75,6 +75,14 @@ pub enum Permission {
     /// Reference data (categories, departments, priorities) and helpdesk settings.
     ManageHelpdesk,
     SendNotifications,
+    /// See workflows and their versions.
+    ViewWorkflows,
+    /// Create, edit, deploy and pause workflows; work the triage queue.
+    ManageWorkflows,
+    /// Act on tasks (which ones: the assignee's, or any for admins).
+    WorkTasks,
+    /// Read the audit log.
+    ReadAudit,
 }
 
 impl Permission {
@@ -84,14 +92,19 @@ impl Permission {
             Permission::OwnAccount | Permission::SubmitTickets | Permission::ViewTickets => {
                 Some(SystemRole::Employee)
             }
-            Permission::ViewRoles | Permission::WorkTickets => Some(SystemRole::Agent),
+            Permission::ViewRoles
+            | Permission::WorkTickets
+            | Permission::ViewWorkflows
+            | Permission::WorkTasks => Some(SystemRole::Agent),
             Permission::ViewUsers
             | Permission::ManageUsers
             | Permission::ManageRoles
             | Permission::ManageApiKeys
             | Permission::ManageSecurityPolicy
             | Permission::ManageHelpdesk
-            | Permission::SendNotifications => Some(SystemRole::Admin),
+            | Permission::SendNotifications
+            | Permission::ManageWorkflows
+            | Permission::ReadAudit => Some(SystemRole::Admin),
         }
     }
 
@@ -109,7 +122,11 @@ impl Permission {
             | Permission::ManageApiKeys
             | Permission::ManageSecurityPolicy
             | Permission::WorkTickets
-            | Permission::ManageHelpdesk => None,
+            | Permission::ManageHelpdesk
+            | Permission::ViewWorkflows
+            | Permission::ManageWorkflows
+            | Permission::WorkTasks
+            | Permission::ReadAudit => None,
         }
     }
 }

@@ -13,11 +13,16 @@
 //! same file names; a test checks that both schemas have the same tables and columns.
 
 pub mod api_keys;
+pub mod audit;
+pub mod notifications;
+pub mod outbox;
 pub mod security;
 pub mod sessions;
+pub mod tasks;
 pub mod tickets;
 pub mod users;
 pub mod workflow_roles;
+pub mod workflows;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -55,6 +60,31 @@ macro_rules! execute {
     ($conn:expr, $query:expr) => {
         $crate::on_conn!($conn, c => $query.execute(c).await.map(|done| done.rows_affected()))
     };
+}
+
+/// A value bound to a `$N` placeholder of a query built at run time.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    Int(i64),
+    Text(String),
+    Time(chrono::DateTime<chrono::Utc>),
+}
+
+/// Binds `args` (a slice of [`Arg`]) in order to a query on either backend (inside
+/// `on_conn!`).
+#[macro_export]
+macro_rules! bind_all {
+    ($query:expr, $args:expr) => {{
+        let mut query = $query;
+        for arg in $args {
+            query = match arg {
+                $crate::db::Arg::Int(v) => query.bind(*v),
+                $crate::db::Arg::Text(v) => query.bind(v.as_str()),
+                $crate::db::Arg::Time(v) => query.bind(*v),
+            };
+        }
+        query
+    }};
 }
 
 /// SQLite's "database is locked" (`SQLITE_BUSY`, and its snapshot variant).

@@ -2,29 +2,9 @@
 
 use chrono::{DateTime, Utc};
 
+pub use super::Arg;
 use super::{Backend, Conn};
-use crate::{execute, on_conn};
-
-/// A value bound to a `$N` placeholder of a query built at run time.
-#[derive(Debug, Clone)]
-pub enum Arg {
-    Int(i64),
-    Text(String),
-}
-
-/// Binds `args` in order to a query on either backend (inside `on_conn!`).
-macro_rules! bind_all {
-    ($query:expr, $args:expr) => {{
-        let mut query = $query;
-        for arg in $args {
-            query = match arg {
-                Arg::Int(v) => query.bind(*v),
-                Arg::Text(v) => query.bind(v.as_str()),
-            };
-        }
-        query
-    }};
-}
+use crate::{bind_all, execute, on_conn};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TicketRow {
@@ -346,6 +326,29 @@ pub async fn set_status(
     .map(|n| n == 1)
 }
 
+/// Sets the status and assignee as the workflow engine decides them (it owns both while a
+/// task runs).
+pub async fn set_workflow_state(
+    conn: &mut Conn<'_>,
+    id: i64,
+    status: &str,
+    assignee_id: Option<i64>,
+    resolved_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<u64> {
+    const SQL: &str = "UPDATE tickets SET status = $1, assignee_id = $2, resolved_at = $3, \
+                       updated_at = $4 WHERE id = $5";
+    execute!(
+        conn,
+        sqlx::query(SQL)
+            .bind(status)
+            .bind(assignee_id)
+            .bind(resolved_at)
+            .bind(now)
+            .bind(id)
+    )
+}
+
 // ------------------------------------------------------------------ history
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -610,7 +613,7 @@ pub async fn set_department_members(
     Ok(())
 }
 
-// ------------------------------------------------------------------ settings and outbox
+// ------------------------------------------------------------------ settings
 
 pub async fn setting(conn: &mut Conn<'_>, key: &str) -> sqlx::Result<Option<String>> {
     const SQL: &str = "SELECT value FROM settings WHERE key = $1";
@@ -626,58 +629,6 @@ pub async fn put_setting(
     const SQL: &str = "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) \
          ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at";
     execute!(conn, sqlx::query(SQL).bind(key).bind(value).bind(now))
-}
-
-/// An event for the outbox: see [`enqueue`].
-pub struct OutboxEvent<'a> {
-    pub event_key: String,
-    pub topic: &'a str,
-    pub payload: String,
-    pub now: DateTime<Utc>,
-}
-
-/// [`enqueue`] for several events, in one statement.
-pub async fn enqueue_many(conn: &mut Conn<'_>, events: &[OutboxEvent<'_>]) -> sqlx::Result<u64> {
-    if events.is_empty() {
-        return Ok(0);
-    }
-    let jsonb = conn.backend() == Backend::Postgres;
-    on_conn!(conn, c => {
-        let mut insert = sqlx::QueryBuilder::new(
-            "INSERT INTO outbox (event_key, topic, payload, created_at, available_at) ",
-        );
-        insert.push_values(events, |mut values, event| {
-            values.push_bind(event.event_key.as_str()).push_bind(event.topic);
-            if jsonb {
-                values
-                    .push("CAST(")
-                    .push_bind_unseparated(event.payload.as_str())
-                    .push_unseparated(" AS JSONB)");
-            } else {
-                values.push_bind(event.payload.as_str());
-            }
-            values.push_bind(event.now).push_bind(event.now);
-        });
-        insert.push(" ON CONFLICT (event_key) DO NOTHING");
-        insert.build().execute(c).await.map(|done| done.rows_affected())
-    })
-}
-
-/// Adds an event to the outbox unless one with the same key is there already.
-pub async fn enqueue(
-    conn: &mut Conn<'_>,
-    event_key: &str,
-    topic: &str,
-    payload: &str,
-    now: DateTime<Utc>,
-) -> sqlx::Result<u64> {
-    let event = OutboxEvent {
-        event_key: event_key.to_owned(),
-        topic,
-        payload: payload.to_owned(),
-        now,
-    };
-    enqueue_many(conn, &[event]).await
 }
 
 // ------------------------------------------------------------------ saved filters

@@ -10,8 +10,10 @@ pub mod auth;
 pub mod helpdesk;
 pub mod openapi;
 pub mod roles;
+pub mod tasks;
 pub mod tickets;
 pub mod users;
+pub mod workflows;
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};

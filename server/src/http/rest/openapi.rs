@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{api_keys, attachments, auth, helpdesk, roles, tickets, users};
+use super::{api_keys, attachments, auth, helpdesk, roles, tasks, tickets, users, workflows};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -34,6 +34,14 @@ use super::{api_keys, attachments, auth, helpdesk, roles, tickets, users};
         helpdesk::create_department, helpdesk::update_department, helpdesk::set_department_members,
         helpdesk::update_priority, helpdesk::settings, helpdesk::put_settings,
         helpdesk::saved_filters, helpdesk::save_filter, helpdesk::delete_filter,
+        workflows::list, workflows::create, workflows::get, workflows::update, workflows::delete,
+        workflows::save_graph, workflows::deploy, workflows::pause, workflows::resume,
+        workflows::versions, workflows::version, workflows::steps, workflows::add_step,
+        workflows::update_step, workflows::delete_step, workflows::transitions,
+        workflows::add_transition, workflows::update_transition, workflows::delete_transition,
+        tasks::inbox, tasks::get, tasks::of_ticket, tasks::transition, tasks::reassign,
+        tasks::escalate, tasks::start, tasks::triage, tasks::retry_triage, tasks::audit,
+        tasks::notifications, tasks::read_notification, tasks::read_all_notifications,
     ),
     modifiers(&SecuritySchemes),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])),
@@ -45,6 +53,10 @@ use super::{api_keys, attachments, auth, helpdesk, roles, tickets, users};
         (name = "api-keys", description = "Keys for integrations (administrators)"),
         (name = "tickets", description = "Tickets: list, search, submit, change, history; external intake"),
         (name = "helpdesk", description = "Categories, departments, priorities and helpdesk settings"),
+        (name = "workflows", description = "Workflows, their draft steps and transitions, versions, deployment"),
+        (name = "tasks", description = "The agent inbox, acting on tasks, the triage queue"),
+        (name = "audit", description = "The audit log (administrators)"),
+        (name = "notifications", description = "In-app notifications"),
     )
 )]
 pub struct ApiDoc;

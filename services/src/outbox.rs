@@ -1,0 +1,306 @@
+//! The outbox dispatcher: takes due events and runs their handlers, at least once, with
+//! retries and backoff. Each handler marks its event processed in the transaction of its
+//! effect, so an effect happens once even when an event is taken twice (a replica died
+//! mid-way, its lease ran out, another took it).
+//!
+//! Handled here: `ticket.created` (start the ticket's workflow) and `task.end_logic` (call
+//! AMS or BMS). Other topics wait for their consumers (the messaging stage).
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::Services;
+use crate::db::outbox::{self as rows, ClaimedEvent};
+use crate::db::tasks as task_rows;
+use crate::db::tickets as ticket_rows;
+use crate::db::workflows as workflow_rows;
+use crate::error::Result;
+use crate::tasks::{self, END_LOGIC};
+use crate::tickets::TICKET_CREATED;
+
+/// The topics this dispatcher handles.
+const TOPICS: [&str; 2] = [TICKET_CREATED, END_LOGIC];
+/// How many events one round takes.
+pub const BATCH: i64 = 100;
+/// How long a taken event stays hidden from other takers: longer than any handler runs.
+const LEASE: TimeDelta = TimeDelta::seconds(120);
+
+/// Where and how end logic calls the asset and budget systems.
+#[derive(Debug, Clone)]
+pub struct EndLogicSettings {
+    /// `POST` target for the `asset` end logic (AMS).
+    pub ams_url: Option<String>,
+    /// `POST` target for the `budget` end logic (BMS).
+    pub bms_url: Option<String>,
+    /// Signs each body: `X-TTS-Signature: sha256=<HMAC-SHA256 of the body, hex>`.
+    pub signing_secret: String,
+    pub timeout: Duration,
+    /// Attempts before an end-logic call is given up (visible on the task).
+    pub max_attempts: i64,
+}
+
+impl Default for EndLogicSettings {
+    fn default() -> Self {
+        Self {
+            ams_url: None,
+            bms_url: None,
+            signing_secret: String::new(),
+            timeout: Duration::from_secs(10),
+            max_attempts: 8,
+        }
+    }
+}
+
+/// The wait before attempt `attempts + 1`: 2, 4, 8 … seconds, at most ten minutes.
+pub fn backoff(attempts: i64) -> TimeDelta {
+    let exponent = u32::try_from(attempts.clamp(1, 10)).unwrap_or(10);
+    TimeDelta::seconds(2_i64.pow(exponent).min(600))
+}
+
+/// Takes due events and handles them; how many were handled.
+pub async fn dispatch_due(services: &Services) -> Result<usize> {
+    let now = services.clock().now();
+    let events = {
+        let mut tx = services.db().begin().await?;
+        let events = rows::claim(&mut tx.conn(), &TOPICS, now, now + LEASE, BATCH).await?;
+        tx.commit().await?;
+        events
+    };
+    let count = events.len();
+    for event in events {
+        if let Err(err) = handle(services, &event).await {
+            let now = services.clock().now();
+            tracing::warn!(event = %event.event_key, attempts = event.attempts, error = %err, "outbox event failed");
+            let mut pooled = services.db().acquire().await?;
+            rows::mark_failed(
+                &mut pooled.conn(),
+                event.id,
+                &err.to_string(),
+                now + backoff(event.attempts),
+            )
+            .await?;
+        }
+    }
+    Ok(count)
+}
+
+async fn handle(services: &Services, event: &ClaimedEvent) -> Result<()> {
+    let payload: serde_json::Value =
+        serde_json::from_str(&event.payload).map_err(|e| anyhow::anyhow!("bad payload: {e}"))?;
+    match event.topic.as_str() {
+        TICKET_CREATED => {
+            let ticket_id = payload["ticket_id"]
+                .as_i64()
+                .ok_or_else(|| anyhow::anyhow!("no ticket_id in {}", event.payload))?;
+            let now = services.clock().now();
+            let mut tx = services.db().begin().await?;
+            tasks::start_for_ticket(&mut tx.conn(), ticket_id, now).await?;
+            if rows::mark_processed(&mut tx.conn(), event.id, now).await? {
+                tx.commit().await?;
+            }
+            Ok(())
+        }
+        END_LOGIC => {
+            let task_id = payload["task_id"]
+                .as_i64()
+                .ok_or_else(|| anyhow::anyhow!("no task_id in {}", event.payload))?;
+            run_end_logic(services, event, task_id).await
+        }
+        other => Err(anyhow::anyhow!("no handler for topic {other}").into()),
+    }
+}
+
+/// Calls AMS or BMS with the ticket and task, and records the outcome on the task: `done`,
+/// `failed` (to be retried) or `gave_up` after the last attempt. The call is made outside any
+/// transaction (it may take seconds); the receiver de-duplicates by `X-TTS-Event-Id` should a
+/// crash make us call twice.
+async fn run_end_logic(services: &Services, event: &ClaimedEvent, task_id: i64) -> Result<()> {
+    let settings = services.end_logic_settings();
+    let (body, url) = {
+        let mut pooled = services.db().acquire().await?;
+        let mut conn = pooled.conn();
+        let Some(task) = task_rows::find(&mut conn, task_id).await? else {
+            rows::mark_processed(&mut conn, event.id, services.clock().now()).await?;
+            return Ok(());
+        };
+        let ticket = ticket_rows::find(&mut conn, task.ticket_id).await?;
+        let version = workflow_rows::find_version(&mut conn, task.workflow_version_id).await?;
+        let items = task_rows::items(&mut conn, task_id).await?;
+        let (Some(ticket), Some(version)) = (ticket, version) else {
+            rows::mark_processed(&mut conn, event.id, services.clock().now()).await?;
+            return Ok(());
+        };
+        let url = match version.end_logic.as_str() {
+            "asset" => settings.ams_url.clone(),
+            "budget" => settings.bms_url.clone(),
+            _ => None,
+        };
+        let body = serde_json::json!({
+            "event_id": event.event_key,
+            "end_logic": version.end_logic,
+            "ticket": {
+                "id": ticket.id,
+                "number": domain::tickets::TicketNumber(ticket.id).to_string(),
+                "subject": ticket.subject,
+                "description": ticket.description,
+                "priority": ticket.priority,
+                "category": ticket.category_name,
+                "sub_category": ticket.sub_category_name,
+                "department": ticket.department_name,
+                "requester": { "id": ticket.requester_id, "name": ticket.requester_name, "email": ticket.requester_email },
+                "external_ref": ticket.external_ref,
+                "fields": serde_json::from_str::<serde_json::Value>(&ticket.fields).unwrap_or_default(),
+            },
+            "task": {
+                "id": task.id,
+                "workflow": version.workflow_name,
+                "version": version.number,
+                "started_at": task.started_at,
+                "completed_at": task.completed_at,
+                "steps": items.iter().map(|i| serde_json::json!({
+                    "step_id": i.step_id,
+                    "assignee": i.user_email,
+                    "status": i.status,
+                    "notes": i.notes,
+                    "acted_at": i.acted_at,
+                })).collect::<Vec<_>>(),
+            },
+        });
+        (body.to_string(), url)
+    };
+    let outcome = match &url {
+        None => Err("no URL is configured for this end logic (AMS_URL / BMS_URL)".to_owned()),
+        Some(url) => call(services, url, &event.event_key, &body, settings).await,
+    };
+    let now = services.clock().now();
+    let mut tx = services.db().begin().await?;
+    let conn = &mut tx.conn();
+    let gave_up = url.is_none() || event.attempts >= settings.max_attempts;
+    let (status, detail) = match &outcome {
+        Ok(answer) => ("done", answer.clone()),
+        Err(err) if gave_up => (
+            "gave_up",
+            format!("after {} attempts: {err}", event.attempts),
+        ),
+        Err(err) => (
+            "failed",
+            format!("attempt {}: {err}; retrying", event.attempts),
+        ),
+    };
+    task_rows::set_end_logic_outcome(conn, task_id, status, &detail, now).await?;
+    match outcome {
+        Ok(_) => {
+            rows::mark_processed(conn, event.id, now).await?;
+        }
+        Err(err) if gave_up => {
+            rows::give_up(conn, event.id, &err, now).await?;
+        }
+        Err(err) => {
+            rows::mark_failed(conn, event.id, &err, retry_at(now, event.attempts)).await?;
+        }
+    }
+    crate::audit::record(
+        conn,
+        crate::audit::Actor::System,
+        "task.end_logic",
+        "task",
+        Some(task_id),
+        None,
+        Some(serde_json::json!({ "status": status, "detail": detail })),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+fn retry_at(now: DateTime<Utc>, attempts: i64) -> DateTime<Utc> {
+    now + backoff(attempts)
+}
+
+/// The signature of a body: hex HMAC-SHA256 with the shared secret.
+pub fn sign(secret: &str, body: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(body.as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+async fn call(
+    services: &Services,
+    url: &str,
+    event_id: &str,
+    body: &str,
+    settings: &EndLogicSettings,
+) -> std::result::Result<String, String> {
+    let response = services
+        .http()
+        .post(url)
+        .timeout(settings.timeout)
+        .header("content-type", "application/json")
+        .header("x-tts-event-id", event_id)
+        .header(
+            "x-tts-signature",
+            format!("sha256={}", sign(&settings.signing_secret, body)),
+        )
+        .body(body.to_owned())
+        .send()
+        .await
+        .map_err(|e| {
+            if e.is_timeout() {
+                format!("no answer within {} s", settings.timeout.as_secs())
+            } else {
+                format!("could not reach {url}: {}", root_cause(&e))
+            }
+        })?;
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    let text: String = text.chars().take(500).collect();
+    if status.is_success() {
+        Ok(format!("{} {}", status.as_u16(), text.trim()))
+    } else {
+        Err(format!(
+            "{url} answered {}: {}",
+            status.as_u16(),
+            text.trim()
+        ))
+    }
+}
+
+fn root_cause(err: &dyn std::error::Error) -> String {
+    let mut cause = err;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_ten_minutes() {
+        assert_eq!(backoff(1), TimeDelta::seconds(2));
+        assert_eq!(backoff(3), TimeDelta::seconds(8));
+        assert_eq!(backoff(9), TimeDelta::seconds(512));
+        assert_eq!(backoff(10), TimeDelta::seconds(600));
+        assert_eq!(backoff(50), TimeDelta::seconds(600));
+    }
+
+    #[test]
+    fn signatures_are_hmac_sha256_in_hex() {
+        // RFC 4231 test case 2.
+        assert_eq!(
+            sign("Jefe", "what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+}

@@ -185,6 +185,12 @@ pub async fn open_services(config: &Config, demo: bool) -> Result<Services, Fata
         if tickets > 0 {
             tracing::info!(tickets, "demo helpdesk data created");
         }
+        let workflows = services::demo::seed_workflows(&db)
+            .await
+            .map_err(|err| Fatal(format!("could not load the demo workflows: {err}")))?;
+        if workflows > 0 {
+            tracing::info!(workflows, "demo workflows deployed");
+        }
     }
     let public_url = config
         .public_url

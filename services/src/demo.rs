@@ -13,10 +13,12 @@ use crate::users::{self, NewUser};
 pub const DEMO_PASSWORD: &str = "tts-demo-2026";
 
 /// The demo accounts: e-mail, name, TTS role.
-pub const DEMO_USERS: [(&str, &str, SystemRole); 5] = [
+pub const DEMO_USERS: [(&str, &str, SystemRole); 7] = [
     ("admin@example.com", "Avery Admin", SystemRole::Admin),
     ("agent@example.com", "Alex Agent", SystemRole::Agent),
     ("sam@example.com", "Sam Support", SystemRole::Agent),
+    ("morgan@example.com", "Morgan Manager", SystemRole::Agent),
+    ("fiona@example.com", "Fiona Finance", SystemRole::Agent),
     (
         "employee@example.com",
         "Emma Employee",
@@ -242,6 +244,312 @@ pub async fn seed_helpdesk(db: &Db) -> Result<usize> {
             .await?;
             tx.commit().await?;
         }
+        made += 1;
+    }
+    Ok(made)
+}
+
+/// A demo step: name, instructions, role (by name), escalation role, weight, start, end.
+type DemoStep<'a> = (
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    Option<&'a str>,
+    i64,
+    bool,
+    bool,
+);
+
+/// One demo workflow: its settings and graph (transitions name steps by position).
+struct DemoWorkflow<'a> {
+    name: &'a str,
+    description: &'a str,
+    category: Option<&'a str>,
+    department: Option<&'a str>,
+    /// SLA in hours for low, medium, high, urgent.
+    sla_hours: [i64; 4],
+    end_logic: domain::workflow::EndLogic,
+    steps: &'a [DemoStep<'a>],
+    transitions: &'a [(usize, usize, &'a str)],
+}
+
+const HOUR: i64 = 3600;
+
+/// Workflow roles with their members, and three deployed workflows: an IT hardware request
+/// with a manager's approval and an asset end, a finance reimbursement with a budget end, and
+/// general support for every other ticket. Skipped if any workflow exists. Returns how many
+/// workflows it made.
+pub async fn seed_workflows(db: &Db) -> Result<usize> {
+    use domain::workflow::{
+        EndLogic, GraphSave, Position, SlaPolicy, Step, StepId, Transition, WorkflowGraph,
+        WorkflowInput,
+    };
+
+    let Some(admin) = ({
+        let mut pooled = db.acquire().await?;
+        user_rows::find_by_email(&mut pooled.conn(), "admin@example.com").await?
+    }) else {
+        return Ok(0);
+    };
+    let principal = crate::auth::policy::Principal::User(crate::auth::policy::UserPrincipal {
+        user: domain::SessionUser {
+            id: admin.id,
+            email: admin.email.clone(),
+            full_name: admin.full_name.clone(),
+            roles: vec![RoleGrant {
+                system: System::Tts,
+                role: SystemRole::Admin,
+            }],
+            must_set_up_second_factor: false,
+        },
+        session_id: None,
+        token_id: "demo-seed".to_owned(),
+        token_expires_at: Utc::now(),
+    });
+    if !crate::workflows::list(db, &principal).await?.is_empty() {
+        return Ok(0);
+    }
+
+    let roles: [(&str, &str, &[&str]); 4] = [
+        (
+            "IT Support",
+            "First-line IT: triage, fixes, hardware",
+            &["agent@example.com", "sam@example.com"],
+        ),
+        (
+            "IT Managers",
+            "Approve purchases and escalations",
+            &["morgan@example.com"],
+        ),
+        (
+            "Finance Clerks",
+            "Check claims and receipts",
+            &["fiona@example.com"],
+        ),
+        (
+            "Finance Approvers",
+            "Approve payments",
+            &["morgan@example.com"],
+        ),
+    ];
+    let mut role_ids = std::collections::HashMap::new();
+    for (name, description, members) in roles {
+        let role = match crate::workflow_roles::list(db)
+            .await?
+            .into_iter()
+            .find(|r| r.name == name)
+        {
+            Some(role) => role,
+            None => crate::workflow_roles::create(db, name, description).await?,
+        };
+        for email in members {
+            let user = {
+                let mut pooled = db.acquire().await?;
+                user_rows::find_by_email(&mut pooled.conn(), email).await?
+            };
+            if let Some(user) = user {
+                crate::workflow_roles::set_member(db, role.id, user.id, true).await?;
+            }
+        }
+        role_ids.insert(name, role.id);
+    }
+
+    let (categories, departments) = {
+        let mut pooled = db.acquire().await?;
+        let mut conn = pooled.conn();
+        (
+            ticket_rows::categories(&mut conn).await?,
+            ticket_rows::departments(&mut conn).await?,
+        )
+    };
+    let category = |name: &str| {
+        categories
+            .iter()
+            .find(|c| c.parent_id.is_none() && c.name == name)
+            .map(|c| c.id)
+    };
+    let department = |name: &str| departments.iter().find(|d| d.name == name).map(|d| d.id);
+
+    let workflows = [
+        DemoWorkflow {
+            name: "IT hardware request",
+            description: "New or replacement hardware: reviewed by IT, approved by a manager, prepared and delivered; the asset system records it.",
+            category: Some("Hardware"),
+            department: None,
+            sla_hours: [5 * 24, 3 * 24, 24, 8],
+            end_logic: EndLogic::Asset,
+            steps: &[
+                (
+                    "Review request",
+                    "Check the request is complete: **who** needs **what**, and why. Send it for approval or reject it with a reason.",
+                    Some("IT Support"),
+                    Some("IT Managers"),
+                    1,
+                    true,
+                    false,
+                ),
+                (
+                    "Manager approval",
+                    "Approve the purchase, send it back for more detail, or reject it.",
+                    Some("IT Managers"),
+                    None,
+                    2,
+                    false,
+                    false,
+                ),
+                (
+                    "Prepare hardware",
+                    "Order or take the device from stock, install the standard image and arrange the hand-over.",
+                    Some("IT Support"),
+                    Some("IT Managers"),
+                    3,
+                    false,
+                    false,
+                ),
+                ("Delivered", "", None, None, 1, false, true),
+                ("Rejected", "", None, None, 1, false, true),
+            ],
+            transitions: &[
+                (0, 1, "Send for approval"),
+                (0, 4, "Reject"),
+                (1, 2, "Approve"),
+                (1, 0, "Send back"),
+                (1, 4, "Reject"),
+                (2, 3, "Delivered"),
+            ],
+        },
+        DemoWorkflow {
+            name: "Finance reimbursement",
+            description: "Expense claims: receipts checked by a clerk, payment approved; the budget system books it.",
+            category: None,
+            department: Some("Finance"),
+            sla_hours: [10 * 24, 5 * 24, 2 * 24, 24],
+            end_logic: EndLogic::Budget,
+            steps: &[
+                (
+                    "Check receipts",
+                    "Every line needs a receipt and a cost centre.",
+                    Some("Finance Clerks"),
+                    Some("Finance Approvers"),
+                    1,
+                    true,
+                    false,
+                ),
+                (
+                    "Approve payment",
+                    "Approve the payment or reject the claim with a reason.",
+                    Some("Finance Approvers"),
+                    None,
+                    1,
+                    false,
+                    false,
+                ),
+                ("Paid", "", None, None, 1, false, true),
+                ("Rejected", "", None, None, 1, false, true),
+            ],
+            transitions: &[
+                (0, 1, "Receipts complete"),
+                (0, 3, "Reject"),
+                (1, 2, "Approve"),
+                (1, 0, "Send back"),
+                (1, 3, "Reject"),
+            ],
+        },
+        DemoWorkflow {
+            name: "General support",
+            description: "Every ticket no other workflow takes: IT support resolves it and the requester is told.",
+            category: None,
+            department: None,
+            sla_hours: [5 * 24, 2 * 24, 8, 4],
+            end_logic: EndLogic::Notification,
+            steps: &[
+                (
+                    "Resolve",
+                    "Reproduce, fix or answer, and write what you did in the notes.",
+                    Some("IT Support"),
+                    Some("IT Managers"),
+                    1,
+                    true,
+                    false,
+                ),
+                ("Resolved", "", None, None, 1, false, true),
+            ],
+            transitions: &[(0, 1, "Resolved")],
+        },
+    ];
+    let mut made = 0;
+    for demo in workflows {
+        let [low, medium, high, urgent] = demo.sla_hours.map(|h| Some(h * HOUR));
+        let created = crate::workflows::create(
+            db,
+            &principal,
+            WorkflowInput {
+                name: Some(demo.name.to_owned()),
+                description: Some(demo.description.to_owned()),
+                category_id: Some(demo.category.and_then(category)),
+                sub_category_id: None,
+                department_id: Some(demo.department.and_then(department)),
+                sla: Some(SlaPolicy {
+                    low,
+                    medium,
+                    high,
+                    urgent,
+                }),
+                end_logic: Some(demo.end_logic),
+            },
+        )
+        .await?;
+        let role = |name: Option<&str>| name.and_then(|n| role_ids.get(n).copied());
+        let steps = demo
+            .steps
+            .iter()
+            .enumerate()
+            .map(
+                |(i, &(name, instructions, step_role, escalation, weight, is_start, is_end))| {
+                    let n = i64::try_from(i).unwrap_or_default();
+                    Step {
+                        id: StepId(-1 - n),
+                        name: name.to_owned(),
+                        instructions: instructions.to_owned(),
+                        role: role(step_role),
+                        escalation_role: role(escalation),
+                        weight,
+                        is_start,
+                        is_end,
+                        // Left to right, ends below.
+                        position: Position {
+                            x: 80.0 + 240.0 * (if is_end { n - 2 } else { n }) as f64,
+                            y: if is_end { 260.0 } else { 100.0 },
+                        },
+                    }
+                },
+            )
+            .collect();
+        let transitions = demo
+            .transitions
+            .iter()
+            .enumerate()
+            .map(|(i, &(from, to, action))| {
+                let step_id = |k: usize| -1 - i64::try_from(k).unwrap_or_default();
+                Transition::new(
+                    -1 - i64::try_from(i).unwrap_or_default(),
+                    step_id(from),
+                    step_id(to),
+                    action,
+                )
+            })
+            .collect();
+        crate::workflows::save_graph(
+            db,
+            &principal,
+            created.id,
+            GraphSave {
+                revision: created.revision,
+                graph: WorkflowGraph { steps, transitions },
+            },
+        )
+        .await?;
+        crate::workflows::deploy(db, &principal, created.id).await?;
         made += 1;
     }
     Ok(made)

@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use futures::StreamExt as _;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -25,6 +26,8 @@ use crate::tickets::TICKET_CREATED;
 const TOPICS: [&str; 2] = [TICKET_CREATED, END_LOGIC];
 /// How many events one round takes.
 pub const BATCH: i64 = 100;
+/// How many events of a batch are handled at once.
+const PARALLEL: usize = 8;
 /// How long a taken event stays hidden from other takers: longer than any handler runs.
 const LEASE: TimeDelta = TimeDelta::seconds(120);
 
@@ -70,20 +73,28 @@ pub async fn dispatch_due(services: &Services) -> Result<usize> {
         events
     };
     let count = events.len();
-    for event in events {
-        if let Err(err) = handle(services, &event).await {
-            let now = services.clock().now();
-            tracing::warn!(event = %event.event_key, attempts = event.attempts, error = %err, "outbox event failed");
-            let mut pooled = services.db().acquire().await?;
-            rows::mark_failed(
-                &mut pooled.conn(),
-                event.id,
-                &err.to_string(),
-                now + backoff(event.attempts),
-            )
-            .await?;
-        }
-    }
+    // Events are independent (each keyed to its own ticket or task), so several are handled
+    // at once: PostgreSQL runs them in parallel, SQLite one writer after the other.
+    let outcomes: Vec<Result<()>> = futures::stream::iter(events)
+        .map(|event| async move {
+            if let Err(err) = handle(services, &event).await {
+                let now = services.clock().now();
+                tracing::warn!(event = %event.event_key, attempts = event.attempts, error = %err, "outbox event failed");
+                let mut pooled = services.db().acquire().await?;
+                rows::mark_failed(
+                    &mut pooled.conn(),
+                    event.id,
+                    &err.to_string(),
+                    now + backoff(event.attempts),
+                )
+                .await?;
+            }
+            Ok(())
+        })
+        .buffer_unordered(PARALLEL)
+        .collect()
+        .await;
+    outcomes.into_iter().collect::<Result<Vec<()>>>()?;
     Ok(count)
 }
 

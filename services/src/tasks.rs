@@ -428,6 +428,13 @@ pub(crate) async fn start_for_ticket(
     let Some(ticket) = ticket_rows::find(conn, ticket_id).await? else {
         return Ok(()); // deleted meanwhile
     };
+    if ticket
+        .status
+        .parse::<TicketStatus>()
+        .is_ok_and(TicketStatus::is_done)
+    {
+        return Ok(()); // resolved before its event was taken: nothing to route
+    }
     let versions = workflow_rows::matching_versions(
         conn,
         ticket.category_id,

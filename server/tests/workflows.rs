@@ -1,0 +1,1173 @@
+//! The workflow engine over REST, on whichever database the suite runs: designing and
+//! deploying workflows, tickets walking through the demo workflows to their end logic (a real
+//! HTTP server started by the test plays AMS and BMS), round robin under concurrency, acting
+//! twice at once, the SLA monitor with a moved clock, triage, the audit log, and what wrong
+//! input gets.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{Credentials, TestApp, spawn, spawn_with_config};
+use domain::SystemRole;
+use serde_json::{Value, json};
+
+/// A caller with a bearer token.
+#[derive(Clone)]
+struct As<'a> {
+    app: &'a TestApp,
+    token: String,
+}
+
+impl As<'_> {
+    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        common::call_json(
+            self.app.url(path),
+            method,
+            Credentials::Bearer(&self.token),
+            body,
+        )
+        .await
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        self.call("GET", path, None).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call("POST", path, Some(body)).await
+    }
+}
+
+async fn signed_in<'a>(app: &'a TestApp, email: &str) -> As<'a> {
+    As {
+        app,
+        token: app.token(email).await,
+    }
+}
+
+/// Signs in a demo account (demo password).
+async fn demo<'a>(app: &'a TestApp, email: &str) -> As<'a> {
+    let response = common::client()
+        .post(app.url("/api/v1/auth/token/"))
+        .json(&json!({ "email": email, "password": services::demo::DEMO_PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "demo sign-in of {email}");
+    let body: Value = response.json().await.unwrap();
+    As {
+        app,
+        token: body["access"].as_str().unwrap().to_owned(),
+    }
+}
+
+/// Loads the demo accounts, reference data and the three demo workflows.
+async fn seed_demo(app: &TestApp) {
+    let db = app.db();
+    services::demo::seed(db).await.unwrap();
+    services::demo::seed_helpdesk(db).await.unwrap();
+    assert_eq!(services::demo::seed_workflows(db).await.unwrap(), 3);
+}
+
+/// Waits until the ticket's task exists (the runner takes `ticket.created` from the outbox).
+async fn task_of(caller: &As<'_>, ticket_id: i64) -> Value {
+    for _ in 0..200 {
+        let (status, task) = caller
+            .get(&format!("/api/v1/tickets/{ticket_id}/task/"))
+            .await;
+        if status == 200 {
+            return task;
+        }
+        assert_eq!(status, 404, "{task}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("ticket {ticket_id} got no task");
+}
+
+async fn submit(caller: &As<'_>, subject: &str, extra: Value) -> i64 {
+    let mut body =
+        json!({ "subject": subject, "description": "Please help.", "priority": "medium" });
+    body.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    let (status, ticket) = caller.post("/api/v1/tickets/", body).await;
+    assert_eq!(status, 201, "{ticket}");
+    ticket["id"].as_i64().unwrap()
+}
+
+fn action_id(task: &Value, label: &str) -> i64 {
+    task["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["action"] == label)
+        .unwrap_or_else(|| panic!("no action {label} in {}", task["actions"]))["transition_id"]
+        .as_i64()
+        .unwrap()
+}
+
+/// Acts on a task as `caller`: the action with this label, at the task's revision.
+async fn act(caller: &As<'_>, task: &Value, label: &str, notes: &str) -> Value {
+    let (status, after) = caller
+        .post(
+            &format!("/api/v1/tasks/{}/transition/", task["id"]),
+            json!({ "transition_id": action_id(task, label), "notes": notes, "revision": task["revision"] }),
+        )
+        .await;
+    assert_eq!(status, 200, "{label}: {after}");
+    after
+}
+
+fn holder(task: &Value) -> String {
+    task["assignee"]["email"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// An HTTP server playing AMS or BMS: records each call (headers and body) and answers 503 to
+/// the first `failures` calls, 200 after.
+#[derive(Clone, Default)]
+struct FakeSystem {
+    calls: Arc<Mutex<Vec<(String, String, String)>>>,
+}
+
+async fn fake_system(failures: usize) -> (String, FakeSystem) {
+    use axum::http::{HeaderMap, StatusCode};
+    let system = FakeSystem::default();
+    let calls = system.calls.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: String| {
+            let calls = calls.clone();
+            async move {
+                let header = |name: &str| {
+                    headers
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                let mut calls = calls.lock().unwrap();
+                calls.push((header("x-tts-signature"), header("x-tts-event-id"), body));
+                if calls.len() <= failures {
+                    (StatusCode::SERVICE_UNAVAILABLE, "down for maintenance")
+                } else {
+                    (StatusCode::OK, "recorded")
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{address}/hook"), system)
+}
+
+/// Waits for the task's end logic to reach `status`, moving the clock past each retry.
+async fn end_logic_reaches(app: &TestApp, caller: &As<'_>, task_id: i64, status: &str) -> Value {
+    for _ in 0..200 {
+        let (_, task) = caller.get(&format!("/api/v1/tasks/{task_id}/")).await;
+        if task["end_logic_status"] == status {
+            return task;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let (_, task) = caller.get(&format!("/api/v1/tasks/{task_id}/")).await;
+    let _ = app;
+    panic!("end logic never reached {status}: {task}");
+}
+
+const SECRET: &str = "end-logic-test-secret";
+
+#[tokio::test]
+async fn a_hardware_request_walks_every_step_to_the_asset_system() {
+    let (ams_url, ams) = fake_system(1).await;
+    let app = spawn_with_config(|raw| {
+        raw.ams_url = Some(ams_url.clone());
+        raw.end_logic_secret = Some(SECRET.into());
+    })
+    .await;
+    seed_demo(&app).await;
+    let employee = demo(&app, "employee@example.com").await;
+    let morgan = demo(&app, "morgan@example.com").await;
+    let support = [
+        ("agent@example.com", demo(&app, "agent@example.com").await),
+        ("sam@example.com", demo(&app, "sam@example.com").await),
+    ];
+    let as_holder = |task: &Value| {
+        let email = holder(task);
+        support
+            .iter()
+            .find(|(e, _)| *e == email)
+            .map(|(_, c)| c.clone())
+            .unwrap_or_else(|| panic!("{email} is not in IT Support"))
+    };
+    let (_, reference) = employee.get("/api/v1/reference-data/").await;
+    let hardware = reference["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "Hardware")
+        .unwrap()["id"]
+        .clone();
+    let ticket = submit(
+        &employee,
+        "A laptop for our new designer",
+        json!({ "category_id": hardware }),
+    )
+    .await;
+
+    // Matched to the hardware workflow (more specific than the catch-all), at its start step.
+    let task = task_of(&employee, ticket).await;
+    assert_eq!(task["workflow"]["name"], "IT hardware request", "{task}");
+    assert_eq!(task["current_step_name"], "Review request");
+    assert_eq!(task["actions"], json!([]), "the requester cannot act");
+    let reviewer = as_holder(&task);
+    let (_, ticket_now) = employee.get(&format!("/api/v1/tickets/{ticket}/")).await;
+    assert_eq!(ticket_now["status"], "open");
+    assert_eq!(ticket_now["assignee"]["email"], holder(&task));
+
+    // The holder sees it in the inbox; the other support member sees it only in the roles'
+    // queue, and may not act on it.
+    let (_, inbox) = reviewer.get("/api/v1/tasks/").await;
+    assert!(
+        inbox
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["ticket_id"] == ticket && e["mine"] == true),
+        "{inbox}"
+    );
+    let other = support
+        .iter()
+        .find(|(e, _)| *e != holder(&task))
+        .map(|(_, c)| c.clone())
+        .unwrap();
+    let (_, theirs) = other.get("/api/v1/tasks/").await;
+    assert!(
+        !theirs
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["ticket_id"] == ticket)
+    );
+    let (_, queue) = other.get("/api/v1/tasks/?scope=roles").await;
+    assert!(
+        queue
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["ticket_id"] == ticket && e["mine"] == false),
+        "{queue}"
+    );
+    let task = {
+        let (_, task) = reviewer
+            .get(&format!("/api/v1/tasks/{}/", task["id"]))
+            .await;
+        task
+    };
+    let (status, refused) = other
+        .post(
+            &format!("/api/v1/tasks/{}/transition/", task["id"]),
+            json!({ "transition_id": action_id(&task, "Send for approval"), "revision": task["revision"] }),
+        )
+        .await;
+    assert_eq!(status, 403, "{refused}");
+
+    // Review → approval (Morgan) → sent back → review again → approval → approved.
+    let (status, started) = reviewer
+        .post(&format!("/api/v1/tasks/{}/start/", task["id"]), json!({}))
+        .await;
+    assert_eq!(status, 200, "{started}");
+    let (_, ticket_now) = employee.get(&format!("/api/v1/tickets/{ticket}/")).await;
+    assert_eq!(ticket_now["status"], "in_progress");
+    let task = act(
+        &reviewer,
+        &started,
+        "Send for approval",
+        "Standard designer laptop",
+    )
+    .await;
+    assert_eq!(task["current_step_name"], "Manager approval");
+    assert_eq!(holder(&task), "morgan@example.com");
+    let (_, task) = morgan.get(&format!("/api/v1/tasks/{}/", task["id"])).await;
+    let task = act(&morgan, &task, "Send back", "Which screen size?").await;
+    assert_eq!(task["current_step_name"], "Review request");
+    let back_with = as_holder(&task);
+    let (_, task) = back_with
+        .get(&format!("/api/v1/tasks/{}/", task["id"]))
+        .await;
+    let task = act(&back_with, &task, "Send for approval", "15 inch").await;
+    let (_, task) = morgan.get(&format!("/api/v1/tasks/{}/", task["id"])).await;
+    let task = act(&morgan, &task, "Approve", "").await;
+    assert_eq!(task["current_step_name"], "Prepare hardware");
+
+    // Reassigned to the other support member, who delivers.
+    let preparer = as_holder(&task);
+    let (_, task) = preparer
+        .get(&format!("/api/v1/tasks/{}/", task["id"]))
+        .await;
+    let to = support.iter().find(|(e, _)| *e != holder(&task)).unwrap();
+    let to_id = {
+        let (_, me) = to.1.get("/api/v1/auth/me/").await;
+        me["id"].clone()
+    };
+    let (status, task) = preparer
+        .post(
+            &format!("/api/v1/tasks/{}/reassign/", task["id"]),
+            json!({ "user_id": to_id, "notes": "I am out tomorrow", "revision": task["revision"] }),
+        )
+        .await;
+    assert_eq!(status, 200, "{task}");
+    assert_eq!(holder(&task), to.0);
+    let (_, task) = to.1.get(&format!("/api/v1/tasks/{}/", task["id"])).await;
+    let task = act(&to.1, &task, "Delivered", "Handed over at the desk").await;
+    assert_eq!(task["status"], "completed");
+    assert_eq!(task["actions"], json!([]));
+
+    // The ticket is resolved, with the whole way in the task's items.
+    let (_, ticket_now) = employee.get(&format!("/api/v1/tickets/{ticket}/")).await;
+    assert_eq!(ticket_now["status"], "resolved");
+    let statuses: Vec<&str> = task["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "resolved",
+            "resolved",
+            "resolved",
+            "resolved",
+            "reassigned",
+            "resolved"
+        ],
+        "{task}"
+    );
+    assert!(
+        task["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["state"] == "done")
+    );
+
+    // The asset system was down at the first call: the task shows the failure, and the call
+    // succeeds on a retry once its backoff has passed.
+    let task_id = task["id"].as_i64().unwrap();
+    let failed = end_logic_reaches(&app, &employee, task_id, "failed").await;
+    assert!(
+        failed["end_logic_detail"].as_str().unwrap().contains("503"),
+        "{failed}"
+    );
+    app.services().clock().advance(Duration::from_secs(60));
+    app.services().outbox_wake().notify_one();
+    let done = end_logic_reaches(&app, &employee, task_id, "done").await;
+    assert!(
+        done["end_logic_detail"].as_str().unwrap().contains("200"),
+        "{done}"
+    );
+    let calls = ams.calls.lock().unwrap().clone();
+    assert_eq!(calls.len(), 2, "one failure, one success");
+    let (signature, event_id, body) = &calls[1];
+    assert_eq!(
+        signature,
+        &format!("sha256={}", services::outbox::sign(SECRET, body)),
+        "the body is signed with the shared secret"
+    );
+    assert_eq!(event_id, &calls[0].1, "a retry carries the same event id");
+    let sent: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(sent["end_logic"], "asset");
+    assert_eq!(sent["ticket"]["id"], ticket);
+    assert_eq!(sent["ticket"]["subject"], "A laptop for our new designer");
+    assert_eq!(sent["task"]["id"], task_id);
+}
+
+#[tokio::test]
+async fn a_reimbursement_reaches_the_budget_system_and_the_catch_all_notifies() {
+    let (bms_url, bms) = fake_system(0).await;
+    let app = spawn_with_config(|raw| raw.bms_url = Some(bms_url.clone())).await;
+    seed_demo(&app).await;
+    let employee = demo(&app, "noah@example.com").await;
+    let fiona = demo(&app, "fiona@example.com").await;
+    let morgan = demo(&app, "morgan@example.com").await;
+    let (_, reference) = employee.get("/api/v1/reference-data/").await;
+    let finance = reference["departments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "Finance")
+        .unwrap()["id"]
+        .clone();
+    let ticket = submit(
+        &employee,
+        "Train tickets to the Lyon office",
+        json!({ "department_id": finance }),
+    )
+    .await;
+    let task = task_of(&fiona, ticket).await;
+    assert_eq!(task["workflow"]["name"], "Finance reimbursement");
+    assert_eq!(holder(&task), "fiona@example.com");
+    let task = act(
+        &fiona,
+        &task,
+        "Receipts complete",
+        "All three receipts attached",
+    )
+    .await;
+    let (_, task) = morgan.get(&format!("/api/v1/tasks/{}/", task["id"])).await;
+    let task = act(&morgan, &task, "Approve", "").await;
+    assert_eq!(task["status"], "completed");
+    let done = end_logic_reaches(&app, &employee, task["id"].as_i64().unwrap(), "done").await;
+    assert_eq!(done["ticket_status"], "resolved");
+    assert_eq!(bms.calls.lock().unwrap().len(), 1);
+    let body: Value = serde_json::from_str(&bms.calls.lock().unwrap()[0].2).unwrap();
+    assert_eq!(body["end_logic"], "budget");
+
+    // A ticket no specific workflow takes goes to general support; resolving it notifies the
+    // requester.
+    let ticket = submit(&employee, "My mouse squeaks", json!({})).await;
+    let task = task_of(&employee, ticket).await;
+    assert_eq!(task["workflow"]["name"], "General support");
+    let agent = demo(&app, &holder(&task)).await;
+    let (_, task) = agent.get(&format!("/api/v1/tasks/{}/", task["id"])).await;
+    act(&agent, &task, "Resolved", "Cleaned it").await;
+    let (_, notes) = employee.get("/api/v1/notifications/inapp/").await;
+    assert!(
+        notes["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["kind"] == "ticket.resolved" && n["link"] == format!("/tickets/{ticket}")),
+        "{notes}"
+    );
+    assert!(notes["unread"].as_i64().unwrap() >= 1);
+    let (status, _) = employee
+        .post("/api/v1/notifications/inapp/read-all/", json!({}))
+        .await;
+    assert_eq!(status, 200);
+    let (_, notes) = employee.get("/api/v1/notifications/inapp/").await;
+    assert_eq!(notes["unread"], 0);
+}
+
+/// A workflow built over REST: one step for `role`, ending at "Done".
+async fn simple_workflow(
+    admin: &As<'_>,
+    name: &str,
+    role: i64,
+    escalation: Option<i64>,
+    sla_hours: i64,
+) -> i64 {
+    let sla = sla_hours * 3600;
+    let (status, workflow) = admin
+        .post(
+            "/api/v1/workflows/",
+            json!({ "name": name, "sla": { "low": sla, "medium": sla, "high": sla, "urgent": sla } }),
+        )
+        .await;
+    assert_eq!(status, 201, "{workflow}");
+    let id = workflow["id"].as_i64().unwrap();
+    let (status, saved) = admin
+        .call(
+            "PUT",
+            &format!("/api/v1/workflows/{id}/graph/"),
+            Some(json!({
+                "revision": workflow["revision"],
+                "graph": {
+                    "steps": [
+                        { "id": -1, "name": "Handle", "role": role, "escalation_role": escalation, "is_start": true },
+                        { "id": -2, "name": "Done", "is_end": true },
+                    ],
+                    "transitions": [{ "id": -1, "from": -1, "to": -2, "action": "Finish" }],
+                },
+            })),
+        )
+        .await;
+    assert_eq!(status, 200, "{saved}");
+    let (status, version) = admin
+        .post(&format!("/api/v1/workflows/{id}/deploy/"), json!({}))
+        .await;
+    assert_eq!(status, 201, "{version}");
+    id
+}
+
+async fn role_with(admin: &As<'_>, name: &str, members: &[i64]) -> i64 {
+    let (status, role) = admin.post("/api/v1/roles/", json!({ "name": name })).await;
+    assert_eq!(status, 201, "{role}");
+    let id = role["id"].as_i64().unwrap();
+    for member in members {
+        let (status, _) = admin
+            .post(
+                &format!("/api/v1/roles/{id}/members/"),
+                json!({ "user_id": member }),
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    id
+}
+
+#[tokio::test]
+async fn round_robin_hands_out_tickets_in_turn_even_when_they_arrive_together() {
+    let app = spawn().await;
+    app.user("admin@example.com", SystemRole::Admin).await;
+    let mut agents = Vec::new();
+    for n in 0..3 {
+        agents.push(
+            app.user(&format!("agent{n}@example.com"), SystemRole::Agent)
+                .await,
+        );
+    }
+    app.user("employee@example.com", SystemRole::Employee).await;
+    let admin = signed_in(&app, "admin@example.com").await;
+    let employee = signed_in(&app, "employee@example.com").await;
+    let role = role_with(&admin, "Desk", &agents).await;
+    simple_workflow(&admin, "Everything", role, None, 48).await;
+
+    // 30 tickets at once (the runner assigns up to 8 at a time): each member gets exactly 10,
+    // and in the order of assignment the members take strict turns (no one twice in a row).
+    let submissions = (0..30).map(|n| {
+        let employee = employee.clone();
+        async move { submit(&employee, &format!("Concurrent {n}"), json!({})).await }
+    });
+    let mut tickets = futures::future::join_all(submissions).await;
+    tickets.sort_unstable();
+    let mut holders = Vec::new();
+    for ticket in &tickets {
+        holders.push(holder(&task_of(&admin, *ticket).await));
+    }
+    for n in 0..3 {
+        let email = format!("agent{n}@example.com");
+        assert_eq!(
+            holders.iter().filter(|h| **h == email).count(),
+            10,
+            "{holders:?}"
+        );
+    }
+    // Items are numbered in the order the assignments were made (under the role's lock).
+    let mut by_assignment: Vec<(i64, String)> = Vec::new();
+    for ticket in &tickets {
+        let task = task_of(&admin, *ticket).await;
+        by_assignment.push((task["items"][0]["id"].as_i64().unwrap(), holder(&task)));
+    }
+    by_assignment.sort();
+    for pair in by_assignment.windows(2) {
+        assert_ne!(
+            pair[0].1, pair[1].1,
+            "the same member twice in a row: {by_assignment:?}"
+        );
+    }
+
+    // An inactive member is skipped; the others keep taking turns.
+    let (status, _) = admin
+        .post(
+            &format!("/api/v1/roles/{role}/members/"),
+            json!({ "user_id": agents[1], "is_active": false }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let mut later = Vec::new();
+    for n in 0..4 {
+        let ticket = submit(&employee, &format!("Later {n}"), json!({})).await;
+        later.push(holder(&task_of(&admin, ticket).await));
+    }
+    assert!(
+        !later.contains(&"agent1@example.com".to_owned()),
+        "{later:?}"
+    );
+    assert_eq!(
+        later.iter().filter(|h| *h == "agent0@example.com").count(),
+        2,
+        "{later:?}"
+    );
+}
+
+#[tokio::test]
+async fn two_actions_at_once_on_one_task_apply_once() {
+    let app = spawn().await;
+    app.user("admin@example.com", SystemRole::Admin).await;
+    let agent_id = app.user("agent@example.com", SystemRole::Agent).await;
+    app.user("employee@example.com", SystemRole::Employee).await;
+    let admin = signed_in(&app, "admin@example.com").await;
+    let agent = signed_in(&app, "agent@example.com").await;
+    let employee = signed_in(&app, "employee@example.com").await;
+    let role = role_with(&admin, "Desk", &[agent_id]).await;
+    simple_workflow(&admin, "Everything", role, None, 48).await;
+    let ticket = submit(&employee, "Twice", json!({})).await;
+    let task = task_of(&agent, ticket).await;
+    let path = format!("/api/v1/tasks/{}/transition/", task["id"]);
+    let body = json!({ "transition_id": action_id(&task, "Finish") });
+    let (a, b) = tokio::join!(
+        agent.post(&path, body.clone()),
+        agent.post(&path, body.clone())
+    );
+    let mut statuses = [a.0, b.0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409], "{a:?} {b:?}");
+    let (_, task) = agent.get(&format!("/api/v1/tasks/{}/", task["id"])).await;
+    assert_eq!(task["status"], "completed");
+    assert_eq!(
+        task["items"][0]["history"].as_array().unwrap().len(),
+        2,
+        "new, resolved: {task}"
+    );
+
+    // Acting again on the completed task is refused too.
+    let (status, answer) = agent.post(&path, body).await;
+    assert_eq!(status, 409, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("completed"),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn the_sla_monitor_warns_breaches_and_escalates_once() {
+    let app = spawn().await;
+    app.user("admin@example.com", SystemRole::Admin).await;
+    let agent_id = app.user("agent@example.com", SystemRole::Agent).await;
+    let lead_id = app.user("lead@example.com", SystemRole::Agent).await;
+    app.user("employee@example.com", SystemRole::Employee).await;
+    let admin = signed_in(&app, "admin@example.com").await;
+    let agent = signed_in(&app, "agent@example.com").await;
+    let lead = signed_in(&app, "lead@example.com").await;
+    let employee = signed_in(&app, "employee@example.com").await;
+    let desk = role_with(&admin, "Desk", &[agent_id]).await;
+    let leads = role_with(&admin, "Leads", &[lead_id]).await;
+    simple_workflow(&admin, "Everything", desk, Some(leads), 100).await;
+    let ticket = submit(&employee, "Slow one", json!({})).await;
+    let task = task_of(&agent, ticket).await;
+    assert_eq!(holder(&task), "agent@example.com");
+    let kinds = async |caller: &As<'_>| -> Vec<String> {
+        let (_, notes) = caller.get("/api/v1/notifications/inapp/").await;
+        notes["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["kind"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let count = |kinds: &[String], kind: &str| kinds.iter().filter(|k| *k == kind).count();
+
+    // Before 75 %: nothing. At 76 h of 100: one warning for the step and one for the task,
+    // however many monitors run at once and however often.
+    let clock = app.services().clock();
+    clock.advance(Duration::from_secs(70 * 3600));
+    let pass = services::tasks::monitor_sla(app.db(), clock.now())
+        .await
+        .unwrap();
+    assert_eq!(pass, Default::default());
+    clock.advance(Duration::from_secs(6 * 3600));
+    let now = clock.now();
+    let db = app.db();
+    let (a, b, c) = tokio::join!(
+        services::tasks::monitor_sla(db, now),
+        services::tasks::monitor_sla(db, now),
+        services::tasks::monitor_sla(db, now),
+    );
+    assert_eq!(a.unwrap().warned + b.unwrap().warned + c.unwrap().warned, 2);
+    services::tasks::monitor_sla(db, now).await.unwrap();
+    let seen = kinds(&agent).await;
+    assert_eq!(count(&seen, "sla.warning"), 2, "{seen:?}");
+    let (_, task) = agent.get(&format!("/api/v1/tasks/{}/", task["id"])).await;
+    assert_eq!(task["sla_state"], "warning");
+
+    // Past 100 h: the item is breached and escalated to the Leads role; once.
+    clock.advance(Duration::from_secs(25 * 3600));
+    let now = clock.now();
+    let (a, b) = tokio::join!(
+        services::tasks::monitor_sla(db, now),
+        services::tasks::monitor_sla(db, now)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.escalated + b.escalated, 1, "{a:?} {b:?}");
+    assert_eq!(
+        a.breached + b.breached,
+        2,
+        "the item and the task: {a:?} {b:?}"
+    );
+    services::tasks::monitor_sla(db, now).await.unwrap();
+    let seen = kinds(&agent).await;
+    assert_eq!(count(&seen, "sla.breached"), 2, "item and task: {seen:?}");
+    let seen = kinds(&lead).await;
+    assert_eq!(count(&seen, "task.assigned"), 1, "{seen:?}");
+    let (_, task) = lead.get(&format!("/api/v1/tasks/{}/", task["id"])).await;
+    assert_eq!(holder(&task), "lead@example.com");
+    assert_eq!(task["sla_state"], "breached");
+    let items = task["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["status"], "escalated");
+    assert_eq!(items[1]["origin"], "escalation");
+    let history: Vec<&str> = items[0]["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(history, ["new", "breached", "escalated"]);
+
+    // The lead can act; the breach is in the audit log.
+    let task = act(&lead, &task, "Finish", "Done late").await;
+    assert_eq!(task["status"], "completed");
+    let (status, audit) = admin.get("/api/v1/audit/?action=task.sla_breached").await;
+    assert_eq!(status, 200, "{audit}");
+    assert_eq!(audit["count"], 2);
+    let (status, _) = employee.get("/api/v1/audit/").await;
+    assert_eq!(status, 403);
+}
+
+#[tokio::test]
+async fn tickets_nobody_can_take_wait_in_triage_until_an_admin_retries() {
+    let app = spawn().await;
+    app.user("admin@example.com", SystemRole::Admin).await;
+    let agent_id = app.user("agent@example.com", SystemRole::Agent).await;
+    app.user("employee@example.com", SystemRole::Employee).await;
+    let admin = signed_in(&app, "admin@example.com").await;
+    let employee = signed_in(&app, "employee@example.com").await;
+
+    // No workflow at all: triage, and the admin is told.
+    let ticket = submit(&employee, "Nobody's", json!({})).await;
+    let mut queue = Value::Null;
+    for _ in 0..200 {
+        queue = admin.get("/api/v1/triage/").await.1;
+        if !queue.as_array().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(queue[0]["ticket_id"], ticket, "{queue}");
+    assert_eq!(queue[0]["reason"], "no_workflow");
+    let (_, notes) = admin.get("/api/v1/notifications/inapp/").await;
+    assert_eq!(notes["results"][0]["kind"], "triage.waiting", "{notes}");
+
+    // A workflow whose role has nobody: the task starts, unassigned, in triage again.
+    let role = role_with(&admin, "Empty", &[]).await;
+    simple_workflow(&admin, "Everything", role, None, 48).await;
+    let (status, queue) = admin
+        .post(
+            &format!("/api/v1/triage/{}/retry/", queue[0]["id"]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{queue}");
+    assert_eq!(queue[0]["reason"], "no_assignee", "{queue}");
+    let task = task_of(&admin, ticket).await;
+    assert!(task["assignee"].is_null());
+
+    // Once the role has a member, retrying assigns it.
+    let (status, _) = admin
+        .post(
+            &format!("/api/v1/roles/{role}/members/"),
+            json!({ "user_id": agent_id }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, queue) = admin
+        .post(
+            &format!("/api/v1/triage/{}/retry/", queue[0]["id"]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(queue, json!([]));
+    let task = task_of(&admin, ticket).await;
+    assert_eq!(holder(&task), "agent@example.com");
+    let (status, _) = employee.get("/api/v1/triage/").await;
+    assert_eq!(status, 403);
+}
+
+#[tokio::test]
+async fn workflows_are_designed_validated_deployed_and_versioned() {
+    let app = spawn().await;
+    app.user("admin@example.com", SystemRole::Admin).await;
+    let agent_id = app.user("agent@example.com", SystemRole::Agent).await;
+    let admin = signed_in(&app, "admin@example.com").await;
+    let agent = signed_in(&app, "agent@example.com").await;
+    let role = role_with(&admin, "Desk", &[agent_id]).await;
+
+    let (status, workflow) = admin
+        .post("/api/v1/workflows/", json!({ "name": "Onboarding" }))
+        .await;
+    assert_eq!(status, 201, "{workflow}");
+    let id = workflow["id"].as_i64().unwrap();
+    assert_eq!(workflow["status"], "draft");
+    let codes = |w: &Value| -> Vec<String> {
+        w["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["code"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(
+        codes(&workflow).contains(&"no_start_step".to_owned()),
+        "{workflow}"
+    );
+
+    // Deploying an invalid draft: 422 listing the problems.
+    let (status, refused) = admin
+        .post(&format!("/api/v1/workflows/{id}/deploy/"), json!({}))
+        .await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("start step"),
+        "{refused}"
+    );
+
+    // Steps and transitions one at a time.
+    let (status, w) = admin
+        .post(
+            "/api/v1/steps/",
+            json!({ "workflow_id": id, "name": "Prepare", "role": role, "is_start": true }),
+        )
+        .await;
+    assert_eq!(status, 201, "{w}");
+    let (_, w) = admin
+        .post(
+            "/api/v1/steps/",
+            json!({ "workflow_id": id, "name": "Welcome", "is_end": true }),
+        )
+        .await;
+    let step = |w: &Value, name: &str| {
+        w["graph"]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let (prepare, welcome) = (step(&w, "Prepare"), step(&w, "Welcome"));
+    let (status, w) = admin
+        .post(
+            "/api/v1/transitions/",
+            json!({ "from": prepare, "to": welcome, "action": "Ready" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{w}");
+    assert_eq!(codes(&w), ["missing_sla"], "{w}");
+    let (status, w) = admin
+        .call(
+            "PATCH",
+            &format!("/api/v1/workflows/{id}/"),
+            Some(json!({ "sla": { "low": 3600, "medium": 3600, "high": 3600, "urgent": 1800 } })),
+        )
+        .await;
+    assert_eq!(status, 200, "{w}");
+    assert_eq!(w["problems"], json!([]));
+
+    // A save from a stale revision is refused; the graph is not changed.
+    let (status, stale) = admin
+        .call(
+            "PUT",
+            &format!("/api/v1/workflows/{id}/graph/"),
+            Some(json!({ "revision": 1, "graph": { "steps": [], "transitions": [] } })),
+        )
+        .await;
+    assert_eq!(status, 409, "{stale}");
+    let (_, steps) = admin.get(&format!("/api/v1/steps/?workflow={id}")).await;
+    assert_eq!(steps.as_array().unwrap().len(), 2);
+
+    // Deployed as version 1; editing afterwards makes a draft that differs, version 1 stays.
+    let (status, v1) = admin
+        .post(&format!("/api/v1/workflows/{id}/deploy/"), json!({}))
+        .await;
+    assert_eq!(status, 201, "{v1}");
+    assert_eq!(v1["number"], 1);
+    assert_eq!(v1["is_current"], true);
+    let (status, w) = admin
+        .call(
+            "PUT",
+            &format!("/api/v1/steps/{welcome}/"),
+            Some(json!({ "name": "Welcomed", "is_end": true })),
+        )
+        .await;
+    assert_eq!(status, 200, "{w}");
+    assert_eq!(w["has_undeployed_changes"], true);
+    assert_eq!(w["status"], "deployed");
+    let (_, v) = admin
+        .get(&format!("/api/v1/workflows/{id}/versions/1/"))
+        .await;
+    assert!(
+        v["graph"]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "Welcome")
+    );
+    let (_, v2) = admin
+        .post(&format!("/api/v1/workflows/{id}/deploy/"), json!({}))
+        .await;
+    assert_eq!(v2["number"], 2);
+    assert_eq!(
+        v2["graph"]["steps"][1]["id"], welcome,
+        "step ids stay across versions"
+    );
+    let (_, versions) = agent
+        .get(&format!("/api/v1/workflows/{id}/versions/"))
+        .await;
+    assert_eq!(versions.as_array().unwrap().len(), 2);
+    assert_eq!(versions[0]["is_current"], true);
+    assert_eq!(versions[1]["is_current"], false);
+
+    // Pause and resume; a deployed workflow cannot be deleted.
+    let (status, w) = admin
+        .post(&format!("/api/v1/workflows/{id}/pause/"), json!({}))
+        .await;
+    assert_eq!((status, w["status"].as_str()), (200, Some("paused")));
+    let (status, _) = admin
+        .post(&format!("/api/v1/workflows/{id}/pause/"), json!({}))
+        .await;
+    assert_eq!(status, 409);
+    let (status, w) = admin
+        .post(&format!("/api/v1/workflows/{id}/resume/"), json!({}))
+        .await;
+    assert_eq!((status, w["status"].as_str()), (200, Some("deployed")));
+    let (status, _) = admin
+        .call("DELETE", &format!("/api/v1/workflows/{id}/"), None)
+        .await;
+    assert_eq!(status, 409);
+
+    // Another workflow with the same (empty) match set cannot be deployed: no ties.
+    let (_, other) = admin.post("/api/v1/workflows/", json!({ "name": "Second catch-all", "sla": { "low": 60, "medium": 60, "high": 60, "urgent": 60 } })).await;
+    let other_id = other["id"].as_i64().unwrap();
+    admin
+        .call(
+            "PUT",
+            &format!("/api/v1/workflows/{other_id}/graph/"),
+            Some(json!({
+            "revision": other["revision"],
+            "graph": { "steps": [
+                { "id": -1, "name": "A", "role": role, "is_start": true },
+                { "id": -2, "name": "B", "is_end": true } ],
+              "transitions": [{ "id": -1, "from": -1, "to": -2, "action": "Go" }] } })),
+        )
+        .await;
+    let (status, refused) = admin
+        .post(&format!("/api/v1/workflows/{other_id}/deploy/"), json!({}))
+        .await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Onboarding"),
+        "{refused}"
+    );
+    // A never-deployed draft can be deleted.
+    let (status, _) = admin
+        .call("DELETE", &format!("/api/v1/workflows/{other_id}/"), None)
+        .await;
+    assert_eq!(status, 204);
+
+    // Every change is in the audit log.
+    let (_, audit) = admin
+        .get(&format!(
+            "/api/v1/audit/?target_kind=workflow&target_id={id}&page_size=100"
+        ))
+        .await;
+    let actions: Vec<&str> = audit["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "workflow.created",
+        "workflow.step_added",
+        "workflow.transition_added",
+        "workflow.updated",
+        "workflow.deployed",
+        "workflow.paused",
+        "workflow.resumed",
+    ] {
+        assert!(
+            actions.contains(&expected),
+            "{expected} missing from {actions:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn wrong_workflow_input_gets_a_clear_4xx() {
+    let app = spawn().await;
+    app.user("admin@example.com", SystemRole::Admin).await;
+    app.user("agent@example.com", SystemRole::Agent).await;
+    let admin = signed_in(&app, "admin@example.com").await;
+    let agent = signed_in(&app, "agent@example.com").await;
+    let (_, w) = admin
+        .post("/api/v1/workflows/", json!({ "name": "Exists" }))
+        .await;
+    let id = w["id"].as_i64().unwrap();
+    let graph_path = format!("/api/v1/workflows/{id}/graph/");
+    let cases: Vec<(&str, &str, Value, u16, &str)> = vec![
+        (
+            "POST",
+            "/api/v1/workflows/",
+            json!({ "name": "exists" }),
+            409,
+            "already exists",
+        ),
+        (
+            "POST",
+            "/api/v1/workflows/",
+            json!({ "name": "" }),
+            400,
+            "name",
+        ),
+        ("POST", "/api/v1/workflows/", json!({}), 400, "name"),
+        (
+            "POST",
+            "/api/v1/workflows/",
+            json!({ "name": "x".repeat(101) }),
+            400,
+            "name",
+        ),
+        (
+            "POST",
+            "/api/v1/workflows/",
+            json!({ "name": "A", "category_id": 999 }),
+            400,
+            "category_id",
+        ),
+        (
+            "POST",
+            "/api/v1/workflows/",
+            json!({ "name": "A", "sla": { "low": -5 } }),
+            400,
+            "sla.low",
+        ),
+        (
+            "POST",
+            "/api/v1/workflows/",
+            json!({ "name": "A", "end_logic": "teleport" }),
+            400,
+            "end_logic",
+        ),
+        (
+            "POST",
+            "/api/v1/workflows/",
+            json!({ "name": "A", "colour": "red" }),
+            400,
+            "colour",
+        ),
+        (
+            "PUT",
+            &graph_path,
+            json!({ "revision": 1, "graph": { "steps": [{ "id": 1, "name": "A" }, { "id": 1, "name": "B" }] } }),
+            400,
+            "repeats",
+        ),
+        (
+            "PUT",
+            &graph_path,
+            json!({ "revision": 1, "graph": { "steps": [{ "id": 1, "name": "A" }], "transitions": [{ "id": 1, "from": 1, "to": 7, "action": "Go" }] } }),
+            400,
+            "not a step",
+        ),
+        (
+            "PUT",
+            &graph_path,
+            json!({ "revision": 1, "graph": { "steps": [{ "id": 1, "name": "A", "role": 12345 }] } }),
+            400,
+            "workflow role",
+        ),
+        (
+            "PUT",
+            &graph_path,
+            json!({ "revision": 1, "graph": { "steps": [{ "id": 1, "name": "A".repeat(101) }] } }),
+            400,
+            "at most",
+        ),
+        (
+            "POST",
+            "/api/v1/steps/",
+            json!({ "name": "No workflow" }),
+            400,
+            "workflow_id",
+        ),
+        (
+            "POST",
+            "/api/v1/steps/",
+            json!({ "workflow_id": 424242, "name": "A" }),
+            404,
+            "Workflow",
+        ),
+        (
+            "PUT",
+            "/api/v1/steps/424242/",
+            json!({ "name": "A" }),
+            404,
+            "Step",
+        ),
+        (
+            "POST",
+            "/api/v1/transitions/",
+            json!({ "from": 424242, "to": 1, "action": "Go" }),
+            404,
+            "Step",
+        ),
+        ("GET", "/api/v1/steps/", json!(null), 400, "workflow"),
+        (
+            "POST",
+            "/api/v1/tasks/424242/transition/",
+            json!({ "transition_id": 1 }),
+            404,
+            "Task",
+        ),
+        (
+            "GET",
+            "/api/v1/tasks/?scope=everyone",
+            json!(null),
+            400,
+            "scope",
+        ),
+        (
+            "GET",
+            "/api/v1/audit/?page_size=1000",
+            json!(null),
+            400,
+            "page_size",
+        ),
+        (
+            "POST",
+            "/api/v1/notifications/inapp/424242/read/",
+            json!({}),
+            404,
+            "Notification",
+        ),
+    ];
+    for (method, path, body, expected, mentions) in cases {
+        let body = (!body.is_null()).then_some(body);
+        let (status, answer) = admin.call(method, path, body.clone()).await;
+        assert_eq!(status, expected, "{method} {path} {body:?}: {answer}");
+        let text = answer.to_string();
+        assert!(
+            text.contains(mentions),
+            "{method} {path}: {mentions} not in {text}"
+        );
+    }
+    // The failed saves left the draft as it was.
+    let (_, w) = admin.get(&format!("/api/v1/workflows/{id}/")).await;
+    assert_eq!(w["graph"]["steps"], json!([]));
+    assert_eq!(w["revision"], 1);
+    // Agents read workflows but do not change them.
+    let (status, _) = agent.get(&format!("/api/v1/workflows/{id}/")).await;
+    assert_eq!(status, 200);
+    let (status, _) = agent
+        .post("/api/v1/workflows/", json!({ "name": "Mine" }))
+        .await;
+    assert_eq!(status, 403);
+}

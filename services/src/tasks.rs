@@ -1025,7 +1025,17 @@ async fn complete(
         EndLogic::None => None,
     };
     rows::complete(conn, ctx.task_id, end_status, now).await?;
-    update_ticket(conn, ctx, TicketStatus::Resolved, None, acting.user_id, now).await?;
+    // The last holder stays the ticket's assignee: who resolved it.
+    let assignee = ctx.ticket.assignee_id;
+    update_ticket(
+        conn,
+        ctx,
+        TicketStatus::Resolved,
+        assignee,
+        acting.user_id,
+        now,
+    )
+    .await?;
     match end_logic {
         EndLogic::Asset | EndLogic::Budget => {
             outbox::enqueue_many(

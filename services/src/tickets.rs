@@ -741,7 +741,15 @@ pub async fn get(db: &Db, principal: &Principal, id: i64) -> Result<Ticket> {
         {
             Ok(ticket(row))
         }
-        _ => Err(AppError::not_found("Ticket").into()),
+        Some(row) => match scope {
+            TicketScope::Departments { user_id }
+                if crate::db::tasks::works_on(&mut pooled.conn(), row.id, user_id).await? =>
+            {
+                Ok(ticket(row))
+            }
+            _ => Err(AppError::not_found("Ticket").into()),
+        },
+        None => Err(AppError::not_found("Ticket").into()),
     }
 }
 
@@ -769,7 +777,8 @@ pub async fn list(
             let p = arg(&mut args, Arg::Int(user_id));
             conditions.push(format!(
                 "(t.requester_id = {p} OR t.assignee_id = {p} OR t.department_id IN \
-                 (SELECT department_id FROM department_members WHERE user_id = {p}))"
+                 (SELECT department_id FROM department_members WHERE user_id = {p}) OR {})",
+                crate::db::tasks::works_on_sql("t.id", &p)
             ));
         }
     }

@@ -360,6 +360,25 @@ pub async fn roles_of(conn: &mut Conn<'_>, user_id: i64) -> sqlx::Result<Vec<i64
     on_conn!(conn, c => sqlx::query_scalar(SQL).bind(user_id).fetch_all(c).await)
 }
 
+// ------------------------------------------------------------------ visibility
+
+/// SQL that is true when ticket `ticket` (an SQL expression) has a task with an item held,
+/// now or before, by user `user` or by one of their active workflow roles: agents see the
+/// tickets they work on and those in their roles' queues, whatever their departments.
+pub fn works_on_sql(ticket: &str, user: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM tasks wt JOIN task_items wi ON wi.task_id = wt.id \
+         WHERE wt.ticket_id = {ticket} AND (wi.user_id = {user} OR wi.role_id IN \
+         (SELECT wm.role_id FROM workflow_role_members wm WHERE wm.user_id = {user} AND wm.is_active)))"
+    )
+}
+
+/// Whether the user works on the ticket (see [`works_on_sql`]).
+pub async fn works_on(conn: &mut Conn<'_>, ticket_id: i64, user_id: i64) -> sqlx::Result<bool> {
+    let sql = format!("SELECT {}", works_on_sql("$1", "$2"));
+    on_conn!(conn, c => sqlx::query_scalar(&sql).bind(ticket_id).bind(user_id).fetch_one(c).await)
+}
+
 // ------------------------------------------------------------------ inbox
 
 #[derive(Debug, Clone, sqlx::FromRow)]

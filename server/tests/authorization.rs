@@ -415,6 +415,177 @@ fn routes() -> Vec<Route> {
             None,
             json!(null),
         ),
+        // The workflow engine.
+        r("get", "/api/v1/workflows/", Agent, None, json!(null)),
+        r(
+            "post",
+            "/api/v1/workflows/",
+            Admin,
+            None,
+            json!({"name": "Matrix"}),
+        ),
+        r("get", "/api/v1/workflows/{id}/", Agent, None, json!(null)),
+        r("patch", "/api/v1/workflows/{id}/", Admin, None, json!({})),
+        r(
+            "delete",
+            "/api/v1/workflows/{id}/",
+            Admin,
+            None,
+            json!(null),
+        ),
+        r(
+            "put",
+            "/api/v1/workflows/{id}/graph/",
+            Admin,
+            None,
+            json!({"revision": 1, "graph": {}}),
+        ),
+        r(
+            "post",
+            "/api/v1/workflows/{id}/deploy/",
+            Admin,
+            None,
+            json!(null),
+        ),
+        r(
+            "post",
+            "/api/v1/workflows/{id}/pause/",
+            Admin,
+            None,
+            json!(null),
+        ),
+        r(
+            "post",
+            "/api/v1/workflows/{id}/resume/",
+            Admin,
+            None,
+            json!(null),
+        ),
+        r(
+            "get",
+            "/api/v1/workflows/{id}/versions/",
+            Agent,
+            None,
+            json!(null),
+        ),
+        r(
+            "get",
+            "/api/v1/workflows/{id}/versions/{number}/",
+            Agent,
+            None,
+            json!(null),
+        ),
+        r("get", "/api/v1/steps/", Agent, None, json!(null)),
+        r(
+            "post",
+            "/api/v1/steps/",
+            Admin,
+            None,
+            json!({"workflow_id": 999999, "name": "A"}),
+        ),
+        r(
+            "put",
+            "/api/v1/steps/{id}/",
+            Admin,
+            None,
+            json!({"name": "A"}),
+        ),
+        r("delete", "/api/v1/steps/{id}/", Admin, None, json!(null)),
+        r("get", "/api/v1/transitions/", Agent, None, json!(null)),
+        r(
+            "post",
+            "/api/v1/transitions/",
+            Admin,
+            None,
+            json!({"from": 999999, "to": 999999, "action": "Go"}),
+        ),
+        r(
+            "put",
+            "/api/v1/transitions/{id}/",
+            Admin,
+            None,
+            json!({"from": 999999, "to": 999999, "action": "Go"}),
+        ),
+        r(
+            "delete",
+            "/api/v1/transitions/{id}/",
+            Admin,
+            None,
+            json!(null),
+        ),
+        r("get", "/api/v1/tasks/", Agent, None, json!(null)),
+        r(
+            "get",
+            "/api/v1/tasks/{id}/",
+            User,
+            Some("tickets:read"),
+            json!(null),
+        ),
+        r(
+            "get",
+            "/api/v1/tickets/{id}/task/",
+            User,
+            Some("tickets:read"),
+            json!(null),
+        ),
+        r(
+            "post",
+            "/api/v1/tasks/{id}/transition/",
+            Agent,
+            None,
+            json!({"transition_id": 1}),
+        ),
+        r(
+            "post",
+            "/api/v1/tasks/{id}/reassign/",
+            Agent,
+            None,
+            json!({"user_id": 1}),
+        ),
+        r(
+            "post",
+            "/api/v1/tasks/{id}/escalate/",
+            Agent,
+            None,
+            json!({}),
+        ),
+        r(
+            "post",
+            "/api/v1/tasks/{id}/start/",
+            Agent,
+            None,
+            json!(null),
+        ),
+        r("get", "/api/v1/triage/", Admin, None, json!(null)),
+        r(
+            "post",
+            "/api/v1/triage/{id}/retry/",
+            Admin,
+            None,
+            json!(null),
+        ),
+        r("get", "/api/v1/audit/", Admin, None, json!(null)),
+        r(
+            "get",
+            "/api/v1/notifications/inapp/",
+            User,
+            None,
+            json!(null),
+        ),
+        r(
+            "post",
+            "/api/v1/notifications/inapp/{id}/read/",
+            User,
+            None,
+            json!(null),
+        ),
+        r(
+            "post",
+            "/api/v1/notifications/inapp/read-all/",
+            User,
+            None,
+            json!(null),
+        ),
         // Last: it ends the caller's session.
         r("post", "/api/v1/auth/logout/", User, None, json!(null)),
     ]
@@ -551,12 +722,26 @@ async fn every_route_allows_exactly_the_callers_the_policy_says() {
                         t if t.starts_with("/api/v1/departments/") => department_id.to_string(),
                         t if t.starts_with("/api/v1/saved-filters/") => "999999".to_owned(),
                         t if t.starts_with("/api/v1/attachments/") => "999999".to_owned(),
+                        t if [
+                            "/api/v1/workflows/",
+                            "/api/v1/steps/",
+                            "/api/v1/transitions/",
+                            "/api/v1/tasks/",
+                            "/api/v1/triage/",
+                            "/api/v1/notifications/",
+                        ]
+                        .iter()
+                        .any(|prefix| t.starts_with(prefix)) =>
+                        {
+                            "999999".to_owned()
+                        }
                         _ => "no-such-session".to_owned(),
                     },
                 )
                 .replace("{user_id}", &target.to_string())
                 .replace("{role}", "Employee")
-                .replace("{code}", "low");
+                .replace("{code}", "low")
+                .replace("{number}", "1");
             let mut request = match route.method {
                 "get" => client().get(app.url(&path)),
                 "post" => client().post(app.url(&path)),

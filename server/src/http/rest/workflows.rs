@@ -180,8 +180,15 @@ pub async fn version(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct GraphOf {
-    /// The workflow whose draft to list.
-    pub workflow: i64,
+    /// The workflow whose draft to list (required).
+    pub workflow: Option<i64>,
+}
+
+impl GraphOf {
+    fn workflow(&self) -> Result<i64, ApiError> {
+        self.workflow
+            .ok_or_else(|| domain::AppError::invalid_field("workflow", "is required").into())
+    }
 }
 
 /// A step of a draft, with its workflow.
@@ -209,7 +216,8 @@ pub async fn steps(
     caller: Caller,
     ApiQuery(of): ApiQuery<GraphOf>,
 ) -> Result<Json<Vec<StepOut>>, ApiError> {
-    let workflow = services::workflows::get(state.services.db(), &caller.0, of.workflow).await?;
+    caller.may(Permission::ViewWorkflows)?;
+    let workflow = services::workflows::get(state.services.db(), &caller.0, of.workflow()?).await?;
     Ok(Json(
         workflow
             .graph
@@ -326,7 +334,8 @@ pub async fn transitions(
     caller: Caller,
     ApiQuery(of): ApiQuery<GraphOf>,
 ) -> Result<Json<Vec<TransitionOut>>, ApiError> {
-    let workflow = services::workflows::get(state.services.db(), &caller.0, of.workflow).await?;
+    caller.may(Permission::ViewWorkflows)?;
+    let workflow = services::workflows::get(state.services.db(), &caller.0, of.workflow()?).await?;
     Ok(Json(
         workflow
             .graph

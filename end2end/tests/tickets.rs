@@ -140,7 +140,8 @@ async fn an_employee_submits_a_ticket_and_an_agent_finds_and_works_it() {
     let history = agent
         .wait_for_text("[data-test=ticket-history]", "Ordering a new dock")
         .await;
-    assert!(history.contains("from New to In progress"), "{history}");
+    // The workflow opened it when it assigned it; the agent moved it on.
+    assert!(history.contains("to In progress"), "{history}");
     let path = agent.current_path().await;
     screenshot_all_sizes(&agent, &tts, &path, "ticket-page-agent").await;
     agent.assert_no_console_errors().await;

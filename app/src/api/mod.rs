@@ -5,4 +5,6 @@ pub mod account;
 pub mod admin;
 pub mod helpdesk;
 pub mod session;
+pub mod tasks;
 pub mod tickets;
+pub mod workflows;

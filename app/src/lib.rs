@@ -79,6 +79,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/api-keys") view=admin::keys::ApiKeysPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/security") view=admin::security::SecurityPolicyPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/helpdesk") view=admin::helpdesk::HelpdeskSettingsPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/workflows") view=admin::workflows::WorkflowsPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/workflows/:id") view=admin::workflows::WorkflowPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/triage") view=admin::triage::TriagePage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/audit") view=admin::audit::AuditPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -63,6 +63,14 @@ fn MainNav(user: SessionUser) -> impl IntoView {
     let role = user.tts_role();
     view! {
         <nav class="mainnav" aria-label="Main">
+            // An agent's day starts in the inbox: it leads their navigation.
+            {(role >= SystemRole::Agent)
+                .then(|| view! {
+                    <A href="/inbox">
+                        <Icon name="inbox" />
+                        <span>"Inbox"</span>
+                    </A>
+                })}
             <A href="/" exact=true>
                 <Icon name="home" />
                 <span>"Home"</span>
@@ -71,13 +79,6 @@ fn MainNav(user: SessionUser) -> impl IntoView {
                 <Icon name="ticket" />
                 <span>{if role >= SystemRole::Agent { "Tickets" } else { "My tickets" }}</span>
             </A>
-            {(role >= SystemRole::Agent)
-                .then(|| view! {
-                    <A href="/inbox">
-                        <Icon name="inbox" />
-                        <span>"Inbox"</span>
-                    </A>
-                })}
             {(role >= SystemRole::Admin)
                 .then(|| view! {
                     <A href="/admin">

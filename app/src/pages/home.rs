@@ -70,7 +70,7 @@ fn Home() -> impl IntoView {
                             href="/admin"
                             icon="settings"
                             title="Administration"
-                            text="System health, users and roles, and soon workflows and reference data."
+                            text="Workflows, the triage queue and the audit log; users, roles and the helpdesk's settings."
                         />
                     })}
                 </div>

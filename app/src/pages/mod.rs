@@ -8,4 +8,5 @@ pub mod home;
 pub mod login;
 pub mod not_found;
 pub mod password;
+pub mod task;
 pub mod tickets;

@@ -10,6 +10,7 @@ use leptos_meta::Title;
 use leptos_router::components::{A, Form};
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
+use crate::api::tasks::{TaskPanel, load_ticket_task};
 use crate::api::tickets::{
     ChangeTicketStatus, DeleteSavedFilter, SaveFilter, SubmitTicket, TicketView,
     list_saved_filters, list_tickets, load_reference_data, load_ticket,
@@ -21,6 +22,7 @@ use crate::components::ui::{
     toast_result,
 };
 use crate::components::upload::{ChosenFiles, FileDrop, UploadProgress, upload_files};
+use crate::pages::task::{TaskActions, WorkflowPanel};
 use crate::session::{RequireRole, use_session};
 
 pub fn status_badge(status: TicketStatus) -> impl IntoView {
@@ -655,11 +657,29 @@ pub fn TicketPage() -> impl IntoView {
     let change = ServerAction::<ChangeTicketStatus>::new();
     toast_result(change.version(), change.value(), "Status changed");
     let uploads = RwSignal::new(0usize);
+    // Acting on the workflow moves the ticket too (status, assignee, history).
+    let task_actions = TaskActions::new();
     let view_data = Resource::new(
-        move || (id(), change.version().get(), uploads.get()),
-        |(id, _, _)| async move {
+        move || {
+            (
+                id(),
+                change.version().get(),
+                uploads.get(),
+                task_actions.changes(),
+            )
+        },
+        |(id, ..)| async move {
             match id {
                 Some(id) => load_ticket(id).await,
+                None => Err(domain::AppError::not_found("Ticket")),
+            }
+        },
+    );
+    let panel = Resource::new(
+        move || (id(), task_actions.changes()),
+        |(id, _)| async move {
+            match id {
+                Some(id) => load_ticket_task(id).await,
                 None => Err(domain::AppError::not_found("Ticket")),
             }
         },
@@ -669,7 +689,7 @@ pub fn TicketPage() -> impl IntoView {
             <A href="/tickets" attr:class="back-link">"← Tickets"</A>
             <Transition fallback=|| view! { <Spinner label="Loading the ticket" /> }>
                 {move || view_data.get().map(|result| match result {
-                    Ok(data) => view! { <TicketDetail data change uploads /> }.into_any(),
+                    Ok(data) => view! { <TicketDetail data change uploads panel task_actions /> }.into_any(),
                     Err(err) => view! {
                         <Title text="Ticket not found" />
                         <EmptyState icon="ticket" title="Ticket not found" message=err.message />
@@ -686,6 +706,8 @@ fn TicketDetail(
     data: TicketView,
     change: ServerAction<ChangeTicketStatus>,
     uploads: RwSignal<usize>,
+    panel: Resource<Result<TaskPanel, domain::AppError>>,
+    task_actions: TaskActions,
 ) -> impl IntoView {
     let TicketView {
         ticket,
@@ -714,6 +736,7 @@ fn TicketDetail(
         </div>
         <div class="two-column ticket-layout">
             <div class="stack">
+                <WorkflowPanel panel actions=task_actions />
                 <section class="panel" aria-labelledby="description-title">
                     <h2 id="description-title" class="panel-title">"Description"</h2>
                     {if ticket.description.trim().is_empty() {
@@ -799,7 +822,19 @@ fn HistoryEntry(event: TicketEvent) -> impl IntoView {
             event.from_value.clone().unwrap_or_default(),
             event.to_value.clone().unwrap_or_default()
         ),
+        "assigned" if !event.note.is_empty() => {
+            format!("assigned the ticket at the step {}", event.note)
+        }
         "assigned" => "changed the assignee".to_owned(),
+        "workflow" => format!(
+            "started the workflow {}",
+            event.to_value.clone().unwrap_or_default()
+        ),
+        "action" => format!(
+            "moved the ticket from {} to {}",
+            event.from_value.clone().unwrap_or_default(),
+            event.to_value.clone().unwrap_or_default()
+        ),
         "updated" => "edited the ticket".to_owned(),
         "attachment" => format!("attached {}", event.to_value.clone().unwrap_or_default()),
         other => other.to_owned(),
@@ -809,7 +844,7 @@ fn HistoryEntry(event: TicketEvent) -> impl IntoView {
             <span class="timeline-dot" aria-hidden="true"></span>
             <div>
                 <p><strong>{who}</strong> {format!(" {what}")}</p>
-                {(!event.note.is_empty()).then(|| view! { <p class="timeline-note">{event.note.clone()}</p> })}
+                {(!event.note.is_empty() && event.kind != "assigned").then(|| view! { <p class="timeline-note">{event.note.clone()}</p> })}
                 <p class="muted small"><Timestamp at=event.created_at /></p>
             </div>
         </li>

@@ -1,11 +1,14 @@
 //! The administrator's area: system health, users, workflow roles, API keys, security policy,
-//! the helpdesk's reference data.
+//! the helpdesk's reference data, workflows, the triage queue and the audit log.
 
+pub mod audit;
 pub mod helpdesk;
 pub mod keys;
 pub mod roles;
 pub mod security;
+pub mod triage;
 pub mod users;
+pub mod workflows;
 
 use domain::SystemRole;
 use domain::status::SystemStatus;
@@ -24,11 +27,14 @@ pub fn AdminTabs() -> impl IntoView {
     view! {
         <nav class="tabs" aria-label="Administration">
             <A href="/admin" exact=true>"Overview"</A>
+            <A href="/admin/workflows">"Workflows"</A>
+            <A href="/admin/triage">"Triage"</A>
             <A href="/admin/users">"Users"</A>
             <A href="/admin/roles">"Workflow roles"</A>
             <A href="/admin/api-keys">"API keys"</A>
             <A href="/admin/security">"Security"</A>
             <A href="/admin/helpdesk">"Helpdesk"</A>
+            <A href="/admin/audit">"Audit log"</A>
         </nav>
     }
 }
@@ -37,7 +43,7 @@ pub fn AdminTabs() -> impl IntoView {
 #[component]
 pub fn AdminHeader() -> impl IntoView {
     view! {
-        <PageHeader title="Administration" subtitle="The health of this TTS, who uses it and how." />
+        <PageHeader title="Administration" subtitle="The health of this TTS, its workflows, who uses it and how." />
         <AdminTabs />
     }
 }

@@ -103,6 +103,8 @@ pub struct WorkflowRole {
     pub id: i64,
     pub name: String,
     pub description: String,
+    /// How the role hands out work: round robin (default) or least loaded.
+    pub assignment: crate::tasks::AssignmentStrategy,
     pub member_count: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

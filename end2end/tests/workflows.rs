@@ -27,16 +27,27 @@ async fn wait_for_step(browser: &Browser, tts: &Tts, path: &str, step: &str) {
 }
 
 /// Opens the ticket from the inbox and takes `action` with `notes`; returns the ticket's path.
-async fn act_from_inbox(agent: &Browser, tts: &Tts, subject: &str, action: &str, notes: &str, next: &str) -> String {
+async fn act_from_inbox(
+    agent: &Browser,
+    tts: &Tts,
+    subject: &str,
+    action: &str,
+    notes: &str,
+    next: &str,
+) -> String {
     agent.goto(&tts.url("/inbox")).await;
     agent.wait_hydrated().await;
-    agent.wait_for_text("[data-test=inbox-table]", subject).await;
+    agent
+        .wait_for_text("[data-test=inbox-table]", subject)
+        .await;
     agent
         .eval(&format!(
             "[...document.querySelectorAll('[data-test=inbox-row] a')].find(a => a.textContent.includes('{subject}')).click(); return 'ok'"
         ))
         .await;
-    agent.wait_for_text("[data-test=ticket-subject]", subject).await;
+    agent
+        .wait_for_text("[data-test=ticket-subject]", subject)
+        .await;
     agent.wait_hydrated().await;
     agent.wait_for("[data-test=task-action]").await;
     agent.fill("#task-notes", notes).await;
@@ -66,13 +77,17 @@ async fn an_employee_submits_agents_act_through_every_step_and_the_employee_sees
         .fill("#description", "Two taxi rides, **receipts** attached.")
         .await;
     employee.click("[data-test=submit-ticket]").await;
-    employee.wait_for_text("[data-test=ticket-subject]", subject).await;
+    employee
+        .wait_for_text("[data-test=ticket-subject]", subject)
+        .await;
     let path = employee.current_path().await;
     wait_for_step(&employee, &tts, &path, "Check receipts").await;
     let panel = employee.text("[data-test=workflow-panel]").await;
     assert!(panel.contains("Finance reimbursement"), "{panel}");
     assert_eq!(
-        employee.eval("return String(document.querySelectorAll('[data-test=task-action]').length)").await,
+        employee
+            .eval("return String(document.querySelectorAll('[data-test=task-action]').length)")
+            .await,
         "0",
         "the requester follows the ticket but does not act"
     );
@@ -82,9 +97,19 @@ async fn an_employee_submits_agents_act_through_every_step_and_the_employee_sees
     fiona.sign_in(&tts, "fiona@example.com").await;
     fiona.goto(&tts.url("/inbox")).await;
     fiona.wait_hydrated().await;
-    fiona.wait_for_text("[data-test=inbox-table]", subject).await;
+    fiona
+        .wait_for_text("[data-test=inbox-table]", subject)
+        .await;
     screenshot_all_sizes(&fiona, &tts, "/inbox", "workflow-inbox").await;
-    act_from_inbox(&fiona, &tts, subject, "Receipts complete", "Both receipts are there", "Approve payment").await;
+    act_from_inbox(
+        &fiona,
+        &tts,
+        subject,
+        "Receipts complete",
+        "Both receipts are there",
+        "Approve payment",
+    )
+    .await;
     fiona.assert_no_console_errors().await;
     fiona.close().await;
 
@@ -103,7 +128,9 @@ async fn an_employee_submits_agents_act_through_every_step_and_the_employee_sees
     // The employee sees it resolved, every step of the way done.
     employee.goto(&tts.url(&path)).await;
     employee.wait_hydrated().await;
-    employee.wait_for_text("[data-test=current-step]", "Finished").await;
+    employee
+        .wait_for_text("[data-test=current-step]", "Finished")
+        .await;
     let page = employee.text("main").await;
     assert!(page.contains("Resolved"), "{page}");
     let pending = employee

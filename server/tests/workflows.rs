@@ -1175,3 +1175,47 @@ async fn wrong_workflow_input_gets_a_clear_4xx() {
         .await;
     assert_eq!(status, 403);
 }
+
+#[tokio::test]
+async fn a_least_loaded_role_gives_work_to_the_member_with_the_fewest_open_items() {
+    let app = spawn().await;
+    app.user("admin@example.com", SystemRole::Admin).await;
+    let a = app.user("a@example.com", SystemRole::Agent).await;
+    let b = app.user("b@example.com", SystemRole::Agent).await;
+    app.user("employee@example.com", SystemRole::Employee).await;
+    let admin = signed_in(&app, "admin@example.com").await;
+    let employee = signed_in(&app, "employee@example.com").await;
+    let role = role_with(&admin, "Desk", &[a, b]).await;
+    let (status, changed) = admin
+        .call(
+            "PATCH",
+            &format!("/api/v1/roles/{role}/"),
+            Some(json!({ "name": "Desk", "assignment": "least_loaded" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(changed["assignment"], "least_loaded");
+    simple_workflow(&admin, "Everything", role, None, 48).await;
+
+    let first = task_of(&admin, submit(&employee, "One", json!({})).await).await;
+    let second = task_of(&admin, submit(&employee, "Two", json!({})).await).await;
+    assert_eq!(
+        (holder(&first), holder(&second)),
+        ("a@example.com".into(), "b@example.com".into())
+    );
+    // b finishes; a still has one open item, so the third goes to b again (round robin would
+    // have given it to a).
+    let b_caller = signed_in(&app, "b@example.com").await;
+    act(&b_caller, &second, "Finish", "").await;
+    let third = task_of(&admin, submit(&employee, "Three", json!({})).await).await;
+    assert_eq!(holder(&third), "b@example.com");
+
+    let (status, refused) = admin
+        .call(
+            "PATCH",
+            &format!("/api/v1/roles/{role}/"),
+            Some(json!({ "name": "Desk", "assignment": "random" })),
+        )
+        .await;
+    assert_eq!(status, 400, "{refused}");
+}

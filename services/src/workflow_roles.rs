@@ -13,6 +13,10 @@ fn role(row: rows::RoleRow) -> WorkflowRole {
         id: row.id,
         name: row.name,
         description: row.description,
+        assignment: row
+            .assignment
+            .parse()
+            .unwrap_or(domain::tasks::AssignmentStrategy::RoundRobin),
         member_count: row.member_count,
         created_at: row.created_at,
         updated_at: row.updated_at,
@@ -81,6 +85,21 @@ pub async fn update(db: &Db, id: i64, name: &str, description: &str) -> Result<W
     }
     rows::update(&mut tx.conn(), id, &name, &description, Utc::now()).await?;
     tx.commit().await?;
+    get(db, id).await
+}
+
+/// Chooses how the role hands out work (round robin or least loaded).
+pub async fn set_assignment(
+    db: &Db,
+    id: i64,
+    assignment: domain::tasks::AssignmentStrategy,
+) -> Result<WorkflowRole> {
+    {
+        let mut pooled = db.acquire().await?;
+        if rows::set_assignment(&mut pooled.conn(), id, assignment.as_str()).await? == 0 {
+            return Err(AppError::not_found("Workflow role").into());
+        }
+    }
     get(db, id).await
 }
 

@@ -10,12 +10,13 @@ pub struct RoleRow {
     pub id: i64,
     pub name: String,
     pub description: String,
+    pub assignment: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub member_count: i64,
 }
 
-const ROLE_SELECT: &str = "SELECT r.id, r.name, r.description, r.created_at, r.updated_at, \
+const ROLE_SELECT: &str = "SELECT r.id, r.name, r.description, r.assignment, r.created_at, r.updated_at, \
      (SELECT COUNT(*) FROM workflow_role_members m WHERE m.role_id = r.id AND m.is_active) AS member_count \
      FROM workflow_roles r";
 
@@ -62,6 +63,11 @@ pub async fn update(
             .bind(now)
             .bind(id)
     )
+}
+
+pub async fn set_assignment(conn: &mut Conn<'_>, id: i64, assignment: &str) -> sqlx::Result<u64> {
+    const SQL: &str = "UPDATE workflow_roles SET assignment = $1 WHERE id = $2";
+    execute!(conn, sqlx::query(SQL).bind(assignment).bind(id))
 }
 
 pub async fn delete(conn: &mut Conn<'_>, id: i64) -> sqlx::Result<u64> {

@@ -31,6 +31,9 @@ pub struct RoleRequest {
     name: String,
     #[serde(default)]
     description: String,
+    /// `round_robin` (default for a new role) or `least_loaded`; absent leaves it as it is.
+    #[serde(default)]
+    assignment: Option<domain::tasks::AssignmentStrategy>,
 }
 
 /// `POST /api/v1/roles/`
@@ -43,8 +46,13 @@ pub async fn create(
     ApiJson(body): ApiJson<RoleRequest>,
 ) -> Result<(StatusCode, Json<WorkflowRole>), ApiError> {
     caller.user_may(Permission::ManageRoles)?;
-    let role = services::workflow_roles::create(state.services.db(), &body.name, &body.description)
-        .await?;
+    let mut role =
+        services::workflow_roles::create(state.services.db(), &body.name, &body.description)
+            .await?;
+    if let Some(assignment) = body.assignment {
+        role = services::workflow_roles::set_assignment(state.services.db(), role.id, assignment)
+            .await?;
+    }
     Ok((StatusCode::CREATED, Json(role)))
 }
 
@@ -74,10 +82,14 @@ pub async fn update(
     ApiJson(body): ApiJson<RoleRequest>,
 ) -> Result<Json<WorkflowRole>, ApiError> {
     caller.user_may(Permission::ManageRoles)?;
-    Ok(Json(
+    let mut role =
         services::workflow_roles::update(state.services.db(), id, &body.name, &body.description)
-            .await?,
-    ))
+            .await?;
+    if let Some(assignment) = body.assignment {
+        role =
+            services::workflow_roles::set_assignment(state.services.db(), id, assignment).await?;
+    }
+    Ok(Json(role))
 }
 
 /// `DELETE /api/v1/roles/{id}/`

@@ -1219,3 +1219,72 @@ async fn a_least_loaded_role_gives_work_to_the_member_with_the_fewest_open_items
         .await;
     assert_eq!(status, 400, "{refused}");
 }
+
+#[tokio::test]
+async fn an_asset_system_that_keeps_failing_is_retried_then_given_up_visibly() {
+    let (ams_url, ams) = fake_system(usize::MAX).await;
+    let app = spawn_with_config(|raw| raw.ams_url = Some(ams_url.clone())).await;
+    app.user("admin@example.com", SystemRole::Admin).await;
+    let agent_id = app.user("agent@example.com", SystemRole::Agent).await;
+    app.user("employee@example.com", SystemRole::Employee).await;
+    let admin = signed_in(&app, "admin@example.com").await;
+    let agent = signed_in(&app, "agent@example.com").await;
+    let employee = signed_in(&app, "employee@example.com").await;
+    let role = role_with(&admin, "Desk", &[agent_id]).await;
+    let workflow = simple_workflow(&admin, "Everything", role, None, 48).await;
+    let (status, _) = admin
+        .call(
+            "PATCH",
+            &format!("/api/v1/workflows/{workflow}/"),
+            Some(json!({ "end_logic": "asset" })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, version) = admin
+        .post(&format!("/api/v1/workflows/{workflow}/deploy/"), json!({}))
+        .await;
+    assert_eq!((status, version["number"].as_i64()), (201, Some(2)));
+
+    let ticket = submit(&employee, "Register my new phone", json!({})).await;
+    let task = task_of(&agent, ticket).await;
+    assert_eq!(task["version"], 2);
+    let task = act(&agent, &task, "Finish", "").await;
+    let task_id = task["id"].as_i64().unwrap();
+
+    // Each retry comes after its backoff (the clock is moved past the longest, ten minutes,
+    // while the test waits); after the eighth attempt the call is given up, and says so.
+    for _ in 0..400 {
+        let (_, task) = employee.get(&format!("/api/v1/tasks/{task_id}/")).await;
+        if task["end_logic_status"] == "gave_up" {
+            assert!(
+                task["end_logic_detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("after 8 attempts"),
+                "{task}"
+            );
+            assert_eq!(
+                task["ticket_status"], "resolved",
+                "the ticket stays resolved"
+            );
+            break;
+        }
+        if task["end_logic_status"] == "failed" {
+            assert!(
+                task["end_logic_detail"].as_str().unwrap().contains("503"),
+                "{task}"
+            );
+        }
+        app.services().clock().advance(Duration::from_secs(601));
+        app.services().outbox_wake().notify_one();
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(ams.calls.lock().unwrap().len(), 8);
+    let (_, task) = employee.get(&format!("/api/v1/tasks/{task_id}/")).await;
+    assert_eq!(task["end_logic_status"], "gave_up", "{task}");
+    // Nothing more is tried.
+    app.services().clock().advance(Duration::from_secs(3600));
+    app.services().outbox_wake().notify_one();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(ams.calls.lock().unwrap().len(), 8);
+}

@@ -413,14 +413,20 @@ pub async fn deploy_workflow(id: i64) -> Result<i64, AppError> {
     .await
 }
 
-/// Pauses a deployed workflow (`paused`), or resumes a paused one.
+/// Pauses a deployed workflow (`paused`), or resumes a paused one; its status after.
 #[server(endpoint = "admin/workflows/pause")]
-pub async fn set_workflow_paused(id: i64, paused: bool) -> Result<(), AppError> {
+pub async fn set_workflow_paused(
+    id: i64,
+    paused: bool,
+) -> Result<domain::workflow::WorkflowStatus, AppError> {
     crate::ssr::respond(async move {
         let principal = designer().await?;
         let services = crate::ssr::services()?;
-        services::workflows::set_paused(services.db(), &principal, id, paused).await?;
-        Ok(())
+        Ok(
+            services::workflows::set_paused(services.db(), &principal, id, paused)
+                .await?
+                .status,
+        )
     })
     .await
 }

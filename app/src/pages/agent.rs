@@ -140,8 +140,8 @@ fn InboxList(view: InboxView, roles: bool, ticker: Signal<Option<DateTime<Utc>>>
         }
         .into_any();
     }
-    // The nearest target first: overdue items (targets passed) lead.
-    entries.sort_by_key(|e| (e.target_at, e.item_id));
+    // The nearest target first (overdue items lead); on equal targets the higher priority.
+    entries.sort_by_key(|e| (e.target_at, std::cmp::Reverse(e.priority), e.item_id));
     let counts = summary(&entries);
     let total = entries.len();
     view! {
@@ -162,7 +162,7 @@ fn InboxList(view: InboxView, roles: bool, ticker: Signal<Option<DateTime<Utc>>>
                 </span>
             </div>
             <div class="table-wrap">
-                <table class="table inbox-table" data-test="inbox-table">
+                <table class="table card-table inbox-table" data-test="inbox-table">
                     <thead>
                         <tr>
                             <th scope="col">"Time left"</th>

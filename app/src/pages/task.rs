@@ -74,9 +74,15 @@ where
                     changes.update(|c| *c += 1);
                 }
                 Some(Err(err)) if err.kind == ErrorKind::Conflict => {
+                    // The services' 409s end with "Reload it…": the panel reloads by itself.
+                    let reason = err
+                        .message
+                        .split(" Reload it")
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned();
                     toasts.error(format!(
-                        "{} The panel now shows where the task stands.",
-                        err.message
+                        "{reason} Nothing was changed; the panel now shows where the task stands."
                     ));
                     changes.update(|c| *c += 1);
                 }
@@ -372,7 +378,7 @@ fn TaskControls(
                                 >
                                     <span>{action.action.clone()}</span>
                                     <span class="button-hint">
-                                        {if action.finishes { "→ done".to_owned() } else { format!("→ {}", action.to_step_name) }}
+                                        {format!("→ {}", action.to_step_name)}
                                     </span>
                                 </button>
                             }

@@ -94,7 +94,7 @@ fn TriageTable(entries: Vec<TriageEntry>, retry: ServerAction<RetryTriage>) -> i
     let pending = retry.pending();
     view! {
         <div class="table-wrap">
-            <table class="table triage-table" data-test="triage-table">
+            <table class="table card-table triage-table" data-test="triage-table">
                 <thead>
                     <tr>
                         <th scope="col" class="hide-narrow">"Ticket"</th>

@@ -166,7 +166,7 @@ pub fn WorkflowsPage() -> impl IntoView {
 fn WorkflowTable(list: Vec<WorkflowSummary>) -> impl IntoView {
     view! {
         <div class="table-wrap">
-            <table class="table workflow-table" data-test="workflow-table">
+            <table class="table card-table workflow-table" data-test="workflow-table">
                 <thead>
                     <tr>
                         <th scope="col">"Workflow"</th>
@@ -191,7 +191,7 @@ fn WorkflowTable(list: Vec<WorkflowSummary>) -> impl IntoView {
                                 <td class="muted hide-narrow">{matches}</td>
                                 <td class="hide-narrow num">{w.deployed_version.map_or_else(|| "—".to_owned(), |v| format!("v{v}"))}</td>
                                 <td class="hide-narrow num">{w.step_count}</td>
-                                <td class="num">{w.open_tasks}</td>
+                                <td class="num">{w.open_tasks}<span class="narrow-label">{if w.open_tasks == 1 { " open task" } else { " open tasks" }}</span></td>
                             </tr>
                         }
                     }).collect_view()}
@@ -303,7 +303,7 @@ fn SettingsFields(
             </div>
         </fieldset>
         <fieldset class="field fieldset">
-            <legend>"SLA: hours from arrival to the end, per priority"</legend>
+            <legend>"SLA in hours, per priority"</legend>
             <div class="sla-grid">
                 {[Priority::Urgent, Priority::High, Priority::Medium, Priority::Low].into_iter().map(|priority| {
                     let code = priority.as_str();
@@ -427,7 +427,6 @@ pub fn WorkflowPage() -> impl IntoView {
         editor.delete_transition.value(),
         "Transition deleted",
     );
-    toast_result(editor.pause.version(), editor.pause.value(), "");
     toast_result(
         editor.delete.version(),
         editor.delete.value(),
@@ -441,9 +440,26 @@ pub fn WorkflowPage() -> impl IntoView {
                 Some(Ok(number)) => toasts.success(format!(
                     "Version {number} deployed: new tickets start on it"
                 )),
+                Some(Err(err)) if err.kind != domain::ErrorKind::Unprocessable => {
+                    toasts.error(err.message)
+                }
                 Some(Err(_)) => {
                     toasts.error("Not deployed. The reasons are listed at the top of the page.")
                 }
+                None => {}
+            }
+        }
+        version
+    });
+    Effect::new(move |previous: Option<usize>| {
+        let version = editor.pause.version().get();
+        if previous.is_some_and(|p| p != version) {
+            match editor.pause.value().get_untracked() {
+                Some(Ok(WorkflowStatus::Paused)) => {
+                    toasts.success("Paused: new tickets no longer start on it")
+                }
+                Some(Ok(_)) => toasts.success("Resumed: new tickets start on it again"),
+                Some(Err(err)) => toasts.error(err.message),
                 None => {}
             }
         }
@@ -791,7 +807,7 @@ fn StepsPanel(workflow: Workflow, roles: Vec<WorkflowRole>, editor: Editor) -> i
             } else {
                 view! {
                     <div class="table-wrap">
-                        <table class="table steps-table">
+                        <table class="table card-table steps-table">
                             <thead>
                                 <tr>
                                     <th scope="col">"Step"</th>
@@ -820,15 +836,15 @@ fn StepsPanel(workflow: Workflow, roles: Vec<WorkflowRole>, editor: Editor) -> i
                                                     {step.is_start.then(|| view! { <span class="badge badge-blue">"Start"</span> })}
                                                     {step.is_end.then(|| view! { <span class="badge badge-green">"End"</span> })}
                                                 </span>
-                                                {(!step.instructions.is_empty()).then(|| view! { <span class="cell-sub muted small clamp">{step.instructions.clone()}</span> })}
+                                                {(!step.instructions.is_empty()).then(|| view! { <span class="cell-sub muted small clamp">{plain_text(&step.instructions)}</span> })}
                                                 <span class="cell-sub muted small show-narrow">{role_name(step.role).unwrap_or_else(|| "No role".to_owned())}</span>
                                             </td>
-                                            <td class="hide-narrow">{match role_name(step.role) {
+                                            <td class="hide-narrow cell-role">{match role_name(step.role) {
                                                 Some(name) => view! { <span>{name}</span> }.into_any(),
                                                 None if step.is_end => view! { <span class="muted">"—"</span> }.into_any(),
                                                 None => view! { <span class="badge badge-red">"No role"</span> }.into_any(),
                                             }}</td>
-                                            <td class="muted hide-narrow">{role_name(step.escalation_role).unwrap_or_else(|| "An admin".to_owned())}</td>
+                                            <td class="muted hide-narrow cell-role">{role_name(step.escalation_role).unwrap_or_else(|| "An admin".to_owned())}</td>
                                             <td class="num hide-narrow">
                                                 {step.weight}
                                                 {share.map(|s| view! { <span class="muted small">{format!(" · {s}")}</span> })}
@@ -970,7 +986,7 @@ fn TransitionsPanel(workflow: Workflow, editor: Editor) -> impl IntoView {
             } else {
                 view! {
                     <div class="table-wrap">
-                        <table class="table transitions-table">
+                        <table class="table card-table transitions-table">
                             <thead>
                                 <tr>
                                     <th scope="col">"From"</th>
@@ -1108,6 +1124,17 @@ fn VersionsPanel(versions: Vec<WorkflowVersion>) -> impl IntoView {
             }}
         </section>
     }
+}
+
+/// Markdown as a one-line excerpt: without its emphasis, code and heading marks.
+fn plain_text(markdown: &str) -> String {
+    markdown
+        .chars()
+        .filter(|c| !matches!(c, '*' | '_' | '`' | '#'))
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Asks the browser to confirm a destructive action.

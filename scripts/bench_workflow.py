@@ -79,7 +79,7 @@ def percentile(values, p):
     return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))]
 
 
-def bench(binary, backend, database_url, tickets):
+def bench(binary, backend, database_url, tickets, rate):
     folder = tempfile.mkdtemp(prefix="tts-bench-wf-")
     env = {"PATH": os.environ.get("PATH", ""), "TTS_LOG_LEVEL": "warn",
            "TTS_AUTH_RATE_PER_MINUTE": "100000"}
@@ -108,6 +108,11 @@ def bench(binary, backend, database_url, tickets):
     shapes = [{"category_id": hardware}, {"department_id": finance}, {}]
 
     def submit(n):
+        if rate:
+            # Paced arrivals: ticket n is due n / rate seconds after the start.
+            delay = began + n / rate - time.time()
+            if delay > 0:
+                time.sleep(delay)
         body = {"subject": f"Bench {n}", "description": "Routing benchmark", "priority": "medium"}
         body.update(shapes[n % 3])
         return call(port, "/api/v1/tickets/", employee, body)["id"]
@@ -133,7 +138,8 @@ def bench(binary, backend, database_url, tickets):
     assigned = [parse_time(a) for _, a in rows]
     latencies = [(a - c).total_seconds() * 1000 for c, a in zip(created, assigned)]
     span = (max(assigned) - min(created)).total_seconds()
-    print(f"[{backend}] {len(ids)} tickets submitted in {submitted:.1f} s "
+    mode = f"at {rate}/s" if rate else f"as fast as {CLIENTS} clients go"
+    print(f"[{backend}] {mode}: {len(ids)} tickets submitted in {submitted:.1f} s "
           f"({len(ids) / submitted:.0f}/s); all assigned {span:.1f} s after the first was created: "
           f"{len(ids) / span:.0f} tickets routed per second", flush=True)
     print(f"[{backend}] created → assigned: p50 {percentile(latencies, 50):.0f} ms, "
@@ -147,6 +153,8 @@ def main():
     parser.add_argument("--postgres", default=None,
                         help="an administrative URL, e.g. postgres://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--tickets", type=int, default=3000)
+    parser.add_argument("--rate", type=float, default=None,
+                        help="submit at this many tickets per second instead of as fast as possible")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     args = parser.parse_args()
     binary = args.binary
@@ -155,11 +163,11 @@ def main():
                               check=True, capture_output=True, text=True)
         binary = os.path.join(json.loads(meta.stdout)["target_directory"], "release", "tts")
     if not args.no_sqlite:
-        bench(binary, "sqlite", None, args.tickets)
+        bench(binary, "sqlite", None, args.tickets, args.rate)
     if args.postgres:
         subprocess.run(["psql", "-q", args.postgres, "-c", "DROP DATABASE IF EXISTS tts_bench WITH (FORCE)",
                         "-c", "CREATE DATABASE tts_bench"], check=True)
-        bench(binary, "postgres", args.postgres.rsplit("/", 1)[0] + "/tts_bench", args.tickets)
+        bench(binary, "postgres", args.postgres.rsplit("/", 1)[0] + "/tts_bench", args.tickets, args.rate)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ use crate::tickets::TICKET_CREATED;
 const TOPICS: [&str; 2] = [TICKET_CREATED, END_LOGIC];
 /// How many events one round takes.
 pub const BATCH: i64 = 100;
-/// How many events of a batch are handled at once.
+/// How many events of a batch are handled at once on PostgreSQL.
 const PARALLEL: usize = 8;
 /// How long a taken event stays hidden from other takers: longer than any handler runs.
 const LEASE: TimeDelta = TimeDelta::seconds(120);
@@ -73,8 +73,13 @@ pub async fn dispatch_due(services: &Services) -> Result<usize> {
         events
     };
     let count = events.len();
-    // Events are independent (each keyed to its own ticket or task), so several are handled
-    // at once: PostgreSQL runs them in parallel, SQLite one writer after the other.
+    // Events are independent (each keyed to its own ticket or task), so on PostgreSQL several
+    // are handled at once. SQLite has one writer: handlers running together would only wait
+    // for its lock (and back off while they wait), so there they run one after the other.
+    let parallel = match services.db().backend() {
+        crate::db::Backend::Sqlite => 1,
+        crate::db::Backend::Postgres => PARALLEL,
+    };
     let outcomes: Vec<Result<()>> = futures::stream::iter(events)
         .map(|event| async move {
             if let Err(err) = handle(services, &event).await {
@@ -91,7 +96,7 @@ pub async fn dispatch_due(services: &Services) -> Result<usize> {
             }
             Ok(())
         })
-        .buffer_unordered(PARALLEL)
+        .buffer_unordered(parallel)
         .collect()
         .await;
     outcomes.into_iter().collect::<Result<Vec<()>>>()?;

@@ -1288,3 +1288,49 @@ async fn an_asset_system_that_keeps_failing_is_retried_then_given_up_visibly() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(ams.calls.lock().unwrap().len(), 8);
 }
+
+#[tokio::test]
+async fn changes_to_tickets_and_users_are_in_the_audit_log_with_before_and_after() {
+    let app = spawn().await;
+    let admin_id = app.user("admin@example.com", SystemRole::Admin).await;
+    let employee_id = app.user("employee@example.com", SystemRole::Employee).await;
+    let admin = signed_in(&app, "admin@example.com").await;
+    let employee = signed_in(&app, "employee@example.com").await;
+    let ticket = submit(&employee, "Audit me", json!({})).await;
+    let (status, _) = admin
+        .post(
+            &format!("/api/v1/tickets/{ticket}/status/"),
+            json!({ "status": "on_hold", "note": "Waiting for parts" }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = admin
+        .call(
+            "PATCH",
+            &format!("/api/v1/users/{employee_id}/"),
+            Some(json!({ "full_name": "Emma Renamed" })),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    let (_, audit) = admin
+        .get(&format!(
+            "/api/v1/audit/?target_kind=ticket&target_id={ticket}&action=ticket.status_changed"
+        ))
+        .await;
+    assert_eq!(audit["count"], 1, "{audit}");
+    let event = &audit["results"][0];
+    assert_eq!(event["actor"], format!("user:{admin_id}"));
+    assert_eq!(event["before"]["status"], "new");
+    assert_eq!(event["after"]["status"], "on_hold");
+    assert_eq!(event["after"]["note"], "Waiting for parts");
+    let (_, audit) = admin
+        .get(&format!(
+            "/api/v1/audit/?action=user.&target_id={employee_id}"
+        ))
+        .await;
+    assert_eq!(audit["count"], 1, "{audit}");
+    assert_eq!(audit["results"][0]["before"]["full_name"], "Test Employee");
+    assert_eq!(audit["results"][0]["after"]["full_name"], "Emma Renamed");
+    assert_eq!(audit["results"][0]["actor_name"], "Test Admin");
+}

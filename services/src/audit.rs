@@ -16,6 +16,8 @@ use crate::error::Result;
 #[derive(Debug, Clone, Copy)]
 pub enum Actor<'a> {
     Principal(&'a Principal),
+    /// A signed-in user known by id only.
+    User(i64),
     System,
 }
 
@@ -23,6 +25,7 @@ impl Actor<'_> {
     fn name(&self) -> String {
         match self {
             Actor::Principal(p) => p.actor(),
+            Actor::User(id) => format!("user:{id}"),
             Actor::System => "system".to_owned(),
         }
     }
@@ -30,6 +33,7 @@ impl Actor<'_> {
     pub fn user_id(&self) -> Option<i64> {
         match self {
             Actor::Principal(p) => p.user().map(|u| u.user.id),
+            Actor::User(id) => Some(*id),
             Actor::System => None,
         }
     }

@@ -1159,6 +1159,25 @@ pub async fn update(
     {
         record("updated", None, None).await?;
     }
+    crate::audit::record(
+        &mut tx.conn(),
+        crate::audit::Actor::Principal(principal),
+        "ticket.updated",
+        "ticket",
+        Some(id),
+        Some(serde_json::json!({
+            "subject": current.subject, "category_id": id_of(&current.category),
+            "sub_category_id": id_of(&current.sub_category),
+            "department_id": id_of(&current.department), "priority": current.priority,
+            "assignee_id": current.assignee.as_ref().map(|a| a.id),
+        })),
+        Some(serde_json::json!({
+            "subject": subject, "category_id": category_id, "sub_category_id": sub_category_id,
+            "department_id": department_id, "priority": priority, "assignee_id": assignee_id,
+        })),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     get(db, principal, id).await
 }
@@ -1229,6 +1248,17 @@ pub async fn change_status(
         ),
         "ticket.status_changed",
         &payload.to_string(),
+        now,
+    )
+    .await?;
+    crate::audit::record(
+        &mut tx.conn(),
+        crate::audit::Actor::Principal(principal),
+        "ticket.status_changed",
+        "ticket",
+        Some(id),
+        Some(serde_json::json!({ "status": current.status })),
+        Some(serde_json::json!({ "status": change.status, "note": note })),
         now,
     )
     .await?;

@@ -364,6 +364,31 @@ pub async fn update(db: &Db, actor_id: i64, id: i64, changes: UserChanges) -> Re
             }
         }
     }
+    let roles_now: Vec<String> = {
+        let mut names: Vec<String> = users::grants(&mut tx.conn(), id)
+            .await?
+            .iter()
+            .map(|g| format!("{}:{}", g.system.as_str(), g.role.as_str()))
+            .collect();
+        names.sort();
+        names
+    };
+    crate::audit::record(
+        &mut tx.conn(),
+        crate::audit::Actor::User(actor_id),
+        "user.updated",
+        "user",
+        Some(id),
+        Some(serde_json::json!({
+            "email": current.email, "full_name": current.full_name, "is_active": current.is_active,
+        })),
+        Some(serde_json::json!({
+            "email": email, "full_name": full_name, "is_active": stays_active,
+            "roles": roles_now,
+        })),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(user_id = id, actor = actor_id, "user updated");
     get(db, id).await

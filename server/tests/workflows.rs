@@ -1334,3 +1334,62 @@ async fn changes_to_tickets_and_users_are_in_the_audit_log_with_before_and_after
     assert_eq!(audit["results"][0]["after"]["full_name"], "Emma Renamed");
     assert_eq!(audit["results"][0]["actor_name"], "Test Admin");
 }
+
+#[tokio::test]
+async fn a_holder_escalates_to_the_escalation_role_and_then_to_an_admin() {
+    let app = spawn().await;
+    app.user("admin@example.com", SystemRole::Admin).await;
+    let agent_id = app.user("agent@example.com", SystemRole::Agent).await;
+    let lead_id = app.user("lead@example.com", SystemRole::Agent).await;
+    app.user("employee@example.com", SystemRole::Employee).await;
+    let admin = signed_in(&app, "admin@example.com").await;
+    let agent = signed_in(&app, "agent@example.com").await;
+    let lead = signed_in(&app, "lead@example.com").await;
+    let employee = signed_in(&app, "employee@example.com").await;
+    let desk = role_with(&admin, "Desk", &[agent_id]).await;
+    let leads = role_with(&admin, "Leads", &[lead_id]).await;
+    simple_workflow(&admin, "Everything", desk, Some(leads), 48).await;
+    let ticket = submit(&employee, "Beyond me", json!({})).await;
+    let task = task_of(&agent, ticket).await;
+
+    let escalate = async |caller: &As<'_>, task: &Value| {
+        caller
+            .post(
+                &format!("/api/v1/tasks/{}/escalate/", task["id"]),
+                json!({ "notes": "Needs a decision", "revision": task["revision"] }),
+            )
+            .await
+    };
+    // A stale revision is refused; the holder escalates to the Leads role.
+    let (status, _) = agent
+        .post(
+            &format!("/api/v1/tasks/{}/escalate/", task["id"]),
+            json!({ "revision": 999 }),
+        )
+        .await;
+    assert_eq!(status, 409);
+    let (status, task) = escalate(&agent, &task).await;
+    assert_eq!(status, 200, "{task}");
+    assert_eq!(holder(&task), "lead@example.com");
+    assert_eq!(task["items"][1]["origin"], "escalation");
+    // The former holder can no longer act.
+    let (status, _) = escalate(&agent, &task).await;
+    assert_eq!(status, 403);
+    // The lead escalates again: nobody else in Leads, so the least busy admin takes it.
+    let (status, task) = escalate(&lead, &task).await;
+    assert_eq!(status, 200, "{task}");
+    assert_eq!(holder(&task), "admin@example.com");
+    // The only admin escalating finds nobody left: a clear 409, the task unchanged.
+    let (status, answer) = escalate(&admin, &task).await;
+    assert_eq!(status, 409, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no one to escalate to"),
+        "{answer}"
+    );
+    let (_, after) = admin.get(&format!("/api/v1/tasks/{}/", task["id"])).await;
+    assert_eq!(holder(&after), "admin@example.com");
+    assert_eq!(after["revision"], task["revision"]);
+}

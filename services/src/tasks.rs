@@ -1168,8 +1168,8 @@ pub async fn reassign(
 }
 
 /// Hands `item` up: to the next member of the step's escalation role, or to the least busy
-/// admin if the step has none (or it has no active member). Returns the new holder, or
-/// `None` if there is nobody to take it.
+/// admin if the step has none, it has no other active member, or the item is already with
+/// it. Returns the new holder, or `None` if there is nobody to take it.
 async fn escalate_item(
     conn: &mut Conn<'_>,
     ctx: &mut Context,
@@ -1183,8 +1183,15 @@ async fn escalate_item(
         .graph()
         .step(StepId(item.step_id))
         .and_then(|s| s.escalation_role);
+    // Escalation goes up, never around: from the step's role to its escalation role, from
+    // there to the admins, and from the admins nowhere.
+    if item.role_id.is_none() && item.origin == ItemOrigin::Escalation.as_str() {
+        return Ok(None);
+    }
     let mut chosen = None;
-    if let Some(role) = escalation_role {
+    if let Some(role) = escalation_role
+        && item.role_id != Some(role)
+    {
         chosen = pick_from_role(conn, role, now)
             .await?
             .filter(|user| *user != item.user_id)

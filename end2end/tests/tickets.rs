@@ -70,7 +70,7 @@ async fn an_employee_submits_a_ticket_and_an_agent_finds_and_works_it() {
     assert_eq!(subject, "Docking station does not charge the laptop");
     let path = employee.current_path().await;
     assert!(path.starts_with("/tickets/"), "{path}");
-    let description = employee.text(".prose").await;
+    let description = employee.text("[data-test=ticket-description]").await;
     assert!(
         description.contains("dock stopped charging"),
         "{description}"

@@ -742,7 +742,7 @@ fn TicketDetail(
                     {if ticket.description.trim().is_empty() {
                         view! { <p class="muted">"No description."</p> }.into_any()
                     } else {
-                        view! { <div class="prose" inner_html=ticket.description_html.clone()></div> }.into_any()
+                        view! { <div class="prose" data-test="ticket-description" inner_html=ticket.description_html.clone()></div> }.into_any()
                     }}
                 </section>
                 <Attachments ticket_id attachments uploads />

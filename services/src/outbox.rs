@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 use futures::StreamExt as _;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -215,7 +215,7 @@ async fn run_end_logic(services: &Services, event: &ClaimedEvent, task_id: i64) 
             rows::give_up(conn, event.id, &err, now).await?;
         }
         Err(err) => {
-            rows::mark_failed(conn, event.id, &err, retry_at(now, event.attempts)).await?;
+            rows::mark_failed(conn, event.id, &err, now + backoff(event.attempts)).await?;
         }
     }
     crate::audit::record(
@@ -231,10 +231,6 @@ async fn run_end_logic(services: &Services, event: &ClaimedEvent, task_id: i64) 
     .await?;
     tx.commit().await?;
     Ok(())
-}
-
-fn retry_at(now: DateTime<Utc>, attempts: i64) -> DateTime<Utc> {
-    now + backoff(attempts)
 }
 
 /// The signature of a body: hex HMAC-SHA256 with the shared secret.

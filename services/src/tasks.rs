@@ -344,12 +344,8 @@ async fn to_triage(
             title: format!("{} needs triage: {}", number(ticket.id), reason.label()),
             body: detail.to_owned(),
             link: Some("/admin/triage".to_owned()),
-            dedupe_key: Some(format!(
-                "triage:{}:{}:{}",
-                ticket.id,
-                reason.as_str(),
-                now.timestamp_millis()
-            )),
+            // A ticket may come back to triage after a retry: each time is news.
+            dedupe_key: None,
         },
         now,
     )

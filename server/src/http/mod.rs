@@ -145,7 +145,10 @@ pub fn trim_trailing_slash(mut request: Request) -> Request {
 /// Every REST route with its handler. Each handler asks for the permission it needs
 /// (`Caller::may`); the authorization matrix test calls every route as every role.
 fn api_routes(upload_limit: usize) -> Router<AppState> {
-    use rest::{api_keys, attachments, auth, helpdesk, roles, tasks, tickets, users, workflows};
+    use rest::{
+        api_keys, attachments, audit, auth, helpdesk, notifications, roles, tasks, tickets, users,
+        workflows,
+    };
     Router::new()
         .route("/auth/token", post(auth::token))
         .route("/auth/token/verify", post(auth::verify))
@@ -272,15 +275,12 @@ fn api_routes(upload_limit: usize) -> Router<AppState> {
         .route("/tickets/{id}/task", get(tasks::of_ticket))
         .route("/triage", get(tasks::triage))
         .route("/triage/{id}/retry", post(tasks::retry_triage))
-        .route("/audit", get(tasks::audit))
-        .route("/notifications/inapp", get(tasks::notifications))
-        .route(
-            "/notifications/inapp/{id}/read",
-            post(tasks::read_notification),
-        )
+        .route("/audit", get(audit::audit))
+        .route("/notifications/inapp", get(notifications::list))
+        .route("/notifications/inapp/{id}/read", post(notifications::read))
         .route(
             "/notifications/inapp/read-all",
-            post(tasks::read_all_notifications),
+            post(notifications::read_all),
         )
 }
 

@@ -6,8 +6,10 @@
 
 pub mod api_keys;
 pub mod attachments;
+pub mod audit;
 pub mod auth;
 pub mod helpdesk;
+pub mod notifications;
 pub mod openapi;
 pub mod roles;
 pub mod tasks;

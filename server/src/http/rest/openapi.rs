@@ -4,7 +4,10 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{api_keys, attachments, auth, helpdesk, roles, tasks, tickets, users, workflows};
+use super::{
+    api_keys, attachments, audit, auth, helpdesk, notifications, roles, tasks, tickets, users,
+    workflows,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -40,8 +43,8 @@ use super::{api_keys, attachments, auth, helpdesk, roles, tasks, tickets, users,
         workflows::update_step, workflows::delete_step, workflows::transitions,
         workflows::add_transition, workflows::update_transition, workflows::delete_transition,
         tasks::inbox, tasks::get, tasks::of_ticket, tasks::transition, tasks::reassign,
-        tasks::escalate, tasks::start, tasks::triage, tasks::retry_triage, tasks::audit,
-        tasks::notifications, tasks::read_notification, tasks::read_all_notifications,
+        tasks::escalate, tasks::start, tasks::triage, tasks::retry_triage, audit::audit,
+        notifications::list, notifications::read, notifications::read_all,
     ),
     modifiers(&SecuritySchemes),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])),

@@ -1,19 +1,16 @@
 //! `/api/v1/tasks/…`: the agent's inbox and acting on tasks; `/api/v1/triage/…`: tickets the
-//! engine could not place; `/api/v1/audit/`: the audit log; `/api/v1/notifications/inapp/…`:
-//! in-app notifications.
+//! engine could not place.
 
 use axum::Json;
-use axum::extract::{OriginalUri, State};
-use domain::audit::{AuditEvent, AuditQuery};
-use domain::notifications::Notification;
+use axum::extract::State;
 use domain::tasks::{
     EscalateRequest, InboxEntry, ReassignRequest, Task, TransitionRequest, TriageEntry,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use services::auth::policy::Permission;
 use services::tasks::InboxScope;
 
-use super::{ApiError, ApiJson, ApiPath, ApiQuery, Caller, ErrorBody, Paged};
+use super::{ApiError, ApiJson, ApiPath, ApiQuery, Caller, ErrorBody};
 use crate::http::AppState;
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -173,106 +170,4 @@ pub async fn retry_triage(
     Ok(Json(
         services::tasks::retry_triage(state.services.db(), &caller.0, id, now).await?,
     ))
-}
-
-/// A page of the audit log (for the OpenAPI document).
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct AuditPage {
-    pub count: i64,
-    pub next: Option<String>,
-    pub previous: Option<String>,
-    pub results: Vec<AuditEvent>,
-}
-
-/// `GET /api/v1/audit/`: newest first; filter by actor, action (or prefix ending in `.`),
-/// target and time.
-#[utoipa::path(get, path = "/api/v1/audit/", tag = "audit", params(AuditQuery),
-    responses((status = 200, body = AuditPage), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn audit(
-    State(state): State<AppState>,
-    caller: Caller,
-    OriginalUri(uri): OriginalUri,
-    ApiQuery(query): ApiQuery<AuditQuery>,
-) -> Result<Json<Paged<AuditEvent>>, ApiError> {
-    let page = services::audit::list(state.services.db(), &caller.0, &query).await?;
-    Ok(Json(Paged::new(
-        page,
-        &uri,
-        i64::from(query.page.unwrap_or(1)),
-        i64::from(
-            query
-                .page_size
-                .unwrap_or(domain::tickets::DEFAULT_PAGE_SIZE),
-        ),
-    )))
-}
-
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct NotificationParams {
-    /// Only unread ones.
-    #[serde(default)]
-    pub unread: Option<bool>,
-}
-
-/// The caller's notifications and how many are unread.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct NotificationList {
-    pub unread: i64,
-    pub results: Vec<Notification>,
-}
-
-fn user_id(caller: &Caller) -> Result<i64, ApiError> {
-    Ok(caller.user_may(Permission::OwnAccount)?.user.id)
-}
-
-/// `GET /api/v1/notifications/inapp/`: the latest 100, newest first.
-#[utoipa::path(get, path = "/api/v1/notifications/inapp/", tag = "notifications", params(NotificationParams),
-    responses((status = 200, body = NotificationList), (status = 401, body = ErrorBody)))]
-pub async fn notifications(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiQuery(params): ApiQuery<NotificationParams>,
-) -> Result<Json<NotificationList>, ApiError> {
-    let user_id = user_id(&caller)?;
-    let db = state.services.db();
-    Ok(Json(NotificationList {
-        unread: services::notifications::unread_count(db, user_id).await?,
-        results: services::notifications::list(db, user_id, params.unread.unwrap_or(false)).await?,
-    }))
-}
-
-/// `POST /api/v1/notifications/inapp/{id}/read/`
-#[utoipa::path(post, path = "/api/v1/notifications/inapp/{id}/read/", tag = "notifications",
-    params(("id" = i64, Path)),
-    responses((status = 200, body = NotificationList), (status = 404, body = ErrorBody)))]
-pub async fn read_notification(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(id): ApiPath<i64>,
-) -> Result<Json<NotificationList>, ApiError> {
-    let user = user_id(&caller)?;
-    let db = state.services.db();
-    services::notifications::mark_read(db, user, Some(id)).await?;
-    Ok(Json(NotificationList {
-        unread: services::notifications::unread_count(db, user).await?,
-        results: services::notifications::list(db, user, false).await?,
-    }))
-}
-
-/// `POST /api/v1/notifications/inapp/read-all/`
-#[utoipa::path(post, path = "/api/v1/notifications/inapp/read-all/", tag = "notifications",
-    responses((status = 200, body = NotificationList), (status = 401, body = ErrorBody)))]
-pub async fn read_all_notifications(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<NotificationList>, ApiError> {
-    let user = user_id(&caller)?;
-    let db = state.services.db();
-    services::notifications::mark_read(db, user, None).await?;
-    Ok(Json(NotificationList {
-        unread: 0,
-        results: services::notifications::list(db, user, false).await?,
-    }))
 }

@@ -1326,13 +1326,115 @@ async fn changes_to_tickets_and_users_are_in_the_audit_log_with_before_and_after
     assert_eq!(event["after"]["note"], "Waiting for parts");
     let (_, audit) = admin
         .get(&format!(
-            "/api/v1/audit/?action=user.&target_id={employee_id}"
+            "/api/v1/audit/?action=user.&target_kind=user&target_id={employee_id}"
         ))
         .await;
-    assert_eq!(audit["count"], 1, "{audit}");
+    // Newest first: the rename, then the creation.
+    assert_eq!(audit["count"], 2, "{audit}");
+    assert_eq!(audit["results"][0]["action"], "user.updated");
     assert_eq!(audit["results"][0]["before"]["full_name"], "Test Employee");
     assert_eq!(audit["results"][0]["after"]["full_name"], "Emma Renamed");
     assert_eq!(audit["results"][0]["actor_name"], "Test Admin");
+    assert_eq!(audit["results"][1]["action"], "user.created");
+    assert_eq!(
+        audit["results"][1]["after"]["email"],
+        "employee@example.com"
+    );
+}
+
+#[tokio::test]
+async fn invitations_role_membership_policies_and_api_keys_are_audited() {
+    let app = spawn().await;
+    let admin_id = app.user("admin@example.com", SystemRole::Admin).await;
+    let agent_id = app.user("agent@example.com", SystemRole::Agent).await;
+    let admin = signed_in(&app, "admin@example.com").await;
+    let actor = format!("user:{admin_id}");
+
+    let (status, invited) = admin
+        .post(
+            "/api/v1/users/",
+            json!({ "email": "new.hire@example.com", "full_name": "New Hire",
+                    "roles": [{ "system": "tts", "role": "Agent" }] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{invited}");
+    let (status, role) = admin
+        .post(
+            "/api/v1/roles/",
+            json!({ "name": "Audited", "assignment": "least_loaded" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{role}");
+    let role_id = role["id"].as_i64().unwrap();
+    let members = format!("/api/v1/roles/{role_id}/members/");
+    assert_eq!(
+        admin.post(&members, json!({ "user_id": agent_id })).await.0,
+        200
+    );
+    // Setting what is already set records nothing.
+    assert_eq!(
+        admin.post(&members, json!({ "user_id": agent_id })).await.0,
+        200
+    );
+    assert_eq!(
+        admin
+            .post(&members, json!({ "user_id": agent_id, "is_active": false }))
+            .await
+            .0,
+        200
+    );
+    let (status, _) = admin
+        .call("DELETE", &format!("{members}{agent_id}/"), None)
+        .await;
+    assert_eq!(status, 204);
+    let (status, key) = admin
+        .post(
+            "/api/v1/api-keys/",
+            json!({ "name": "Audited key", "scopes": ["tickets:submit"] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{key}");
+    let key_id = key["summary"]["id"].as_i64().unwrap();
+    let (status, _) = admin
+        .call("DELETE", &format!("/api/v1/api-keys/{key_id}/"), None)
+        .await;
+    assert_eq!(status, 204);
+
+    let (_, audit) = admin.get("/api/v1/audit/?page_size=100").await;
+    let ours: Vec<(String, Value)> = audit["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor"] == actor.as_str())
+        .map(|e| (e["action"].as_str().unwrap().to_owned(), e.clone()))
+        .collect();
+    let actions: Vec<&str> = ours.iter().rev().map(|(a, _)| a.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "user.created",
+            "role.created",
+            "role.assignment_changed",
+            "role.member_added",
+            "role.member_changed",
+            "role.member_removed",
+            "api_key.created",
+            "api_key.revoked",
+        ],
+        "{audit}"
+    );
+    let find = |action: &str| &ours.iter().find(|(a, _)| a == action).unwrap().1;
+    assert_eq!(find("user.created")["after"]["invited"], true);
+    assert_eq!(find("user.created")["after"]["roles"], json!(["tts:Agent"]));
+    assert_eq!(find("role.member_changed")["before"]["is_active"], true);
+    assert_eq!(find("role.member_changed")["after"]["is_active"], false);
+    // The secret never reaches the log.
+    let secret = key["key"].as_str().unwrap();
+    assert!(!audit.to_string().contains(secret));
+    assert_eq!(
+        find("api_key.created")["after"]["scopes"],
+        json!(["tickets:submit"])
+    );
 }
 
 #[tokio::test]

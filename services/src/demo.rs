@@ -5,6 +5,7 @@ use chrono::Utc;
 use domain::tickets::{NewTicket, Priority, TicketSource};
 use domain::{RoleGrant, System, SystemRole};
 
+use crate::audit::Actor;
 use crate::db::{Db, tickets as ticket_rows, users as user_rows};
 use crate::error::Result;
 use crate::users::{self, NewUser};
@@ -52,6 +53,7 @@ pub async fn seed(db: &Db) -> Result<usize> {
         }
         users::create(
             db,
+            Actor::System,
             NewUser {
                 email: email.to_owned(),
                 full_name: name.to_owned(),
@@ -340,7 +342,7 @@ pub async fn seed_workflows(db: &Db) -> Result<usize> {
             .find(|r| r.name == name)
         {
             Some(role) => role,
-            None => crate::workflow_roles::create(db, name, description).await?,
+            None => crate::workflow_roles::create(db, Actor::System, name, description).await?,
         };
         for email in members {
             let user = {
@@ -348,7 +350,8 @@ pub async fn seed_workflows(db: &Db) -> Result<usize> {
                 user_rows::find_by_email(&mut pooled.conn(), email).await?
             };
             if let Some(user) = user {
-                crate::workflow_roles::set_member(db, role.id, user.id, true).await?;
+                crate::workflow_roles::set_member(db, Actor::System, role.id, user.id, true)
+                    .await?;
             }
         }
         role_ids.insert(name, role.id);

@@ -7,6 +7,7 @@ use domain::users::{Page, UserSummary, check_email, check_full_name};
 use domain::{AppError, ErrorKind, RoleGrant, System, SystemRole};
 
 use crate::Services;
+use crate::audit::{self, Actor};
 use crate::auth::{crypto, normalize_email, password};
 use crate::db::{Db, security, sessions, users, workflow_roles};
 use crate::error::Result;
@@ -23,7 +24,7 @@ pub struct NewUser {
 
 /// Creates a user with their roles. A taken e-mail is a 409.
 #[tracing::instrument(skip_all)]
-pub async fn create(db: &Db, input: NewUser) -> Result<i64> {
+pub async fn create(db: &Db, actor: Actor<'_>, input: NewUser) -> Result<i64> {
     let email = normalize_email(&input.email);
     check_email(&email).map_err(|p| AppError::invalid_field("email", p))?;
     check_full_name(&input.full_name).map_err(|p| AppError::invalid_field("full_name", p))?;
@@ -60,6 +61,25 @@ pub async fn create(db: &Db, input: NewUser) -> Result<i64> {
     for grant in &input.roles {
         users::set_grant(&mut tx.conn(), id, grant.system, grant.role, now).await?;
     }
+    let roles: Vec<String> = input
+        .roles
+        .iter()
+        .map(|g| format!("{}:{}", g.system.as_str(), g.role.as_str()))
+        .collect();
+    audit::record(
+        &mut tx.conn(),
+        actor,
+        "user.created",
+        "user",
+        Some(id),
+        None,
+        Some(serde_json::json!({
+            "email": email, "full_name": new.full_name, "roles": roles,
+            "invited": input.password.is_none(),
+        })),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(user_id = id, "user created");
     Ok(id)
@@ -70,9 +90,10 @@ fn taken(email: &str) -> AppError {
 }
 
 /// Creates a user without a password and e-mails them a link (valid three days) to choose one.
-pub async fn invite(services: &Services, input: NewUser) -> Result<i64> {
+pub async fn invite(services: &Services, actor: Actor<'_>, input: NewUser) -> Result<i64> {
     let id = create(
         services.db(),
+        actor,
         NewUser {
             password: None,
             ..input
@@ -145,6 +166,7 @@ pub async fn ensure_admin(
     let Some(user) = existing else {
         let id = create(
             db,
+            Actor::System,
             NewUser {
                 email,
                 full_name: full_name.to_owned(),
@@ -165,6 +187,18 @@ pub async fn ensure_admin(
     users::set_password(&mut tx.conn(), user.id, &hash, now).await?;
     users::set_active(&mut tx.conn(), user.id, true, now).await?;
     users::set_grant(&mut tx.conn(), user.id, System::Tts, SystemRole::Admin, now).await?;
+    // From the command line (`tts admin`): the operator of the machine, not a signed-in user.
+    audit::record(
+        &mut tx.conn(),
+        Actor::System,
+        "user.admin_restored",
+        "user",
+        Some(user.id),
+        None,
+        Some(serde_json::json!({ "email": email, "password_replaced": true })),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(AdminOutcome::Updated(user.id))
 }
@@ -373,9 +407,9 @@ pub async fn update(db: &Db, actor_id: i64, id: i64, changes: UserChanges) -> Re
         names.sort();
         names
     };
-    crate::audit::record(
+    audit::record(
         &mut tx.conn(),
-        crate::audit::Actor::User(actor_id),
+        Actor::User(actor_id),
         "user.updated",
         "user",
         Some(id),
@@ -395,12 +429,24 @@ pub async fn update(db: &Db, actor_id: i64, id: i64, changes: UserChanges) -> Re
 }
 
 /// Lifts a lockout after failed sign-ins.
-pub async fn unlock(db: &Db, id: i64) -> Result<UserSummary> {
-    let mut pooled = db.acquire().await?;
-    if users::unlock(&mut pooled.conn(), id, Utc::now()).await? == 0 {
+pub async fn unlock(db: &Db, actor: Actor<'_>, id: i64) -> Result<UserSummary> {
+    let now = Utc::now();
+    let mut tx = db.begin().await?;
+    if users::unlock(&mut tx.conn(), id, now).await? == 0 {
         return Err(AppError::not_found("User").into());
     }
-    drop(pooled);
+    audit::record(
+        &mut tx.conn(),
+        actor,
+        "user.unlocked",
+        "user",
+        Some(id),
+        None,
+        None,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
     tracing::info!(user_id = id, "user unlocked");
     get(db, id).await
 }
@@ -457,8 +503,10 @@ pub async fn find_or_create_requester(db: &Db, email: &str, full_name: &str) -> 
             role: SystemRole::Employee,
         },
     ];
+    // Created on behalf of an external submission: the engine is the actor.
     match create(
         db,
+        Actor::System,
         NewUser {
             email: email.clone(),
             full_name,

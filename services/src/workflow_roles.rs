@@ -5,8 +5,31 @@ use chrono::Utc;
 use domain::account::{RoleMember, RolePolicy, WorkflowRole};
 use domain::{AppError, SystemRole};
 
-use crate::db::{Db, security, users, workflow_roles as rows};
+use crate::audit::{self, Actor};
+use crate::db::{Conn, Db, security, users, workflow_roles as rows};
 use crate::error::Result;
+
+/// Records a change to a role in the audit log, inside the change's transaction.
+async fn audit_role(
+    conn: &mut Conn<'_>,
+    actor: Actor<'_>,
+    action: &str,
+    id: i64,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> Result<()> {
+    audit::record(
+        conn,
+        actor,
+        action,
+        "workflow_role",
+        Some(id),
+        before,
+        after,
+        Utc::now(),
+    )
+    .await
+}
 
 fn role(row: rows::RoleRow) -> WorkflowRole {
     WorkflowRole {
@@ -56,7 +79,12 @@ pub async fn get(db: &Db, id: i64) -> Result<WorkflowRole> {
         .ok_or_else(|| AppError::not_found("Workflow role").into())
 }
 
-pub async fn create(db: &Db, name: &str, description: &str) -> Result<WorkflowRole> {
+pub async fn create(
+    db: &Db,
+    actor: Actor<'_>,
+    name: &str,
+    description: &str,
+) -> Result<WorkflowRole> {
     let (name, description) = check(name, description)?;
     let mut tx = db.begin().await?;
     if rows::find_by_name(&mut tx.conn(), &name).await?.is_some() {
@@ -65,16 +93,24 @@ pub async fn create(db: &Db, name: &str, description: &str) -> Result<WorkflowRo
         );
     }
     let id = rows::insert(&mut tx.conn(), &name, &description, Utc::now()).await?;
+    let after = serde_json::json!({ "name": name, "description": description });
+    audit_role(&mut tx.conn(), actor, "role.created", id, None, Some(after)).await?;
     tx.commit().await?;
     get(db, id).await
 }
 
-pub async fn update(db: &Db, id: i64, name: &str, description: &str) -> Result<WorkflowRole> {
+pub async fn update(
+    db: &Db,
+    actor: Actor<'_>,
+    id: i64,
+    name: &str,
+    description: &str,
+) -> Result<WorkflowRole> {
     let (name, description) = check(name, description)?;
     let mut tx = db.begin().await?;
-    if rows::find(&mut tx.conn(), id).await?.is_none() {
+    let Some(current) = rows::find(&mut tx.conn(), id).await? else {
         return Err(AppError::not_found("Workflow role").into());
-    }
+    };
     if rows::find_by_name(&mut tx.conn(), &name)
         .await?
         .is_some_and(|other| other.id != id)
@@ -84,6 +120,17 @@ pub async fn update(db: &Db, id: i64, name: &str, description: &str) -> Result<W
         );
     }
     rows::update(&mut tx.conn(), id, &name, &description, Utc::now()).await?;
+    let before = serde_json::json!({ "name": current.name, "description": current.description });
+    let after = serde_json::json!({ "name": name, "description": description });
+    audit_role(
+        &mut tx.conn(),
+        actor,
+        "role.updated",
+        id,
+        Some(before),
+        Some(after),
+    )
+    .await?;
     tx.commit().await?;
     get(db, id).await
 }
@@ -91,23 +138,49 @@ pub async fn update(db: &Db, id: i64, name: &str, description: &str) -> Result<W
 /// Chooses how the role hands out work (round robin or least loaded).
 pub async fn set_assignment(
     db: &Db,
+    actor: Actor<'_>,
     id: i64,
     assignment: domain::tasks::AssignmentStrategy,
 ) -> Result<WorkflowRole> {
-    {
-        let mut pooled = db.acquire().await?;
-        if rows::set_assignment(&mut pooled.conn(), id, assignment.as_str()).await? == 0 {
-            return Err(AppError::not_found("Workflow role").into());
-        }
+    let mut tx = db.begin().await?;
+    let Some(current) = rows::find(&mut tx.conn(), id).await? else {
+        return Err(AppError::not_found("Workflow role").into());
+    };
+    if current.assignment != assignment.as_str() {
+        rows::set_assignment(&mut tx.conn(), id, assignment.as_str()).await?;
+        let before = serde_json::json!({ "assignment": current.assignment });
+        let after = serde_json::json!({ "assignment": assignment.as_str() });
+        audit_role(
+            &mut tx.conn(),
+            actor,
+            "role.assignment_changed",
+            id,
+            Some(before),
+            Some(after),
+        )
+        .await?;
     }
+    tx.commit().await?;
     get(db, id).await
 }
 
-pub async fn delete(db: &Db, id: i64) -> Result<()> {
-    let mut pooled = db.acquire().await?;
-    if rows::delete(&mut pooled.conn(), id).await? == 0 {
+pub async fn delete(db: &Db, actor: Actor<'_>, id: i64) -> Result<()> {
+    let mut tx = db.begin().await?;
+    let Some(current) = rows::find(&mut tx.conn(), id).await? else {
         return Err(AppError::not_found("Workflow role").into());
-    }
+    };
+    rows::delete(&mut tx.conn(), id).await?;
+    let before = serde_json::json!({ "name": current.name, "description": current.description });
+    audit_role(
+        &mut tx.conn(),
+        actor,
+        "role.deleted",
+        id,
+        Some(before),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -131,30 +204,54 @@ pub async fn members(db: &Db, role_id: i64) -> Result<Vec<RoleMember>> {
 /// Adds a user to the role, or changes whether they are active in it.
 pub async fn set_member(
     db: &Db,
+    actor: Actor<'_>,
     role_id: i64,
     user_id: i64,
     active: bool,
 ) -> Result<Vec<RoleMember>> {
     get(db, role_id).await?;
     {
-        let mut pooled = db.acquire().await?;
-        if users::find_by_id(&mut pooled.conn(), user_id)
-            .await?
-            .is_none()
-        {
+        let mut tx = db.begin().await?;
+        if users::find_by_id(&mut tx.conn(), user_id).await?.is_none() {
             return Err(AppError::invalid_field("user_id", "is not a user").into());
         }
-        rows::upsert_member(&mut pooled.conn(), role_id, user_id, active, Utc::now()).await?;
+        let before = rows::members(&mut tx.conn(), role_id)
+            .await?
+            .into_iter()
+            .find(|m| m.user_id == user_id)
+            .map(|m| serde_json::json!({ "user_id": user_id, "is_active": m.is_active }));
+        rows::upsert_member(&mut tx.conn(), role_id, user_id, active, Utc::now()).await?;
+        let after = serde_json::json!({ "user_id": user_id, "is_active": active });
+        if before.as_ref() != Some(&after) {
+            let action = if before.is_some() {
+                "role.member_changed"
+            } else {
+                "role.member_added"
+            };
+            audit_role(&mut tx.conn(), actor, action, role_id, before, Some(after)).await?;
+        }
+        tx.commit().await?;
     }
     members(db, role_id).await
 }
 
-pub async fn remove_member(db: &Db, role_id: i64, user_id: i64) -> Result<()> {
+pub async fn remove_member(db: &Db, actor: Actor<'_>, role_id: i64, user_id: i64) -> Result<()> {
     get(db, role_id).await?;
-    let mut pooled = db.acquire().await?;
-    if rows::remove_member(&mut pooled.conn(), role_id, user_id).await? == 0 {
+    let mut tx = db.begin().await?;
+    if rows::remove_member(&mut tx.conn(), role_id, user_id).await? == 0 {
         return Err(AppError::not_found("Member").into());
     }
+    let before = serde_json::json!({ "user_id": user_id });
+    audit_role(
+        &mut tx.conn(),
+        actor,
+        "role.member_removed",
+        role_id,
+        Some(before),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -176,13 +273,27 @@ pub async fn policies(db: &Db) -> Result<Vec<RolePolicy>> {
 
 pub async fn set_policy(
     db: &Db,
+    actor: Actor<'_>,
     role: SystemRole,
     require_second_factor: bool,
 ) -> Result<Vec<RolePolicy>> {
     {
-        let mut pooled = db.acquire().await?;
-        security::set_second_factor_required(&mut pooled.conn(), role, require_second_factor)
-            .await?;
+        let mut tx = db.begin().await?;
+        security::set_second_factor_required(&mut tx.conn(), role, require_second_factor).await?;
+        audit::record(
+            &mut tx.conn(),
+            actor,
+            "policy.second_factor_changed",
+            "system_role",
+            None,
+            None,
+            Some(serde_json::json!({
+                "role": role.as_str(), "require_second_factor": require_second_factor,
+            })),
+            Utc::now(),
+        )
+        .await?;
+        tx.commit().await?;
     }
     policies(db).await
 }

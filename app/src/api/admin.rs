@@ -76,7 +76,8 @@ pub async fn create_user(
     role_hdts: String,
 ) -> Result<i64, AppError> {
     crate::ssr::respond(async move {
-        crate::ssr::require_user(Permission::ManageUsers).await?;
+        let admin = crate::ssr::require_user(Permission::ManageUsers).await?;
+        let actor = services::audit::Actor::User(admin.user.id);
         let services = crate::ssr::services()?;
         let input = services::users::NewUser {
             email,
@@ -85,9 +86,9 @@ pub async fn create_user(
             roles: grants(&role_tts, &role_hdts, "", "")?,
         };
         let id = if input.password.is_some() {
-            services::users::create(services.db(), input).await?
+            services::users::create(services.db(), actor, input).await?
         } else {
-            services::users::invite(&services, input).await?
+            services::users::invite(&services, actor, input).await?
         };
         Ok(id)
     })
@@ -136,9 +137,10 @@ pub async fn set_user_active(id: i64, active: bool) -> Result<UserSummary, AppEr
 #[server(endpoint = "admin/users/unlock")]
 pub async fn unlock_user(id: i64) -> Result<UserSummary, AppError> {
     crate::ssr::respond(async move {
-        crate::ssr::require_user(Permission::ManageUsers).await?;
+        let admin = crate::ssr::require_user(Permission::ManageUsers).await?;
+        let actor = services::audit::Actor::User(admin.user.id);
         let services = crate::ssr::services()?;
-        Ok(services::users::unlock(services.db(), id).await?)
+        Ok(services::users::unlock(services.db(), actor, id).await?)
     })
     .await
 }
@@ -179,9 +181,10 @@ pub async fn get_role(id: i64) -> Result<(WorkflowRole, Vec<RoleMember>), AppErr
 #[server(endpoint = "admin/roles/create")]
 pub async fn create_role(name: String, description: String) -> Result<WorkflowRole, AppError> {
     crate::ssr::respond(async move {
-        crate::ssr::require_user(Permission::ManageRoles).await?;
+        let admin = crate::ssr::require_user(Permission::ManageRoles).await?;
+        let actor = services::audit::Actor::User(admin.user.id);
         let services = crate::ssr::services()?;
-        Ok(services::workflow_roles::create(services.db(), &name, &description).await?)
+        Ok(services::workflow_roles::create(services.db(), actor, &name, &description).await?)
     })
     .await
 }
@@ -193,9 +196,10 @@ pub async fn update_role(
     description: String,
 ) -> Result<WorkflowRole, AppError> {
     crate::ssr::respond(async move {
-        crate::ssr::require_user(Permission::ManageRoles).await?;
+        let admin = crate::ssr::require_user(Permission::ManageRoles).await?;
+        let actor = services::audit::Actor::User(admin.user.id);
         let services = crate::ssr::services()?;
-        Ok(services::workflow_roles::update(services.db(), id, &name, &description).await?)
+        Ok(services::workflow_roles::update(services.db(), actor, id, &name, &description).await?)
     })
     .await
 }
@@ -203,9 +207,10 @@ pub async fn update_role(
 #[server(endpoint = "admin/roles/delete")]
 pub async fn delete_role(id: i64) -> Result<(), AppError> {
     crate::ssr::respond(async move {
-        crate::ssr::require_user(Permission::ManageRoles).await?;
+        let admin = crate::ssr::require_user(Permission::ManageRoles).await?;
+        let actor = services::audit::Actor::User(admin.user.id);
         let services = crate::ssr::services()?;
-        services::workflow_roles::delete(services.db(), id).await?;
+        services::workflow_roles::delete(services.db(), actor, id).await?;
         leptos_axum::redirect("/admin/roles");
         Ok(())
     })
@@ -219,9 +224,13 @@ pub async fn set_role_member(
     active: bool,
 ) -> Result<Vec<RoleMember>, AppError> {
     crate::ssr::respond(async move {
-        crate::ssr::require_user(Permission::ManageRoles).await?;
+        let admin = crate::ssr::require_user(Permission::ManageRoles).await?;
+        let actor = services::audit::Actor::User(admin.user.id);
         let services = crate::ssr::services()?;
-        Ok(services::workflow_roles::set_member(services.db(), role_id, user_id, active).await?)
+        Ok(
+            services::workflow_roles::set_member(services.db(), actor, role_id, user_id, active)
+                .await?,
+        )
     })
     .await
 }
@@ -229,9 +238,10 @@ pub async fn set_role_member(
 #[server(endpoint = "admin/roles/remove-member")]
 pub async fn remove_role_member(role_id: i64, user_id: i64) -> Result<(), AppError> {
     crate::ssr::respond(async move {
-        crate::ssr::require_user(Permission::ManageRoles).await?;
+        let admin = crate::ssr::require_user(Permission::ManageRoles).await?;
+        let actor = services::audit::Actor::User(admin.user.id);
         let services = crate::ssr::services()?;
-        Ok(services::workflow_roles::remove_member(services.db(), role_id, user_id).await?)
+        Ok(services::workflow_roles::remove_member(services.db(), actor, role_id, user_id).await?)
     })
     .await
 }
@@ -278,9 +288,10 @@ pub async fn create_api_key(
 #[server(endpoint = "admin/api-keys/revoke")]
 pub async fn revoke_api_key(id: i64) -> Result<(), AppError> {
     crate::ssr::respond(async move {
-        crate::ssr::require_user(Permission::ManageApiKeys).await?;
+        let admin = crate::ssr::require_user(Permission::ManageApiKeys).await?;
+        let actor = services::audit::Actor::User(admin.user.id);
         let services = crate::ssr::services()?;
-        Ok(services.auth().revoke_api_key(id).await?)
+        Ok(services.auth().revoke_api_key(actor, id).await?)
     })
     .await
 }
@@ -301,9 +312,10 @@ pub async fn set_policy(
     required: bool,
 ) -> Result<Vec<RolePolicy>, AppError> {
     crate::ssr::respond(async move {
-        crate::ssr::require_user(Permission::ManageSecurityPolicy).await?;
+        let admin = crate::ssr::require_user(Permission::ManageSecurityPolicy).await?;
+        let actor = services::audit::Actor::User(admin.user.id);
         let services = crate::ssr::services()?;
-        Ok(services::workflow_roles::set_policy(services.db(), role, required).await?)
+        Ok(services::workflow_roles::set_policy(services.db(), actor, role, required).await?)
     })
     .await
 }

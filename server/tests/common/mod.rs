@@ -58,6 +58,7 @@ impl TestApp {
     pub async fn user(&self, email: &str, role: SystemRole) -> i64 {
         services::users::create(
             self.services().db(),
+            services::audit::Actor::System,
             services::users::NewUser {
                 email: email.to_owned(),
                 full_name: format!("Test {role}"),

@@ -8,6 +8,7 @@ use domain::account::{ApiKeySummary, CreatedApiKey};
 
 use super::policy::{ApiKeyPrincipal, Principal, SCOPES};
 use super::{AuthService, crypto};
+use crate::audit::Actor;
 use crate::db::api_keys::{self, ApiKeyRow};
 use crate::error::Result;
 
@@ -55,9 +56,9 @@ impl AuthService {
         let secret = crypto::random_token(32);
         let key = format!("tts_{prefix}_{secret}");
         let now = Utc::now();
-        let mut pooled = self.db().acquire().await?;
+        let mut tx = self.db().begin().await?;
         let id = api_keys::insert(
-            &mut pooled.conn(),
+            &mut tx.conn(),
             name,
             &prefix,
             &crypto::sha256_hex(secret.as_bytes()),
@@ -66,9 +67,22 @@ impl AuthService {
             now,
         )
         .await?;
-        let row = api_keys::find(&mut pooled.conn(), id)
+        let row = api_keys::find(&mut tx.conn(), id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("the new API key vanished"))?;
+        // The key itself is never recorded: only what identifies it.
+        crate::audit::record(
+            &mut tx.conn(),
+            Actor::User(created_by),
+            "api_key.created",
+            "api_key",
+            Some(id),
+            None,
+            Some(serde_json::json!({ "name": name, "prefix": row.prefix, "scopes": scopes })),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
         tracing::info!(api_key_id = id, "API key created");
         Ok(CreatedApiKey {
             key,
@@ -85,12 +99,25 @@ impl AuthService {
             .collect())
     }
 
-    pub async fn revoke_api_key(&self, id: i64) -> Result<()> {
-        let mut pooled = self.db().acquire().await?;
-        if api_keys::find(&mut pooled.conn(), id).await?.is_none() {
+    pub async fn revoke_api_key(&self, actor: Actor<'_>, id: i64) -> Result<()> {
+        let now = Utc::now();
+        let mut tx = self.db().begin().await?;
+        let Some(row) = api_keys::find(&mut tx.conn(), id).await? else {
             return Err(AppError::not_found("API key").into());
-        }
-        api_keys::revoke(&mut pooled.conn(), id, Utc::now()).await?;
+        };
+        api_keys::revoke(&mut tx.conn(), id, now).await?;
+        crate::audit::record(
+            &mut tx.conn(),
+            actor,
+            "api_key.revoked",
+            "api_key",
+            Some(id),
+            Some(serde_json::json!({ "name": row.name, "prefix": row.prefix })),
+            None,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
         tracing::info!(api_key_id = id, "API key revoked");
         Ok(())
     }

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use domain::account::{ApiKeySummary, CreatedApiKey};
 use serde::Deserialize;
+use services::audit::Actor;
 use services::auth::policy::Permission;
 
 use super::{ApiError, ApiJson, ApiPath, Caller, ErrorBody};
@@ -55,6 +56,10 @@ pub async fn revoke(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, ApiError> {
     caller.user_may(Permission::ManageApiKeys)?;
-    state.services.auth().revoke_api_key(id).await?;
+    state
+        .services
+        .auth()
+        .revoke_api_key(Actor::Principal(&caller.0), id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

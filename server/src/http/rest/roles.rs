@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use domain::SystemRole;
 use domain::account::{RoleMember, RolePolicy, WorkflowRole};
 use serde::Deserialize;
+use services::audit::Actor;
 use services::auth::policy::Permission;
 
 use super::{ApiError, ApiJson, ApiPath, Caller, ErrorBody};
@@ -45,13 +46,13 @@ pub async fn create(
     caller: Caller,
     ApiJson(body): ApiJson<RoleRequest>,
 ) -> Result<(StatusCode, Json<WorkflowRole>), ApiError> {
-    caller.user_may(Permission::ManageRoles)?;
+    let admin = caller.user_may(Permission::ManageRoles)?;
+    let actor = Actor::User(admin.user.id);
+    let db = state.services.db();
     let mut role =
-        services::workflow_roles::create(state.services.db(), &body.name, &body.description)
-            .await?;
+        services::workflow_roles::create(db, actor, &body.name, &body.description).await?;
     if let Some(assignment) = body.assignment {
-        role = services::workflow_roles::set_assignment(state.services.db(), role.id, assignment)
-            .await?;
+        role = services::workflow_roles::set_assignment(db, actor, role.id, assignment).await?;
     }
     Ok((StatusCode::CREATED, Json(role)))
 }
@@ -81,13 +82,13 @@ pub async fn update(
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<RoleRequest>,
 ) -> Result<Json<WorkflowRole>, ApiError> {
-    caller.user_may(Permission::ManageRoles)?;
+    let admin = caller.user_may(Permission::ManageRoles)?;
+    let actor = Actor::User(admin.user.id);
+    let db = state.services.db();
     let mut role =
-        services::workflow_roles::update(state.services.db(), id, &body.name, &body.description)
-            .await?;
+        services::workflow_roles::update(db, actor, id, &body.name, &body.description).await?;
     if let Some(assignment) = body.assignment {
-        role =
-            services::workflow_roles::set_assignment(state.services.db(), id, assignment).await?;
+        role = services::workflow_roles::set_assignment(db, actor, id, assignment).await?;
     }
     Ok(Json(role))
 }
@@ -101,7 +102,7 @@ pub async fn delete(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, ApiError> {
     caller.user_may(Permission::ManageRoles)?;
-    services::workflow_roles::delete(state.services.db(), id).await?;
+    services::workflow_roles::delete(state.services.db(), Actor::Principal(&caller.0), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -145,8 +146,14 @@ pub async fn set_member(
 ) -> Result<Json<Vec<RoleMember>>, ApiError> {
     caller.user_may(Permission::ManageRoles)?;
     Ok(Json(
-        services::workflow_roles::set_member(state.services.db(), id, body.user_id, body.is_active)
-            .await?,
+        services::workflow_roles::set_member(
+            state.services.db(),
+            Actor::Principal(&caller.0),
+            id,
+            body.user_id,
+            body.is_active,
+        )
+        .await?,
     ))
 }
 
@@ -160,7 +167,13 @@ pub async fn remove_member(
     ApiPath((id, user_id)): ApiPath<(i64, i64)>,
 ) -> Result<StatusCode, ApiError> {
     caller.user_may(Permission::ManageRoles)?;
-    services::workflow_roles::remove_member(state.services.db(), id, user_id).await?;
+    services::workflow_roles::remove_member(
+        state.services.db(),
+        Actor::Principal(&caller.0),
+        id,
+        user_id,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -199,7 +212,12 @@ pub async fn set_policy(
         domain::AppError::invalid_field("role", e.to_string())
     })?;
     Ok(Json(
-        services::workflow_roles::set_policy(state.services.db(), role, body.require_second_factor)
-            .await?,
+        services::workflow_roles::set_policy(
+            state.services.db(),
+            Actor::Principal(&caller.0),
+            role,
+            body.require_second_factor,
+        )
+        .await?,
     ))
 }

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use domain::RoleGrant;
 use domain::users::UserSummary;
 use serde::Deserialize;
+use services::audit::Actor;
 use services::auth::policy::Permission;
 use services::users::{NewUser, UserChanges};
 
@@ -64,9 +65,9 @@ pub async fn create(
         roles: body.roles,
     };
     let id = if input.password.is_some() {
-        services::users::create(state.services.db(), input).await?
+        services::users::create(state.services.db(), Actor::Principal(&caller.0), input).await?
     } else {
-        services::users::invite(&state.services, input).await?
+        services::users::invite(&state.services, Actor::Principal(&caller.0), input).await?
     };
     Ok((
         StatusCode::CREATED,
@@ -147,7 +148,7 @@ pub async fn unlock(
 ) -> Result<Json<UserSummary>, ApiError> {
     caller.user_may(Permission::ManageUsers)?;
     Ok(Json(
-        services::users::unlock(state.services.db(), id).await?,
+        services::users::unlock(state.services.db(), Actor::Principal(&caller.0), id).await?,
     ))
 }
 

@@ -51,6 +51,7 @@ macro_rules! string_enum {
 
 pub mod account;
 pub mod audit;
+pub mod comments;
 pub mod error;
 pub mod notifications;
 pub mod roles;

@@ -310,6 +310,15 @@ pub async fn start(config: Config, demo: bool) -> Result<RunningServer, Fatal> {
         config.sla_check_every,
         cancel.child_token(),
     );
+    // Pushes new notifications to this process's sockets (from any replica's writes).
+    let watcher_stop = cancel.child_token();
+    let watched = services.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            () = watcher_stop.cancelled() => {}
+            () = services::live::watch_notifications(watched) => {}
+        }
+    });
     let stop = cancel.clone();
     let http = tokio::spawn(async move {
         axum::serve(

@@ -94,7 +94,7 @@ pub fn sniff_content_type(bytes: &[u8], file_name: &str) -> &'static str {
     }
 }
 
-fn attachment(row: AttachmentRow) -> Attachment {
+pub(crate) fn attachment(row: AttachmentRow) -> Attachment {
     Attachment {
         id: row.id,
         ticket_id: row.ticket_id,
@@ -156,6 +156,41 @@ pub async fn attach(
 ) -> Result<Attachment> {
     authorize(principal, Permission::SubmitTickets)?;
     crate::tickets::get(db, principal, ticket_id).await?;
+    store(db, settings, principal, ticket_id, None, file_name, bytes).await
+}
+
+/// Attaches a file to a comment; the comments service has checked that the caller may.
+pub(crate) async fn attach_to_comment(
+    db: &Db,
+    settings: &AttachmentSettings,
+    principal: &Principal,
+    ticket_id: i64,
+    comment_id: i64,
+    file_name: &str,
+    bytes: &[u8],
+) -> Result<Attachment> {
+    store(
+        db,
+        settings,
+        principal,
+        ticket_id,
+        Some(comment_id),
+        file_name,
+        bytes,
+    )
+    .await
+}
+
+/// Checks the limits, writes the content under its hash and records the file.
+async fn store(
+    db: &Db,
+    settings: &AttachmentSettings,
+    principal: &Principal,
+    ticket_id: i64,
+    comment_id: Option<i64>,
+    file_name: &str,
+    bytes: &[u8],
+) -> Result<Attachment> {
     if bytes.len() as u64 > settings.max_bytes {
         return Err(AppError::new(
             ErrorKind::PayloadTooLarge,
@@ -177,10 +212,15 @@ pub async fn attach(
     let now = Utc::now();
     let actor_id = principal.user().map(|u| u.user.id);
     let mut tx = db.begin().await?;
-    let count = rows::count_attachments(&mut tx.conn(), ticket_id).await?;
+    let count = rows::count_attachments(&mut tx.conn(), ticket_id, comment_id).await?;
     if count >= i64::from(settings.max_count) {
+        let holder = if comment_id.is_some() {
+            "comment"
+        } else {
+            "ticket"
+        };
         return Err(AppError::conflict(format!(
-            "This ticket has the most attachments allowed ({}).",
+            "This {holder} has the most attachments allowed ({}).",
             settings.max_count
         ))
         .into());
@@ -189,6 +229,7 @@ pub async fn attach(
         &mut tx.conn(),
         &NewAttachment {
             ticket_id,
+            comment_id,
             file_name: &file_name,
             content_type,
             size_bytes: bytes.len() as i64,
@@ -198,19 +239,22 @@ pub async fn attach(
         },
     )
     .await?;
-    rows::insert_event(
-        &mut tx.conn(),
-        &NewEvent {
-            ticket_id,
-            kind: "attachment",
-            actor_id,
-            from_value: None,
-            to_value: Some(&file_name),
-            note: "",
-            now,
-        },
-    )
-    .await?;
+    // A comment's file shows in the thread, not in the ticket's history.
+    if comment_id.is_none() {
+        rows::insert_event(
+            &mut tx.conn(),
+            &NewEvent {
+                ticket_id,
+                kind: "attachment",
+                actor_id,
+                from_value: None,
+                to_value: Some(&file_name),
+                note: "",
+                now,
+            },
+        )
+        .await?;
+    }
     rows::touch(&mut tx.conn(), ticket_id, now).await?;
     tx.commit().await?;
     let mut pooled = db.acquire().await?;
@@ -247,6 +291,9 @@ pub async fn open(
     crate::tickets::get(db, principal, row.ticket_id)
         .await
         .map_err(|_| AppError::not_found("Attachment"))?;
+    if row.comment_internal == Some(true) && !crate::comments::sees_internal(principal) {
+        return Err(AppError::not_found("Attachment").into());
+    }
     let path = path_for(&settings.dir, &row.sha256);
     Ok((attachment(row), path))
 }

@@ -9,9 +9,11 @@ pub mod audit;
 pub mod auth;
 pub mod browser_sessions;
 pub mod clock;
+pub mod comments;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod live;
 pub mod mail;
 pub mod markdown;
 pub mod notifications;
@@ -50,6 +52,7 @@ struct Inner {
     /// Woken when this process writes outbox events, so the runner takes them at once
     /// rather than at its next poll.
     outbox_wake: Arc<tokio::sync::Notify>,
+    live: Arc<live::LiveHub>,
 }
 
 /// The settings services need from the program's configuration.
@@ -74,6 +77,7 @@ impl Services {
                 .build()
                 .unwrap_or_default(),
             outbox_wake,
+            live: Arc::default(),
             db,
             auth,
             demo_mode: settings.demo_mode,
@@ -121,6 +125,11 @@ impl Services {
     /// The HTTP client for calls to other systems.
     pub fn http(&self) -> &reqwest::Client {
         &self.inner.http
+    }
+
+    /// The rooms and channels of open sockets.
+    pub fn live(&self) -> &Arc<live::LiveHub> {
+        &self.inner.live
     }
 
     /// Wakes the runner's outbox dispatcher.

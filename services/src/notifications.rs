@@ -69,16 +69,20 @@ pub async fn list(db: &Db, user_id: i64, unread_only: bool) -> Result<Vec<Notifi
     Ok(rows::list(&mut pooled.conn(), user_id, unread_only, 100)
         .await?
         .into_iter()
-        .map(|n| Notification {
-            id: n.id,
-            kind: n.kind,
-            title: n.title,
-            body: n.body,
-            link: n.link,
-            created_at: n.created_at,
-            read_at: n.read_at,
-        })
+        .map(from_row)
         .collect())
+}
+
+pub(crate) fn from_row(n: rows::NotificationRow) -> Notification {
+    Notification {
+        id: n.id,
+        kind: n.kind,
+        title: n.title,
+        body: n.body,
+        link: n.link,
+        created_at: n.created_at,
+        read_at: n.read_at,
+    }
 }
 
 pub async fn unread_count(db: &Db, user_id: i64) -> Result<i64> {
@@ -88,14 +92,19 @@ pub async fn unread_count(db: &Db, user_id: i64) -> Result<i64> {
 
 /// Marks one of the user's notifications (or all, with `None`) read; another user's or a
 /// missing one is a 404.
-pub async fn mark_read(db: &Db, user_id: i64, id: Option<i64>) -> Result<()> {
-    let mut pooled = db.acquire().await?;
+pub async fn mark_read(services: &crate::Services, user_id: i64, id: Option<i64>) -> Result<()> {
+    let mut pooled = services.db().acquire().await?;
     let mut conn = pooled.conn();
     if let Some(id) = id
         && !rows::belongs_to(&mut conn, user_id, id).await?
     {
         return Err(domain::AppError::not_found("Notification").into());
     }
-    rows::mark_read(&mut conn, user_id, id, Utc::now()).await?;
+    if rows::mark_read(&mut conn, user_id, id, Utc::now()).await? > 0 {
+        // The user's other tabs update their bell.
+        services
+            .live()
+            .publish_user(user_id, crate::live::UserEvent::Read);
+    }
     Ok(())
 }

@@ -3,8 +3,8 @@
 //! effect, so an effect happens once even when an event is taken twice (a replica died
 //! mid-way, its lease ran out, another took it).
 //!
-//! Handled here: `ticket.created` (start the ticket's workflow) and `task.end_logic` (call
-//! AMS or BMS). Other topics wait for their consumers (the messaging stage).
+//! Handled here: `ticket.created` (start the ticket's workflow), `task.end_logic` (call AMS
+//! or BMS) and `comment.posted` (notify the people concerned).
 
 use std::time::Duration;
 
@@ -14,6 +14,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::Services;
+use crate::comments::COMMENT_POSTED;
 use crate::db::outbox::{self as rows, ClaimedEvent};
 use crate::db::tasks as task_rows;
 use crate::db::tickets as ticket_rows;
@@ -23,7 +24,7 @@ use crate::tasks::{self, END_LOGIC};
 use crate::tickets::TICKET_CREATED;
 
 /// The topics this dispatcher handles.
-const TOPICS: [&str; 2] = [TICKET_CREATED, END_LOGIC];
+const TOPICS: [&str; 3] = [TICKET_CREATED, END_LOGIC, COMMENT_POSTED];
 /// How many events one round takes.
 pub const BATCH: i64 = 100;
 /// How many events of a batch are handled at once on PostgreSQL.
@@ -124,6 +125,19 @@ async fn handle(services: &Services, event: &ClaimedEvent) -> Result<()> {
                 .as_i64()
                 .ok_or_else(|| anyhow::anyhow!("no task_id in {}", event.payload))?;
             run_end_logic(services, event, task_id).await
+        }
+        COMMENT_POSTED => {
+            let comment_id = payload["comment_id"]
+                .as_i64()
+                .ok_or_else(|| anyhow::anyhow!("no comment_id in {}", event.payload))?;
+            let posted = payload["posted"].as_bool().unwrap_or(true);
+            let now = services.clock().now();
+            let mut tx = services.db().begin().await?;
+            crate::comments::notify_about(&mut tx.conn(), comment_id, posted, now).await?;
+            if rows::mark_processed(&mut tx.conn(), event.id, now).await? {
+                tx.commit().await?;
+            }
+            Ok(())
         }
         other => Err(anyhow::anyhow!("no handler for topic {other}").into()),
     }

@@ -2,6 +2,7 @@
 //! operations endpoints and the embedded static files.
 
 pub mod assets;
+pub mod live;
 pub mod ops;
 pub mod pages;
 pub mod rest;
@@ -73,6 +74,8 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(ops::health))
         .route("/ready", get(ops::ready))
         .route("/metrics", get(ops::metrics))
+        .route("/ws/comments/{ticket_id}", get(live::comments))
+        .route("/ws/notifications", get(live::notifications))
         .nest("/api/v1", api)
         .merge(docs)
         .leptos_routes_with_context(
@@ -146,8 +149,8 @@ pub fn trim_trailing_slash(mut request: Request) -> Request {
 /// (`Caller::may`); the authorization matrix test calls every route as every role.
 fn api_routes(upload_limit: usize) -> Router<AppState> {
     use rest::{
-        api_keys, attachments, audit, auth, helpdesk, notifications, roles, tasks, tickets, users,
-        workflows,
+        api_keys, attachments, audit, auth, comments, helpdesk, notifications, roles, tasks,
+        tickets, users, workflows,
     };
     Router::new()
         .route("/auth/token", post(auth::token))
@@ -282,6 +285,24 @@ fn api_routes(upload_limit: usize) -> Router<AppState> {
             "/notifications/inapp/read-all",
             post(notifications::read_all),
         )
+        .route(
+            "/tickets/{id}/comments",
+            get(comments::list).post(comments::create),
+        )
+        .route(
+            "/comments/{id}",
+            get(comments::get)
+                .patch(comments::update)
+                .delete(comments::delete),
+        )
+        .route("/comments/{id}/rate", post(comments::rate))
+        .route(
+            "/comments/{id}/attachments",
+            get(comments::attachments)
+                .post(comments::attach)
+                .layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/comments/{id}/history", get(comments::history))
 }
 
 /// Anything no route matched: a JSON 404 under `/api/`, an embedded file if there is one,

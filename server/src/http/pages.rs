@@ -20,6 +20,7 @@ pub fn is_page_request(request: &Request) -> bool {
     matches!(*request.method(), Method::GET | Method::HEAD)
         && !path.starts_with("/api/")
         && !path.starts_with("/pkg/")
+        && !path.starts_with("/ws/")
         && !path.rsplit('/').next().unwrap_or_default().contains('.')
 }
 

@@ -153,7 +153,7 @@ pub async fn refuse_cross_site(
     ))
 }
 
-fn is_same_site(protection: &Protection, headers: &axum::http::HeaderMap) -> bool {
+pub(crate) fn is_same_site(protection: &Protection, headers: &axum::http::HeaderMap) -> bool {
     let header = |name| {
         headers
             .get(name)

@@ -20,6 +20,19 @@ pub struct UserPrincipal {
     pub token_expires_at: DateTime<Utc>,
 }
 
+impl Principal {
+    /// The user as the engine checks on their behalf (can a mentioned user see this ticket?),
+    /// not a signed-in session.
+    pub fn on_behalf_of(user: SessionUser) -> Principal {
+        Principal::User(UserPrincipal {
+            user,
+            session_id: None,
+            token_id: String::new(),
+            token_expires_at: Utc::now(),
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ApiKeyPrincipal {
     pub id: i64,

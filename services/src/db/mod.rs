@@ -14,6 +14,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod comments;
 pub mod notifications;
 pub mod outbox;
 pub mod security;

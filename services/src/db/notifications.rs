@@ -37,12 +37,32 @@ pub async fn insert(conn: &mut Conn<'_>, n: &NewNotification<'_>) -> sqlx::Resul
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct NotificationRow {
     pub id: i64,
+    pub user_id: i64,
     pub kind: String,
     pub title: String,
     pub body: String,
     pub link: Option<String>,
     pub created_at: DateTime<Utc>,
     pub read_at: Option<DateTime<Utc>>,
+}
+
+const NOTIFICATION_COLUMNS: &str = "id, user_id, kind, title, body, link, created_at, read_at";
+
+/// Notifications with an id above `after`, oldest first (for pushing them live).
+pub async fn after(
+    conn: &mut Conn<'_>,
+    after: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<NotificationRow>> {
+    let sql = format!(
+        "SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE id > $1 ORDER BY id LIMIT $2"
+    );
+    on_conn!(conn, c => sqlx::query_as(&sql).bind(after).bind(limit).fetch_all(c).await)
+}
+
+pub async fn newest_id(conn: &mut Conn<'_>) -> sqlx::Result<i64> {
+    const SQL: &str = "SELECT COALESCE(MAX(id), 0) FROM notifications";
+    on_conn!(conn, c => sqlx::query_scalar(SQL).fetch_one(c).await)
 }
 
 pub async fn list(
@@ -57,7 +77,7 @@ pub async fn list(
         ""
     };
     let sql = format!(
-        "SELECT id, kind, title, body, link, created_at, read_at FROM notifications \
+        "SELECT {NOTIFICATION_COLUMNS} FROM notifications \
          WHERE user_id = $1{unread} ORDER BY id DESC LIMIT $2"
     );
     on_conn!(conn, c => sqlx::query_as(&sql).bind(user_id).bind(limit).fetch_all(c).await)

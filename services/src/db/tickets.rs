@@ -679,14 +679,21 @@ pub struct AttachmentRow {
     pub uploader_name: Option<String>,
     pub uploader_email: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// Set for a file attached to a comment.
+    pub comment_id: Option<i64>,
+    /// Whether that comment is an internal note (its files are hidden like it).
+    pub comment_internal: Option<bool>,
 }
 
 const ATTACHMENT_SELECT: &str = "SELECT f.id, f.ticket_id, f.file_name, f.content_type, \
      f.size_bytes, f.sha256, f.uploaded_by, u.full_name AS uploader_name, u.email AS uploader_email, \
-     f.created_at FROM attachments f LEFT JOIN users u ON u.id = f.uploaded_by";
+     f.created_at, f.comment_id, cm.is_internal AS comment_internal \
+     FROM attachments f LEFT JOIN users u ON u.id = f.uploaded_by \
+     LEFT JOIN comments cm ON cm.id = f.comment_id";
 
 pub struct NewAttachment<'a> {
     pub ticket_id: i64,
+    pub comment_id: Option<i64>,
     pub file_name: &'a str,
     pub content_type: &'a str,
     pub size_bytes: i64,
@@ -697,8 +704,8 @@ pub struct NewAttachment<'a> {
 
 pub async fn insert_attachment(conn: &mut Conn<'_>, file: &NewAttachment<'_>) -> sqlx::Result<i64> {
     const SQL: &str = "INSERT INTO attachments \
-         (ticket_id, file_name, content_type, size_bytes, sha256, uploaded_by, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
+         (ticket_id, file_name, content_type, size_bytes, sha256, uploaded_by, created_at, comment_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
     on_conn!(conn, c => sqlx::query_scalar(SQL)
         .bind(file.ticket_id)
         .bind(file.file_name)
@@ -707,6 +714,7 @@ pub async fn insert_attachment(conn: &mut Conn<'_>, file: &NewAttachment<'_>) ->
         .bind(file.sha256)
         .bind(file.uploaded_by)
         .bind(file.now)
+        .bind(file.comment_id)
         .fetch_one(c)
         .await)
 }
@@ -715,7 +723,9 @@ pub async fn attachments_of(
     conn: &mut Conn<'_>,
     ticket_id: i64,
 ) -> sqlx::Result<Vec<AttachmentRow>> {
-    let sql = format!("{ATTACHMENT_SELECT} WHERE f.ticket_id = $1 ORDER BY f.id");
+    let sql = format!(
+        "{ATTACHMENT_SELECT} WHERE f.ticket_id = $1 AND f.comment_id IS NULL ORDER BY f.id"
+    );
     on_conn!(conn, c => sqlx::query_as(&sql).bind(ticket_id).fetch_all(c).await)
 }
 
@@ -724,9 +734,26 @@ pub async fn find_attachment(conn: &mut Conn<'_>, id: i64) -> sqlx::Result<Optio
     on_conn!(conn, c => sqlx::query_as(&sql).bind(id).fetch_optional(c).await)
 }
 
-pub async fn count_attachments(conn: &mut Conn<'_>, ticket_id: i64) -> sqlx::Result<i64> {
-    const SQL: &str = "SELECT COUNT(*) FROM attachments WHERE ticket_id = $1";
-    on_conn!(conn, c => sqlx::query_scalar(SQL).bind(ticket_id).fetch_one(c).await)
+/// The files attached to the ticket itself (`comment_id: None`) or to one of its comments.
+pub async fn count_attachments(
+    conn: &mut Conn<'_>,
+    ticket_id: i64,
+    comment_id: Option<i64>,
+) -> sqlx::Result<i64> {
+    const SQL: &str = "SELECT COUNT(*) FROM attachments WHERE ticket_id = $1 \
+                       AND (comment_id = $2 OR ($2 IS NULL AND comment_id IS NULL))";
+    on_conn!(conn, c => sqlx::query_scalar(SQL).bind(ticket_id).bind(comment_id).fetch_one(c).await)
+}
+
+/// The files attached to the ticket's comments, in the order they were attached.
+pub async fn comment_attachments_of(
+    conn: &mut Conn<'_>,
+    ticket_id: i64,
+) -> sqlx::Result<Vec<AttachmentRow>> {
+    let sql = format!(
+        "{ATTACHMENT_SELECT} WHERE f.ticket_id = $1 AND f.comment_id IS NOT NULL ORDER BY f.id"
+    );
+    on_conn!(conn, c => sqlx::query_as(&sql).bind(ticket_id).fetch_all(c).await)
 }
 
 pub async fn touch(conn: &mut Conn<'_>, ticket_id: i64, now: DateTime<Utc>) -> sqlx::Result<u64> {

@@ -42,28 +42,10 @@ pub async fn upload(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<Vec<Attachment>>), ApiError> {
     caller.may(Permission::SubmitTickets)?;
-    let mut multipart = multipart.map_err(|rejection| {
-        ApiError(AppError::bad_request(format!(
-            "Send the files as multipart/form-data: {}",
-            rejection.body_text()
-        )))
-    })?;
+    let mut multipart = multipart_of(multipart)?;
     let settings = state.services.attachment_settings();
     let mut stored = Vec::new();
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => break,
-            Err(e) => return Err(multipart_error(e.status(), &e.body_text())),
-        };
-        if field.name() != Some("file") {
-            continue;
-        }
-        let name = field.file_name().unwrap_or("file").to_owned();
-        let bytes = field
-            .bytes()
-            .await
-            .map_err(|e| multipart_error(e.status(), &e.body_text()))?;
+    while let Some((name, bytes)) = next_file(&mut multipart).await? {
         stored.push(
             services::attachments::attach(
                 state.services.db(),
@@ -80,6 +62,40 @@ pub async fn upload(
         return Err(AppError::invalid_field("file", "send at least one part named 'file'").into());
     }
     Ok((StatusCode::CREATED, Json(stored)))
+}
+
+/// The multipart body, or a 400 saying how to send files.
+pub(super) fn multipart_of(
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Multipart, ApiError> {
+    multipart.map_err(|rejection| {
+        ApiError(AppError::bad_request(format!(
+            "Send the files as multipart/form-data: {}",
+            rejection.body_text()
+        )))
+    })
+}
+
+/// The next part named `file` (its name as uploaded and its bytes); other parts are skipped.
+pub(super) async fn next_file(
+    multipart: &mut Multipart,
+) -> Result<Option<(String, axum::body::Bytes)>, ApiError> {
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => return Ok(None),
+            Err(e) => return Err(multipart_error(e.status(), &e.body_text())),
+        };
+        if field.name() != Some("file") {
+            continue;
+        }
+        let name = field.file_name().unwrap_or("file").to_owned();
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|e| multipart_error(e.status(), &e.body_text()))?;
+        return Ok(Some((name, bytes)));
+    }
 }
 
 fn multipart_error(status: StatusCode, text: &str) -> ApiError {

@@ -8,6 +8,7 @@ pub mod api_keys;
 pub mod attachments;
 pub mod audit;
 pub mod auth;
+pub mod comments;
 pub mod helpdesk;
 pub mod notifications;
 pub mod openapi;

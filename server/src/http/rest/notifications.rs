@@ -56,7 +56,7 @@ pub async fn read(
 ) -> Result<Json<NotificationList>, ApiError> {
     let user = user_id(&caller)?;
     let db = state.services.db();
-    services::notifications::mark_read(db, user, Some(id)).await?;
+    services::notifications::mark_read(&state.services, user, Some(id)).await?;
     Ok(Json(NotificationList {
         unread: services::notifications::unread_count(db, user).await?,
         results: services::notifications::list(db, user, false).await?,
@@ -72,7 +72,7 @@ pub async fn read_all(
 ) -> Result<Json<NotificationList>, ApiError> {
     let user = user_id(&caller)?;
     let db = state.services.db();
-    services::notifications::mark_read(db, user, None).await?;
+    services::notifications::mark_read(&state.services, user, None).await?;
     Ok(Json(NotificationList {
         unread: 0,
         results: services::notifications::list(db, user, false).await?,

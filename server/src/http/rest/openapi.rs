@@ -5,8 +5,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    api_keys, attachments, audit, auth, helpdesk, notifications, roles, tasks, tickets, users,
-    workflows,
+    api_keys, attachments, audit, auth, comments, helpdesk, notifications, roles, tasks, tickets,
+    users, workflows,
 };
 
 #[derive(OpenApi)]
@@ -45,6 +45,8 @@ use super::{
         tasks::inbox, tasks::get, tasks::of_ticket, tasks::transition, tasks::reassign,
         tasks::escalate, tasks::start, tasks::triage, tasks::retry_triage, audit::audit,
         notifications::list, notifications::read, notifications::read_all,
+        comments::list, comments::create, comments::get, comments::update, comments::delete,
+        comments::rate, comments::attachments, comments::attach, comments::history,
     ),
     modifiers(&SecuritySchemes),
     security(("bearer" = []), ("api_key" = []), ("cookie" = [])),
@@ -60,6 +62,7 @@ use super::{
         (name = "tasks", description = "The agent inbox, acting on tasks, the triage queue"),
         (name = "audit", description = "The audit log (administrators)"),
         (name = "notifications", description = "In-app notifications"),
+        (name = "comments", description = "Comments on tickets, replies, ratings, attachments, internal notes; live at /ws/comments/{ticket_id}/"),
     )
 )]
 pub struct ApiDoc;

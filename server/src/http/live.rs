@@ -1,0 +1,462 @@
+//! The WebSockets: `/ws/comments/{ticket_id}/` (the seed's comment protocol, with presence
+//! and typing) and `/ws/notifications/` (the signed-in user's notifications as they arrive).
+//!
+//! Authentication is that of the REST API (bearer header, session cookie, API key) or a
+//! `token` query parameter for clients that cannot set headers. A socket authenticated by
+//! cookie must come from TTS's own pages (`Origin`), as browsers let any site open a socket
+//! with the user's cookies. A refused socket gets the REST error (401, 403, 404) before the
+//! upgrade.
+//!
+//! Each socket reads its room with a bounded buffer (`services::live`); one that falls too far
+//! behind is closed with code 4008 and its client reconnects and reloads. Sockets that stop
+//! answering pings for [`IDLE_LIMIT`] are closed; a send that takes over [`SEND_LIMIT`] closes
+//! the socket rather than hold anything up.
+
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{
+    CloseFrame, Message, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection,
+};
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use domain::comments::{ClientMessage, NewComment, NotificationMessage, ServerMessage, Viewer};
+use domain::{AppError, ErrorKind};
+use serde::Deserialize;
+use services::auth::policy::{Permission, Principal, authorize};
+use services::auth::{ACCESS_COOKIE, REFRESH_COOKIE};
+use services::live::{TicketEvent, UserEvent};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::AppState;
+use super::rest::{ApiError, ApiPath};
+
+/// The largest message a client may send that is read (larger ones get an error message).
+pub const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
+/// The largest frame the socket accepts at all (beyond it the connection closes, code 1009).
+const MAX_FRAME: usize = 1024 * 1024;
+const PING_EVERY: Duration = Duration::from_secs(25);
+/// A socket silent this long (no message, no pong) is closed.
+const IDLE_LIMIT: Duration = Duration::from_secs(70);
+const SEND_LIMIT: Duration = Duration::from_secs(10);
+/// The close code telling a client it fell behind and should reload what it shows.
+const CLOSE_LAGGED: u16 = 4008;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SocketParams {
+    /// An access token, for clients that cannot set headers.
+    token: Option<String>,
+}
+
+/// Who opens a socket: the token parameter, else the request's credentials; a cookie-borne
+/// session only from TTS's own pages.
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &SocketParams,
+) -> Result<Principal, ApiError> {
+    if let Some(token) = params.token.as_deref().filter(|t| !t.is_empty()) {
+        return Ok(state
+            .services
+            .auth()
+            .authenticate_access_token(token)
+            .await?);
+    }
+    let by_cookie = !headers.contains_key(axum::http::header::AUTHORIZATION)
+        && !headers.contains_key(services::auth::API_KEY_HEADER)
+        && [ACCESS_COOKIE, REFRESH_COOKIE]
+            .iter()
+            .any(|name| services::auth::cookie_value(headers, name).is_some());
+    if by_cookie && !super::security::is_same_site(&state.protection, headers) {
+        return Err(AppError::new(
+            ErrorKind::Forbidden,
+            "Cross-site socket refused: open it from TTS's own pages.",
+        )
+        .into());
+    }
+    state
+        .services
+        .auth()
+        .authenticate(headers)
+        .await?
+        .ok_or_else(|| {
+            AppError::unauthorized(
+                "Authentication required: send a Bearer token, a token parameter, or sign in.",
+            )
+            .into()
+        })
+}
+
+fn upgrade_of(
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<WebSocketUpgrade, ApiError> {
+    ws.map(|ws| ws.max_message_size(MAX_FRAME).max_frame_size(MAX_FRAME))
+        .map_err(|rejection| {
+            AppError::bad_request(format!(
+                "This address takes WebSocket connections: {rejection}"
+            ))
+            .into()
+        })
+}
+
+/// `GET /ws/comments/{ticket_id}/`
+pub async fn comments(
+    State(state): State<AppState>,
+    ApiPath(ticket_id): ApiPath<i64>,
+    Query(params): Query<SocketParams>,
+    headers: HeaderMap,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    let principal = authenticate(&state, &headers, &params).await?;
+    let user = principal.user().cloned().ok_or_else(|| {
+        AppError::new(
+            ErrorKind::Forbidden,
+            "API keys cannot open comment sockets.",
+        )
+    })?;
+    // 404 for a ticket the user may not see, as the REST API answers.
+    services::tickets::get(state.services.db(), &principal, ticket_id).await?;
+    let ws = upgrade_of(ws)?;
+    let viewer = Viewer {
+        user_id: user.user.id,
+        full_name: user.user.full_name.clone(),
+    };
+    Ok(ws
+        .on_upgrade(move |socket| comment_socket(state, principal, viewer, ticket_id, socket))
+        .into_response())
+}
+
+/// Sends one message; false if the socket is gone or too slow.
+async fn send<T: serde::Serialize>(socket: &mut WebSocket, message: &T) -> bool {
+    let Ok(text) = serde_json::to_string(message) else {
+        return false;
+    };
+    matches!(
+        tokio::time::timeout(SEND_LIMIT, socket.send(Message::Text(text.into()))).await,
+        Ok(Ok(()))
+    )
+}
+
+async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
+    let frame = CloseFrame {
+        code,
+        reason: reason.to_owned().into(),
+    };
+    let _ = tokio::time::timeout(SEND_LIMIT, socket.send(Message::Close(Some(frame)))).await;
+}
+
+fn error_message(err: &AppError) -> ServerMessage {
+    ServerMessage::Error {
+        code: err.kind.code().to_owned(),
+        message: err.message.clone(),
+    }
+}
+
+struct SocketGauge(&'static str);
+
+impl SocketGauge {
+    fn open(kind: &'static str) -> Self {
+        metrics::gauge!("tts_websockets_open", "kind" => kind).increment(1.0);
+        SocketGauge(kind)
+    }
+}
+
+impl Drop for SocketGauge {
+    fn drop(&mut self) {
+        metrics::gauge!("tts_websockets_open", "kind" => self.0).decrement(1.0);
+    }
+}
+
+async fn comment_socket(
+    state: AppState,
+    principal: Principal,
+    viewer: Viewer,
+    ticket_id: i64,
+    mut socket: WebSocket,
+) {
+    let _gauge = SocketGauge::open("comments");
+    let mut room = state.services.live().join(ticket_id, viewer.clone());
+    if !send(
+        &mut socket,
+        &ServerMessage::ConnectionEstablished { ticket_id },
+    )
+    .await
+    {
+        return;
+    }
+    let sees_internal = services::comments::sees_internal(&principal);
+    let mut heartbeat = tokio::time::interval(PING_EVERY);
+    heartbeat.reset();
+    let mut last_heard = Instant::now();
+    loop {
+        tokio::select! {
+            event = room.events.recv() => {
+                let message = match event {
+                    Ok(event) => match outgoing(event, sees_internal, viewer.user_id) {
+                        Some(message) => message,
+                        None => continue,
+                    },
+                    Err(RecvError::Lagged(_)) => {
+                        close(&mut socket, CLOSE_LAGGED, "fell behind; reconnect and reload").await;
+                        return;
+                    }
+                    Err(RecvError::Closed) => return,
+                };
+                if !send(&mut socket, &message).await {
+                    return;
+                }
+            }
+            incoming = socket.recv() => {
+                let text = match incoming {
+                    Some(Ok(Message::Text(text))) => text,
+                    Some(Ok(Message::Binary(_))) => {
+                        last_heard = Instant::now();
+                        let refusal = AppError::bad_request("Send messages as JSON text.");
+                        if !send(&mut socket, &error_message(&refusal)).await {
+                            return;
+                        }
+                        continue;
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
+                        last_heard = Instant::now();
+                        continue;
+                    }
+                    Some(Ok(Message::Close(_)) | Err(_)) | None => return,
+                };
+                last_heard = Instant::now();
+                if let Some(reply) =
+                    handle_client(&state, &principal, &viewer, ticket_id, text.as_str()).await
+                    && !send(&mut socket, &reply).await
+                {
+                    return;
+                }
+            }
+            _ = heartbeat.tick() => {
+                if last_heard.elapsed() > IDLE_LIMIT {
+                    close(&mut socket, 1001, "no answer to pings").await;
+                    return;
+                }
+                let ping = tokio::time::timeout(SEND_LIMIT, socket.send(Message::Ping(Vec::new().into())));
+                if !matches!(ping.await, Ok(Ok(()))) {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The message a room event becomes for this socket, if it may see it.
+fn outgoing(event: TicketEvent, sees_internal: bool, me: i64) -> Option<ServerMessage> {
+    match event {
+        TicketEvent::Comment { action, comment } => {
+            if comment.is_internal && !sees_internal {
+                return None;
+            }
+            Some(ServerMessage::CommentUpdate {
+                action,
+                comment: Box::new((*comment).clone()),
+            })
+        }
+        TicketEvent::Presence(viewers) => Some(ServerMessage::Presence {
+            viewers: (*viewers).clone(),
+        }),
+        TicketEvent::Typing { user, is_typing } => {
+            (user.user_id != me).then_some(ServerMessage::Typing { user, is_typing })
+        }
+    }
+}
+
+/// Acts on a client's message; the answer for this socket alone, if any (a pong, an error).
+/// Changes reach every socket, this one included, through the room.
+async fn handle_client(
+    state: &AppState,
+    principal: &Principal,
+    viewer: &Viewer,
+    ticket_id: i64,
+    text: &str,
+) -> Option<ServerMessage> {
+    if text.len() > MAX_CLIENT_MESSAGE {
+        return Some(error_message(&AppError::new(
+            ErrorKind::PayloadTooLarge,
+            format!("Messages are at most {} KiB.", MAX_CLIENT_MESSAGE / 1024),
+        )));
+    }
+    let message: ClientMessage = match serde_json::from_str(text) {
+        Ok(message) => message,
+        Err(err) => {
+            return Some(error_message(&AppError::bad_request(format!(
+                "Not a message this socket understands: {err}"
+            ))));
+        }
+    };
+    let services = &state.services;
+    let outcome = match message {
+        ClientMessage::Ping { timestamp } => return Some(ServerMessage::Pong { timestamp }),
+        ClientMessage::Typing { is_typing } => {
+            services.live().publish(
+                ticket_id,
+                TicketEvent::Typing {
+                    user: viewer.clone(),
+                    is_typing,
+                },
+            );
+            return None;
+        }
+        ClientMessage::CommentCreate {
+            text,
+            is_internal,
+            parent_id,
+        } => {
+            let input = NewComment {
+                text,
+                parent_id,
+                is_internal,
+            };
+            services::comments::post(services, principal, ticket_id, input).await
+        }
+        ClientMessage::CommentReply {
+            parent_id,
+            text,
+            is_internal,
+        } => {
+            let input = NewComment {
+                text,
+                parent_id: Some(parent_id),
+                is_internal,
+            };
+            services::comments::post(services, principal, ticket_id, input).await
+        }
+        ClientMessage::CommentUpdate { comment_id, text } => {
+            match on_this_ticket(state, principal, ticket_id, comment_id).await {
+                Ok(()) => services::comments::edit(services, principal, comment_id, &text).await,
+                Err(err) => Err(err),
+            }
+        }
+        ClientMessage::CommentDelete { comment_id } => {
+            match on_this_ticket(state, principal, ticket_id, comment_id).await {
+                Ok(()) => services::comments::delete(services, principal, comment_id).await,
+                Err(err) => Err(err),
+            }
+        }
+        ClientMessage::CommentRate { comment_id, rating } => {
+            match on_this_ticket(state, principal, ticket_id, comment_id).await {
+                Ok(()) => services::comments::rate(services, principal, comment_id, rating).await,
+                Err(err) => Err(err),
+            }
+        }
+    };
+    match outcome {
+        Ok(_) => None,
+        Err(err) => Some(error_message(&err.into())),
+    }
+}
+
+/// A socket changes the comments of its own ticket only (404 for any other id, as if it did
+/// not exist).
+async fn on_this_ticket(
+    state: &AppState,
+    principal: &Principal,
+    ticket_id: i64,
+    comment_id: i64,
+) -> services::Result<()> {
+    if services::comments::ticket_of(&state.services, principal, comment_id).await? == ticket_id {
+        Ok(())
+    } else {
+        Err(AppError::not_found("Comment").into())
+    }
+}
+
+/// `GET /ws/notifications/`: the signed-in user's new notifications and unread count.
+pub async fn notifications(
+    State(state): State<AppState>,
+    Query(params): Query<SocketParams>,
+    headers: HeaderMap,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    let principal = authenticate(&state, &headers, &params).await?;
+    authorize(&principal, Permission::OwnAccount)?;
+    let user_id = principal
+        .user()
+        .map(|u| u.user.id)
+        .ok_or_else(|| AppError::new(ErrorKind::Forbidden, "API keys have no notifications."))?;
+    let ws = upgrade_of(ws)?;
+    Ok(ws
+        .on_upgrade(move |socket| notification_socket(state, user_id, socket))
+        .into_response())
+}
+
+async fn notification_socket(state: AppState, user_id: i64, mut socket: WebSocket) {
+    let _gauge = SocketGauge::open("notifications");
+    let mut events = state.services.live().subscribe_user(user_id);
+    let unread = |state: &AppState| {
+        let db = state.services.db().clone();
+        async move {
+            services::notifications::unread_count(&db, user_id)
+                .await
+                .unwrap_or(0)
+        }
+    };
+    let hello = NotificationMessage::ConnectionEstablished {
+        unread: unread(&state).await,
+    };
+    if !send(&mut socket, &hello).await {
+        return;
+    }
+    let mut heartbeat = tokio::time::interval(PING_EVERY);
+    heartbeat.reset();
+    let mut last_heard = Instant::now();
+    loop {
+        tokio::select! {
+            event = events.recv() => {
+                let message = match event {
+                    Ok(UserEvent::Notification(notification)) => NotificationMessage::Notification {
+                        notification: (*notification).clone(),
+                        unread: unread(&state).await,
+                    },
+                    Ok(UserEvent::Read) => NotificationMessage::Unread { unread: unread(&state).await },
+                    Err(RecvError::Lagged(_)) => {
+                        close(&mut socket, CLOSE_LAGGED, "fell behind; reconnect and reload").await;
+                        return;
+                    }
+                    Err(RecvError::Closed) => return,
+                };
+                if !send(&mut socket, &message).await {
+                    return;
+                }
+            }
+            incoming = socket.recv() => {
+                last_heard = Instant::now();
+                let reply = match incoming {
+                    Some(Ok(Message::Text(text))) => {
+                        match serde_json::from_str::<ClientMessage>(text.as_str()) {
+                            Ok(ClientMessage::Ping { timestamp }) => NotificationMessage::Pong { timestamp },
+                            _ => NotificationMessage::Error {
+                                code: "bad_request".into(),
+                                message: "This socket only answers {\"type\":\"ping\"}.".into(),
+                            },
+                        }
+                    }
+                    Some(Ok(Message::Binary(_))) => NotificationMessage::Error {
+                        code: "bad_request".into(),
+                        message: "Send messages as JSON text.".into(),
+                    },
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    Some(Ok(Message::Close(_)) | Err(_)) | None => return,
+                };
+                if !send(&mut socket, &reply).await {
+                    return;
+                }
+            }
+            _ = heartbeat.tick() => {
+                if last_heard.elapsed() > IDLE_LIMIT {
+                    close(&mut socket, 1001, "no answer to pings").await;
+                    return;
+                }
+                let ping = tokio::time::timeout(SEND_LIMIT, socket.send(Message::Ping(Vec::new().into())));
+                if !matches!(ping.await, Ok(Ok(()))) {
+                    return;
+                }
+            }
+        }
+    }
+}

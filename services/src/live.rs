@@ -1,0 +1,329 @@
+//! Live events for open sockets: each ticket's room (comment changes, who is viewing, who is
+//! typing) and each user's channel (new notifications, the unread count).
+//!
+//! A room is a `tokio::sync::broadcast` channel: publishing never waits for a receiver, and
+//! each socket reads at its own pace from a bounded buffer ([`ROOM_BUFFER`] events). A socket
+//! that falls that far behind is told it lagged and is closed; its client reconnects and
+//! reloads, so a slow client never slows the others and never grows memory without bound.
+//!
+//! Comments are published by the process that commits them. Notifications are written in
+//! many transactions (task actions, the SLA monitor, outbox handlers), so instead of each
+//! announcing itself, [`watch_notifications`] reads new rows from the database while anyone
+//! is listening; that also brings other replicas' notifications to this one's sockets.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use domain::comments::{Comment, CommentAction, Viewer};
+use domain::notifications::Notification;
+use tokio::sync::broadcast;
+
+use crate::Services;
+use crate::db::notifications as notification_rows;
+
+/// Events a socket may fall behind by before it is dropped.
+pub const ROOM_BUFFER: usize = 256;
+/// How often new notifications are looked for while someone listens.
+const NOTIFICATION_POLL: Duration = Duration::from_millis(100);
+/// How long an id below the newest seen is waited for (a transaction that took its id
+/// earlier and commits later, on PostgreSQL).
+const GAP_GRACE: Duration = Duration::from_secs(10);
+
+/// What a ticket's room carries.
+#[derive(Debug, Clone)]
+pub enum TicketEvent {
+    Comment {
+        action: CommentAction,
+        comment: Arc<Comment>,
+    },
+    Presence(Arc<Vec<Viewer>>),
+    Typing {
+        user: Viewer,
+        is_typing: bool,
+    },
+}
+
+/// What a user's channel carries.
+#[derive(Debug, Clone)]
+pub enum UserEvent {
+    Notification(Arc<Notification>),
+    /// Notifications were marked read (the socket sends the new unread count).
+    Read,
+}
+
+#[derive(Default)]
+pub struct LiveHub {
+    rooms: Mutex<HashMap<i64, Room>>,
+    users: Mutex<HashMap<i64, broadcast::Sender<UserEvent>>>,
+    next_socket: AtomicU64,
+    /// Wakes the notification watcher when the first user socket opens.
+    listening: tokio::sync::Notify,
+}
+
+struct Room {
+    sender: broadcast::Sender<TicketEvent>,
+    viewers: HashMap<u64, Viewer>,
+}
+
+/// A socket's place in a ticket's room; leaving (dropping it) updates the presence list.
+pub struct RoomTicket {
+    hub: Arc<LiveHub>,
+    ticket_id: i64,
+    socket: u64,
+    pub events: broadcast::Receiver<TicketEvent>,
+}
+
+impl Drop for RoomTicket {
+    fn drop(&mut self) {
+        self.hub.leave(self.ticket_id, self.socket);
+    }
+}
+
+impl LiveHub {
+    // A panic while a lock is held leaves plain maps behind, still usable: carry on.
+    fn rooms(&self) -> MutexGuard<'_, HashMap<i64, Room>> {
+        self.rooms.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn users(&self) -> MutexGuard<'_, HashMap<i64, broadcast::Sender<UserEvent>>> {
+        self.users.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Enters the ticket's room as `viewer`; everyone in it gets the new presence list.
+    pub fn join(self: &Arc<Self>, ticket_id: i64, viewer: Viewer) -> RoomTicket {
+        let socket = self.next_socket.fetch_add(1, Ordering::Relaxed);
+        let mut rooms = self.rooms();
+        let room = rooms.entry(ticket_id).or_insert_with(|| Room {
+            sender: broadcast::channel(ROOM_BUFFER).0,
+            viewers: HashMap::new(),
+        });
+        let events = room.sender.subscribe();
+        room.viewers.insert(socket, viewer);
+        let _ = room.sender.send(TicketEvent::Presence(presence(room)));
+        RoomTicket {
+            hub: self.clone(),
+            ticket_id,
+            socket,
+            events,
+        }
+    }
+
+    fn leave(&self, ticket_id: i64, socket: u64) {
+        let mut rooms = self.rooms();
+        if let Some(room) = rooms.get_mut(&ticket_id) {
+            room.viewers.remove(&socket);
+            if room.viewers.is_empty() {
+                rooms.remove(&ticket_id);
+            } else {
+                let _ = room.sender.send(TicketEvent::Presence(presence(room)));
+            }
+        }
+    }
+
+    /// Sends an event to everyone in the ticket's room (no one there: nothing to do).
+    pub fn publish(&self, ticket_id: i64, event: TicketEvent) {
+        if let Some(room) = self.rooms().get(&ticket_id) {
+            let _ = room.sender.send(event);
+        }
+    }
+
+    pub fn publish_comment(&self, action: CommentAction, comment: &Comment) {
+        self.publish(
+            comment.ticket_id,
+            TicketEvent::Comment {
+                action,
+                comment: Arc::new(comment.clone()),
+            },
+        );
+    }
+
+    /// How many sockets are in the ticket's room.
+    pub fn viewers(&self, ticket_id: i64) -> usize {
+        self.rooms()
+            .get(&ticket_id)
+            .map_or(0, |room| room.viewers.len())
+    }
+
+    /// The user's channel (created on first use).
+    pub fn subscribe_user(&self, user_id: i64) -> broadcast::Receiver<UserEvent> {
+        let receiver = self
+            .users()
+            .entry(user_id)
+            .or_insert_with(|| broadcast::channel(ROOM_BUFFER).0)
+            .subscribe();
+        self.listening.notify_one();
+        receiver
+    }
+
+    pub fn publish_user(&self, user_id: i64, event: UserEvent) {
+        let mut users = self.users();
+        if let Some(sender) = users.get(&user_id) {
+            if sender.receiver_count() == 0 {
+                users.remove(&user_id);
+            } else {
+                let _ = sender.send(event);
+            }
+        }
+    }
+
+    fn has_user_listeners(&self) -> bool {
+        let mut users = self.users();
+        users.retain(|_, sender| sender.receiver_count() > 0);
+        !users.is_empty()
+    }
+}
+
+/// Everyone viewing, each person once (a user with two tabs is one viewer).
+fn presence(room: &Room) -> Arc<Vec<Viewer>> {
+    let mut viewers: Vec<Viewer> = room.viewers.values().cloned().collect();
+    viewers.sort_by(|a, b| {
+        a.full_name
+            .cmp(&b.full_name)
+            .then(a.user_id.cmp(&b.user_id))
+    });
+    viewers.dedup();
+    Arc::new(viewers)
+}
+
+/// Which notification ids have been pushed, allowing for ids that commit out of order: ids
+/// below the newest seen that have not appeared are waited for a while ([`GAP_GRACE`]).
+#[derive(Debug, Default)]
+struct Watermark {
+    /// Every id at or below this has been pushed or given up on.
+    floor: i64,
+    /// Ids above `floor` already pushed.
+    seen: BTreeSet<i64>,
+    /// Ids above `floor` not seen yet, with when they were first missed.
+    gaps: HashMap<i64, Instant>,
+}
+
+impl Watermark {
+    /// Takes a batch of ids (ascending, all above `floor`); returns those not pushed before.
+    fn take(&mut self, ids: &[i64], now: Instant) -> Vec<i64> {
+        let fresh: Vec<i64> = ids
+            .iter()
+            .copied()
+            .filter(|id| self.seen.insert(*id))
+            .collect();
+        for id in &fresh {
+            self.gaps.remove(id);
+        }
+        let newest = self.seen.last().copied().unwrap_or(self.floor);
+        for id in self.floor + 1..newest {
+            if !self.seen.contains(&id) {
+                self.gaps.entry(id).or_insert(now);
+            }
+        }
+        self.gaps
+            .retain(|_, missed| now.duration_since(*missed) < GAP_GRACE);
+        let floor = self
+            .gaps
+            .keys()
+            .min()
+            .map_or(newest, |oldest_gap| oldest_gap - 1);
+        self.floor = self.floor.max(floor);
+        let floor = self.floor;
+        self.seen.retain(|id| *id > floor);
+        fresh
+    }
+}
+
+/// Pushes new notifications to their users' sockets, from any process's transactions, for
+/// as long as the program runs. Reads the database only while someone listens.
+pub async fn watch_notifications(services: Services) {
+    let mut mark = Watermark::default();
+    let start = async {
+        let mut pooled = services.db().acquire().await?;
+        notification_rows::newest_id(&mut pooled.conn()).await
+    };
+    match start.await {
+        Ok(newest) => mark.floor = newest,
+        Err(err) => tracing::warn!(error = %err, "the notification watcher cannot start"),
+    }
+    let hub = services.live().clone();
+    loop {
+        if !hub.has_user_listeners() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), hub.listening.notified()).await;
+            continue;
+        }
+        let batch = async {
+            let mut pooled = services.db().acquire().await?;
+            notification_rows::after(&mut pooled.conn(), mark.floor, 500).await
+        };
+        match batch.await {
+            Ok(rows) => {
+                let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+                let fresh = mark.take(&ids, Instant::now());
+                for row in rows {
+                    if fresh.contains(&row.id) {
+                        let user_id = row.user_id;
+                        let notification = crate::notifications::from_row(row);
+                        hub.publish_user(user_id, UserEvent::Notification(Arc::new(notification)));
+                    }
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "reading new notifications failed"),
+        }
+        tokio::time::sleep(NOTIFICATION_POLL).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_id_that_commits_late_is_still_pushed_once() {
+        let mut mark = Watermark::default();
+        let t0 = Instant::now();
+        assert_eq!(mark.take(&[1, 2], t0), [1, 2]);
+        // 3 took its id first but has not committed yet.
+        assert_eq!(mark.take(&[4, 5], t0), [4, 5]);
+        assert_eq!(mark.floor, 2);
+        assert_eq!(mark.take(&[3, 4, 5], t0), [3]);
+        assert_eq!(mark.floor, 5);
+        assert!(mark.take(&[], t0).is_empty());
+    }
+
+    #[test]
+    fn an_id_that_never_commits_is_given_up_after_the_grace() {
+        let mut mark = Watermark::default();
+        let t0 = Instant::now();
+        mark.take(&[1, 3], t0);
+        assert_eq!(mark.floor, 1);
+        mark.take(&[], t0 + GAP_GRACE + Duration::from_secs(1));
+        assert_eq!(mark.floor, 3);
+        assert!(mark.seen.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_room_tells_who_is_there_and_forgets_those_who_left() {
+        let hub = Arc::new(LiveHub::default());
+        let ana = Viewer {
+            user_id: 1,
+            full_name: "Ana".into(),
+        };
+        let mut first = hub.join(7, ana.clone());
+        let second = hub.join(
+            7,
+            Viewer {
+                user_id: 2,
+                full_name: "Ben".into(),
+            },
+        );
+        assert_eq!(hub.viewers(7), 2);
+        drop(second);
+        let mut last = None;
+        while let Ok(event) = first.events.try_recv() {
+            last = Some(event);
+        }
+        match last {
+            Some(TicketEvent::Presence(viewers)) => assert_eq!(*viewers, vec![ana]),
+            other => panic!("expected presence, got {other:?}"),
+        }
+        drop(first);
+        assert_eq!(hub.viewers(7), 0);
+    }
+}

@@ -586,6 +586,64 @@ fn routes() -> Vec<Route> {
             None,
             json!(null),
         ),
+        r(
+            "get",
+            "/api/v1/tickets/{id}/comments/",
+            User,
+            Some("tickets:read"),
+            json!(null),
+        ),
+        // API keys read comments; writing one needs a user (its author).
+        r(
+            "post",
+            "/api/v1/tickets/{id}/comments/",
+            User,
+            None,
+            json!({"text": "Any news?"}),
+        ),
+        r(
+            "get",
+            "/api/v1/comments/{id}/",
+            User,
+            Some("tickets:read"),
+            json!(null),
+        ),
+        r(
+            "patch",
+            "/api/v1/comments/{id}/",
+            User,
+            None,
+            json!({"text": "Edited"}),
+        ),
+        r("delete", "/api/v1/comments/{id}/", User, None, json!(null)),
+        r(
+            "post",
+            "/api/v1/comments/{id}/rate/",
+            User,
+            None,
+            json!({"rating": "up"}),
+        ),
+        r(
+            "get",
+            "/api/v1/comments/{id}/attachments/",
+            User,
+            Some("tickets:read"),
+            json!(null),
+        ),
+        r(
+            "post",
+            "/api/v1/comments/{id}/attachments/",
+            User,
+            None,
+            json!({"file": "not multipart"}),
+        ),
+        r(
+            "get",
+            "/api/v1/comments/{id}/history/",
+            User,
+            Some("tickets:read"),
+            json!(null),
+        ),
         // Last: it ends the caller's session.
         r("post", "/api/v1/auth/logout/", User, None, json!(null)),
     ]
@@ -729,6 +787,7 @@ async fn every_route_allows_exactly_the_callers_the_policy_says() {
                             "/api/v1/tasks/",
                             "/api/v1/triage/",
                             "/api/v1/notifications/",
+                            "/api/v1/comments/",
                         ]
                         .iter()
                         .any(|prefix| t.starts_with(prefix)) =>

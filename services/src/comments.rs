@@ -276,8 +276,8 @@ pub async fn edit(
 /// Deletes a comment: its author, or an admin (moderation). The text stays in its history;
 /// the thread shows that a comment was deleted.
 pub async fn delete(services: &Services, principal: &Principal, id: i64) -> Result<Comment> {
-    let row = find_visible(services, principal, id).await?;
     let user_id = author_of(principal)?;
+    let row = find_visible(services, principal, id).await?;
     let is_admin = authorize(principal, Permission::ManageHelpdesk).is_ok();
     if row.author_id != Some(user_id) && !is_admin {
         return Err(
@@ -314,8 +314,8 @@ pub async fn rate(
     id: i64,
     rating: Rating,
 ) -> Result<Comment> {
-    let row = find_visible(services, principal, id).await?;
     let user_id = author_of(principal)?;
+    let row = find_visible(services, principal, id).await?;
     if row.deleted_at.is_some() {
         return Err(AppError::conflict("A deleted comment cannot be rated.").into());
     }
@@ -384,8 +384,9 @@ async fn own_live_comment(
     principal: &Principal,
     id: i64,
 ) -> Result<CommentRow> {
+    let author_id = author_of(principal)?;
     let row = find_visible(services, principal, id).await?;
-    if row.author_id != Some(author_of(principal)?) {
+    if row.author_id != Some(author_id) {
         return Err(
             AppError::new(ErrorKind::Forbidden, "Only its author changes a comment.").into(),
         );

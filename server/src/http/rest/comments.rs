@@ -10,6 +10,7 @@ use domain::AppError;
 use domain::comments::{Comment, CommentRevision, NewComment, Rating};
 use domain::tickets::Attachment;
 use serde::{Deserialize, Serialize};
+use services::auth::policy::Permission;
 
 use super::attachments::{multipart_of, next_file};
 use super::{ApiError, ApiJson, ApiPath, ApiQuery, Caller, ErrorBody, ListParams, Paged};
@@ -172,6 +173,8 @@ pub async fn attach(
     ApiPath(id): ApiPath<i64>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<Comment>), ApiError> {
+    // Who may, before what was sent: an API key learns it may not, not that its body is wrong.
+    caller.user_may(Permission::SubmitTickets)?;
     let mut multipart = multipart_of(multipart)?;
     let mut comment = None;
     while let Some((name, bytes)) = next_file(&mut multipart).await? {

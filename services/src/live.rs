@@ -18,27 +18,30 @@ use std::time::{Duration, Instant};
 
 use domain::comments::{Comment, CommentAction, Viewer};
 use domain::notifications::Notification;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use crate::Services;
 use crate::db::notifications as notification_rows;
 
 /// Events a socket may fall behind by before it is dropped.
 pub const ROOM_BUFFER: usize = 256;
-/// How often new notifications are looked for while someone listens.
-const NOTIFICATION_POLL: Duration = Duration::from_millis(100);
+/// How often new notifications are looked for while someone listens, unless nudged: this
+/// process nudges after its own writes ([`LiveHub::nudge`]); other replicas' writes are found
+/// within this time.
+const NOTIFICATION_POLL: Duration = Duration::from_millis(250);
 /// How long an id below the newest seen is waited for (a transaction that took its id
 /// earlier and commits later, on PostgreSQL).
 const GAP_GRACE: Duration = Duration::from_secs(10);
 
-/// What a ticket's room carries.
+/// What a ticket's room carries. (Who is viewing is not an event but a value each socket
+/// watches, [`RoomTicket::presence`]: a thousand people opening a ticket at once would
+/// otherwise send each socket a thousand lists.)
 #[derive(Debug, Clone)]
 pub enum TicketEvent {
     Comment {
         action: CommentAction,
         comment: Arc<Comment>,
     },
-    Presence(Arc<Vec<Viewer>>),
     Typing {
         user: Viewer,
         is_typing: bool,
@@ -60,11 +63,14 @@ pub struct LiveHub {
     next_socket: AtomicU64,
     /// Wakes the notification watcher when the first user socket opens.
     listening: tokio::sync::Notify,
+    /// Wakes the notification watcher because this process wrote notifications.
+    written: tokio::sync::Notify,
 }
 
 struct Room {
     sender: broadcast::Sender<TicketEvent>,
     viewers: HashMap<u64, Viewer>,
+    presence: watch::Sender<Arc<Vec<Viewer>>>,
 }
 
 /// A socket's place in a ticket's room; leaving (dropping it) updates the presence list.
@@ -73,6 +79,8 @@ pub struct RoomTicket {
     ticket_id: i64,
     socket: u64,
     pub events: broadcast::Receiver<TicketEvent>,
+    /// Who is viewing (each person once); changes when someone arrives or leaves.
+    pub presence: watch::Receiver<Arc<Vec<Viewer>>>,
 }
 
 impl Drop for RoomTicket {
@@ -91,22 +99,26 @@ impl LiveHub {
         self.users.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Enters the ticket's room as `viewer`; everyone in it gets the new presence list.
+    /// Enters the ticket's room as `viewer` (who is viewing changes if they were not there).
     pub fn join(self: &Arc<Self>, ticket_id: i64, viewer: Viewer) -> RoomTicket {
         let socket = self.next_socket.fetch_add(1, Ordering::Relaxed);
         let mut rooms = self.rooms();
         let room = rooms.entry(ticket_id).or_insert_with(|| Room {
             sender: broadcast::channel(ROOM_BUFFER).0,
             viewers: HashMap::new(),
+            presence: watch::channel(Arc::default()).0,
         });
         let events = room.sender.subscribe();
         room.viewers.insert(socket, viewer);
-        let _ = room.sender.send(TicketEvent::Presence(presence(room)));
+        update_presence(room);
+        let mut presence = room.presence.subscribe();
+        presence.mark_changed();
         RoomTicket {
             hub: self.clone(),
             ticket_id,
             socket,
             events,
+            presence,
         }
     }
 
@@ -117,7 +129,7 @@ impl LiveHub {
             if room.viewers.is_empty() {
                 rooms.remove(&ticket_id);
             } else {
-                let _ = room.sender.send(TicketEvent::Presence(presence(room)));
+                update_presence(room);
             }
         }
     }
@@ -168,6 +180,12 @@ impl LiveHub {
         }
     }
 
+    /// Tells the notification watcher that this process committed notifications, so they
+    /// reach sockets now rather than at the next poll.
+    pub fn nudge(&self) {
+        self.written.notify_one();
+    }
+
     fn has_user_listeners(&self) -> bool {
         let mut users = self.users();
         users.retain(|_, sender| sender.receiver_count() > 0);
@@ -175,8 +193,9 @@ impl LiveHub {
     }
 }
 
-/// Everyone viewing, each person once (a user with two tabs is one viewer).
-fn presence(room: &Room) -> Arc<Vec<Viewer>> {
+/// Recomputes who is viewing (each person once: two tabs are one viewer) and tells the
+/// sockets only if that changed.
+fn update_presence(room: &Room) {
     let mut viewers: Vec<Viewer> = room.viewers.values().cloned().collect();
     viewers.sort_by(|a, b| {
         a.full_name
@@ -184,7 +203,14 @@ fn presence(room: &Room) -> Arc<Vec<Viewer>> {
             .then(a.user_id.cmp(&b.user_id))
     });
     viewers.dedup();
-    Arc::new(viewers)
+    room.presence.send_if_modified(|current| {
+        if **current == viewers {
+            false
+        } else {
+            *current = Arc::new(viewers);
+            true
+        }
+    });
 }
 
 /// Which notification ids have been pushed, allowing for ids that commit out of order: ids
@@ -266,7 +292,7 @@ pub async fn watch_notifications(services: Services) {
             }
             Err(err) => tracing::warn!(error = %err, "reading new notifications failed"),
         }
-        tokio::time::sleep(NOTIFICATION_POLL).await;
+        let _ = tokio::time::timeout(NOTIFICATION_POLL, hub.written.notified()).await;
     }
 }
 
@@ -314,15 +340,14 @@ mod tests {
             },
         );
         assert_eq!(hub.viewers(7), 2);
+        assert_eq!(first.presence.borrow_and_update().len(), 2);
+        // A second tab of Ana's changes nothing anyone sees.
+        let tab = hub.join(7, ana.clone());
+        assert!(!first.presence.has_changed().unwrap());
+        drop(tab);
         drop(second);
-        let mut last = None;
-        while let Ok(event) = first.events.try_recv() {
-            last = Some(event);
-        }
-        match last {
-            Some(TicketEvent::Presence(viewers)) => assert_eq!(*viewers, vec![ana]),
-            other => panic!("expected presence, got {other:?}"),
-        }
+        assert!(first.presence.has_changed().unwrap());
+        assert_eq!(**first.presence.borrow_and_update(), vec![ana]);
         drop(first);
         assert_eq!(hub.viewers(7), 0);
     }

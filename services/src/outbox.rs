@@ -101,6 +101,10 @@ pub async fn dispatch_due(services: &Services) -> Result<usize> {
         .collect()
         .await;
     outcomes.into_iter().collect::<Result<Vec<()>>>()?;
+    if count > 0 {
+        // Handlers notify people (assignments, comments): push those to sockets now.
+        services.live().nudge();
+    }
     Ok(count)
 }
 

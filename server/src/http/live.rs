@@ -206,6 +206,12 @@ async fn comment_socket(
                     return;
                 }
             }
+            Ok(()) = room.presence.changed() => {
+                let viewers = room.presence.borrow_and_update().as_ref().clone();
+                if !send(&mut socket, &ServerMessage::Presence { viewers }).await {
+                    return;
+                }
+            }
             incoming = socket.recv() => {
                 let text = match incoming {
                     Some(Ok(Message::Text(text))) => text,
@@ -257,9 +263,6 @@ fn outgoing(event: TicketEvent, sees_internal: bool, me: i64) -> Option<ServerMe
                 comment: Box::new((*comment).clone()),
             })
         }
-        TicketEvent::Presence(viewers) => Some(ServerMessage::Presence {
-            viewers: (*viewers).clone(),
-        }),
         TicketEvent::Typing { user, is_typing } => {
             (user.user_id != me).then_some(ServerMessage::Typing { user, is_typing })
         }

@@ -94,6 +94,11 @@ impl Tts {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
+
+    /// The server's process id (benchmarks read its memory).
+    pub fn pid(&self) -> Option<u32> {
+        self._process.id()
+    }
 }
 
 /// A headless Chromium session through a chromedriver of its own.

@@ -11,7 +11,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 #[path = "../tests/harness/mod.rs"]
-#[allow(dead_code)]
 mod harness;
 
 use std::time::{Duration, Instant};
@@ -47,16 +46,25 @@ async fn post(tts: &harness::Tts, token: &str, path: &str, body: Value) -> Value
         .send()
         .await
         .unwrap();
-    assert!(response.status().is_success(), "{path}: {}", response.status());
+    assert!(
+        response.status().is_success(),
+        "{path}: {}",
+        response.status()
+    );
     response.json().await.unwrap()
 }
 
 fn socket_url(tts: &harness::Tts, path: &str, token: &str) -> String {
-    format!("{}?token={token}", tts.url(path).replacen("http://", "ws://", 1))
+    format!(
+        "{}?token={token}",
+        tts.url(path).replacen("http://", "ws://", 1)
+    )
 }
 
 /// Opens a socket and waits for its greeting; returns the socket.
-async fn open(url: String) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+async fn open(
+    url: String,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
     let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
     loop {
         if let Some(Ok(Message::Text(text))) = socket.next().await

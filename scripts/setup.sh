@@ -3,6 +3,7 @@
 # Sourced by the other scripts (it exports PATH); safe to run again.
 #   - the wasm32 target, cargo-leptos, wasm-bindgen-cli matching Cargo.lock
 #   - wasm-opt from npm's binaryen (Debian's is too old: hydration breaks with it)
+#   - aiosmtpd from PyPI (a real SMTP server for the e-mail tests)
 #   - with --browser: Debian's chromium and chromium-driver (for the browser tests)
 #   - with --postgres: a running PostgreSQL (started if it is installed but stopped)
 set -euo pipefail
@@ -50,6 +51,12 @@ fi
 if ! "$cache/binaryen/node_modules/.bin/wasm-opt" --version >/dev/null 2>&1; then
   say "installing wasm-opt (npm binaryen 132)"
   npm install --silent --prefix "$cache/binaryen" binaryen@132
+fi
+
+if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
+  say "installing aiosmtpd from PyPI (the e-mail tests' SMTP server)"
+  python3 -m pip install --quiet --disable-pip-version-check aiosmtpd \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages aiosmtpd
 fi
 
 if [ "$want_browser" = 1 ] && { ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; }; then

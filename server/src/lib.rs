@@ -221,6 +221,9 @@ pub async fn open_services(config: &Config, demo: bool) -> Result<Services, Fata
             timeout: config.end_logic_timeout,
             ..Default::default()
         },
+        email: services::email::EmailSettings {
+            templates_dir: Some(config.data_dir.join("templates").join("email")),
+        },
     };
     let mailer = services::mail::Mailer::new(
         config.smtp_url.as_deref(),

@@ -13,6 +13,9 @@ use tokio_util::sync::CancellationToken;
 /// every few hours on long-lived connections).
 const OPTIMIZE_EVERY: Duration = Duration::from_secs(6 * 3600);
 
+/// How often due daily digests are looked for.
+const DIGEST_CHECK_EVERY: Duration = Duration::from_secs(10 * 60);
+
 /// How often expired sessions, revoked tokens and used codes are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(15 * 60);
 
@@ -36,6 +39,8 @@ pub fn start(
         optimize.tick().await; // the first tick is immediate; nothing to optimize at start
         let mut prune = tokio::time::interval(PRUNE_EVERY);
         prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut digests = tokio::time::interval(DIGEST_CHECK_EVERY);
+        digests.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut sla = tokio::time::interval(sla_check_every);
         sla.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -47,6 +52,13 @@ pub fn start(
                         Ok(pass) if pass != Default::default() => tracing::info!(?pass, "SLA monitor"),
                         Ok(_) => {}
                         Err(err) => tracing::warn!(error = %err, "SLA monitor failed"),
+                    }
+                }
+                _ = digests.tick() => {
+                    match services::email::queue_digests(&services, services.clock().now()).await {
+                        Ok(queued) if queued > 0 => tracing::info!(queued, "daily digests queued"),
+                        Ok(_) => {}
+                        Err(err) => tracing::warn!(error = %err, "queueing digests failed"),
                     }
                 }
                 _ = optimize.tick() => {

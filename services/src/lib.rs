@@ -12,6 +12,7 @@ pub mod clock;
 pub mod comments;
 pub mod db;
 pub mod demo;
+pub mod email;
 pub mod error;
 pub mod live;
 pub mod mail;
@@ -53,6 +54,7 @@ struct Inner {
     /// rather than at its next poll.
     outbox_wake: Arc<tokio::sync::Notify>,
     live: Arc<live::LiveHub>,
+    email: email::EmailSettings,
 }
 
 /// The settings services need from the program's configuration.
@@ -62,6 +64,7 @@ pub struct Settings {
     pub demo_mode: bool,
     pub attachments: attachments::AttachmentSettings,
     pub end_logic: outbox::EndLogicSettings,
+    pub email: email::EmailSettings,
 }
 
 impl Services {
@@ -78,6 +81,7 @@ impl Services {
                 .unwrap_or_default(),
             outbox_wake,
             live: Arc::default(),
+            email: settings.email,
             db,
             auth,
             demo_mode: settings.demo_mode,
@@ -125,6 +129,10 @@ impl Services {
     /// The HTTP client for calls to other systems.
     pub fn http(&self) -> &reqwest::Client {
         &self.inner.http
+    }
+
+    pub fn email_settings(&self) -> &email::EmailSettings {
+        &self.inner.email
     }
 
     /// The rooms and channels of open sockets.

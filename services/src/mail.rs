@@ -7,6 +7,12 @@ use std::path::PathBuf;
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
+fn recipient(address: &str) -> anyhow::Result<Mailbox> {
+    address
+        .parse()
+        .map_err(|e| anyhow::anyhow!("bad recipient: {e}"))
+}
+
 /// One message to one person.
 #[derive(Debug, Clone)]
 pub struct Mail {
@@ -50,16 +56,30 @@ impl Mailer {
 
     #[tracing::instrument(skip_all, fields(subject = %mail.subject))]
     pub async fn send(&self, mail: &Mail) -> anyhow::Result<()> {
-        let to: Mailbox = mail
-            .to
-            .parse()
-            .map_err(|e| anyhow::anyhow!("bad recipient: {e}"))?;
         let message = Message::builder()
             .from(self.from.clone())
-            .to(to)
+            .to(recipient(&mail.to)?)
             .subject(&mail.subject)
             .header(ContentType::TEXT_PLAIN)
             .body(mail.text.clone())?;
+        self.deliver(message).await
+    }
+
+    /// Sends a message with a plain-text and an HTML version (mail programs pick one).
+    #[tracing::instrument(skip_all, fields(subject = %mail.subject))]
+    pub async fn send_with_html(&self, mail: &Mail, html: &str) -> anyhow::Result<()> {
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(recipient(&mail.to)?)
+            .subject(&mail.subject)
+            .multipart(lettre::message::MultiPart::alternative_plain_html(
+                mail.text.clone(),
+                html.to_owned(),
+            ))?;
+        self.deliver(message).await
+    }
+
+    async fn deliver(&self, message: Message) -> anyhow::Result<()> {
         match &self.transport {
             Transport::Mailbox(files) => {
                 files.send(message).await?;

@@ -18,15 +18,16 @@ pub struct Notice<'a> {
     pub dedupe_key: Option<String>,
 }
 
-/// Notifies one user inside the caller's transaction; false if a notification with the same
-/// key was already sent.
+/// Notifies one user inside the caller's transaction, and queues its e-mail (sent or not by
+/// the user's choices when its turn comes); false if a notification with the same key was
+/// already sent.
 pub async fn notify(
     conn: &mut Conn<'_>,
     user_id: i64,
     notice: &Notice<'_>,
     now: DateTime<Utc>,
 ) -> Result<bool> {
-    Ok(rows::insert(
+    let inserted = rows::insert(
         conn,
         &NewNotification {
             user_id,
@@ -38,7 +39,14 @@ pub async fn notify(
             now,
         },
     )
-    .await?)
+    .await?;
+    match inserted {
+        Some(id) => {
+            crate::email::queue_for_notification(conn, id, now).await?;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
 }
 
 /// Notifies every active TTS admin (each gets the key suffixed with their id).

@@ -4,7 +4,8 @@
 //! mid-way, its lease ran out, another took it).
 //!
 //! Handled here: `ticket.created` (start the ticket's workflow), `task.end_logic` (call AMS
-//! or BMS) and `comment.posted` (notify the people concerned).
+//! or BMS), `comment.posted` (notify the people concerned), `notification.email` and
+//! `notification.digest` (e-mail).
 
 use std::time::Duration;
 
@@ -19,12 +20,19 @@ use crate::db::outbox::{self as rows, ClaimedEvent};
 use crate::db::tasks as task_rows;
 use crate::db::tickets as ticket_rows;
 use crate::db::workflows as workflow_rows;
+use crate::email::{DIGEST_EMAIL, NOTIFICATION_EMAIL};
 use crate::error::Result;
 use crate::tasks::{self, END_LOGIC};
 use crate::tickets::TICKET_CREATED;
 
 /// The topics this dispatcher handles.
-const TOPICS: [&str; 3] = [TICKET_CREATED, END_LOGIC, COMMENT_POSTED];
+const TOPICS: [&str; 5] = [
+    TICKET_CREATED,
+    END_LOGIC,
+    COMMENT_POSTED,
+    NOTIFICATION_EMAIL,
+    DIGEST_EMAIL,
+];
 /// How many events one round takes.
 pub const BATCH: i64 = 100;
 /// How many events of a batch are handled at once on PostgreSQL.
@@ -143,6 +151,13 @@ async fn handle(services: &Services, event: &ClaimedEvent) -> Result<()> {
             }
             Ok(())
         }
+        NOTIFICATION_EMAIL => {
+            let notification_id = payload["notification_id"]
+                .as_i64()
+                .ok_or_else(|| anyhow::anyhow!("no notification_id in {}", event.payload))?;
+            crate::email::send_for_notification(services, event, notification_id).await
+        }
+        DIGEST_EMAIL => crate::email::send_digest(services, event, &payload).await,
         other => Err(anyhow::anyhow!("no handler for topic {other}").into()),
     }
 }

@@ -286,6 +286,12 @@ fn api_routes(upload_limit: usize) -> Router<AppState> {
             post(notifications::read_all),
         )
         .route(
+            "/notifications/preferences",
+            get(notifications::preferences).put(notifications::set_preferences),
+        )
+        .route("/notifications/send", post(notifications::send))
+        .route("/notifications/deliveries", get(notifications::deliveries))
+        .route(
             "/tickets/{id}/comments",
             get(comments::list).post(comments::create),
         )

@@ -15,6 +15,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod comments;
+pub mod email;
 pub mod notifications;
 pub mod outbox;
 pub mod security;

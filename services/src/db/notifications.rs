@@ -17,21 +17,39 @@ pub struct NewNotification<'a> {
     pub now: DateTime<Utc>,
 }
 
-/// Inserts the notification unless one with its key exists; whether it was inserted.
-pub async fn insert(conn: &mut Conn<'_>, n: &NewNotification<'_>) -> sqlx::Result<bool> {
+/// Inserts the notification unless one with its key exists; its id if it was inserted.
+pub async fn insert(conn: &mut Conn<'_>, n: &NewNotification<'_>) -> sqlx::Result<Option<i64>> {
     const SQL: &str = "INSERT INTO notifications (user_id, kind, title, body, link, dedupe_key, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (dedupe_key) DO NOTHING";
-    Ok(execute!(
-        conn,
-        sqlx::query(SQL)
-            .bind(n.user_id)
-            .bind(n.kind)
-            .bind(n.title)
-            .bind(n.body)
-            .bind(n.link)
-            .bind(n.dedupe_key)
-            .bind(n.now)
-    )? == 1)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id";
+    on_conn!(conn, c => sqlx::query_scalar(SQL)
+        .bind(n.user_id)
+        .bind(n.kind)
+        .bind(n.title)
+        .bind(n.body)
+        .bind(n.link)
+        .bind(n.dedupe_key)
+        .bind(n.now)
+        .fetch_optional(c)
+        .await)
+}
+
+pub async fn find(conn: &mut Conn<'_>, id: i64) -> sqlx::Result<Option<NotificationRow>> {
+    let sql = format!("SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE id = $1");
+    on_conn!(conn, c => sqlx::query_as(&sql).bind(id).fetch_optional(c).await)
+}
+
+/// The user's notifications after `after`, oldest first (a digest's content).
+pub async fn of_user_after(
+    conn: &mut Conn<'_>,
+    user_id: i64,
+    after: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<NotificationRow>> {
+    let sql = format!(
+        "SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE user_id = $1 AND id > $2 \
+         ORDER BY id LIMIT $3"
+    );
+    on_conn!(conn, c => sqlx::query_as(&sql).bind(user_id).bind(after).bind(limit).fetch_all(c).await)
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

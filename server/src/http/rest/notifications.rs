@@ -2,11 +2,14 @@
 
 use axum::Json;
 use axum::extract::State;
-use domain::notifications::Notification;
+use axum::http::StatusCode;
+use domain::notifications::{
+    EmailDelivery, Notification, NotificationPreferences, OutsideNotification,
+};
 use serde::{Deserialize, Serialize};
 use services::auth::policy::Permission;
 
-use super::{ApiError, ApiPath, ApiQuery, Caller, ErrorBody};
+use super::{ApiError, ApiJson, ApiPath, ApiQuery, Caller, ErrorBody};
 use crate::http::AppState;
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -77,4 +80,89 @@ pub async fn read_all(
         unread: 0,
         results: services::notifications::list(db, user, false).await?,
     }))
+}
+
+/// `GET /api/v1/notifications/preferences/`: which kinds come by e-mail, and the daily digest.
+#[utoipa::path(get, path = "/api/v1/notifications/preferences/", tag = "notifications",
+    responses((status = 200, body = NotificationPreferences), (status = 401, body = ErrorBody)))]
+pub async fn preferences(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<NotificationPreferences>, ApiError> {
+    let user = user_id(&caller)?;
+    Ok(Json(
+        services::email::preferences(&state.services, user).await?,
+    ))
+}
+
+/// `PUT /api/v1/notifications/preferences/`: kinds not listed keep their choice.
+#[utoipa::path(put, path = "/api/v1/notifications/preferences/", tag = "notifications",
+    request_body = NotificationPreferences,
+    responses((status = 200, body = NotificationPreferences), (status = 400, body = ErrorBody)))]
+pub async fn set_preferences(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<NotificationPreferences>,
+) -> Result<Json<NotificationPreferences>, ApiError> {
+    let user = user_id(&caller)?;
+    Ok(Json(
+        services::email::set_preferences(&state.services, user, &body).await?,
+    ))
+}
+
+/// One notification or a batch.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum SendRequest {
+    Batch {
+        notifications: Vec<OutsideNotification>,
+    },
+    One(OutsideNotification),
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SendAnswer {
+    pub created: usize,
+}
+
+/// `POST /api/v1/notifications/send/` (API key with `notifications:send`, or an admin): one
+/// notification or `{"notifications": [...]}` (up to 1,000), all or none; each also goes by
+/// e-mail as its user chose.
+#[utoipa::path(post, path = "/api/v1/notifications/send/", tag = "notifications",
+    request_body = SendRequest,
+    responses((status = 201, body = SendAnswer), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn send(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<SendRequest>,
+) -> Result<(StatusCode, Json<SendAnswer>), ApiError> {
+    let batch = match body {
+        SendRequest::Batch { notifications } => notifications,
+        SendRequest::One(one) => vec![one],
+    };
+    let created = services::email::send_from_outside(&state.services, &caller.0, &batch).await?;
+    Ok((StatusCode::CREATED, Json(SendAnswer { created })))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryParams {
+    /// `pending`, `sent`, `failed` or `gave_up`.
+    pub status: Option<String>,
+}
+
+/// `GET /api/v1/notifications/deliveries/`: the e-mail delivery log, newest 200 (admins).
+#[utoipa::path(get, path = "/api/v1/notifications/deliveries/", tag = "notifications",
+    params(DeliveryParams),
+    responses((status = 200, body = Vec<EmailDelivery>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn deliveries(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(params): ApiQuery<DeliveryParams>,
+) -> Result<Json<Vec<EmailDelivery>>, ApiError> {
+    caller.user_may(Permission::ReadAudit)?;
+    Ok(Json(
+        services::email::deliveries(&state.services, params.status.as_deref()).await?,
+    ))
 }

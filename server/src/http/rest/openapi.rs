@@ -45,6 +45,8 @@ use super::{
         tasks::inbox, tasks::get, tasks::of_ticket, tasks::transition, tasks::reassign,
         tasks::escalate, tasks::start, tasks::triage, tasks::retry_triage, audit::audit,
         notifications::list, notifications::read, notifications::read_all,
+        notifications::preferences, notifications::set_preferences, notifications::send,
+        notifications::deliveries,
         comments::list, comments::create, comments::get, comments::update, comments::delete,
         comments::rate, comments::attachments, comments::attach, comments::history,
     ),

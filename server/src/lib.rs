@@ -63,6 +63,7 @@ pub async fn run(cli: Cli) -> Result<(), Fatal> {
 
     match cli.command {
         Command::Serve(_) => {
+            let shutdown = shutdown_signal();
             let server = start(config.clone(), demo).await?;
             tracing::info!(
                 address = %server.address,
@@ -70,12 +71,13 @@ pub async fn run(cli: Cli) -> Result<(), Fatal> {
                 "TTS is ready at http://{}",
                 server.address
             );
-            shutdown_signal().await;
+            shutdown.await;
             tracing::info!("shutting down: finishing requests in flight");
             server.stop(config.shutdown_grace).await;
             Ok(())
         }
         Command::Worker(_) => {
+            let shutdown = shutdown_signal();
             let services = open_services(&config, false).await?;
             let cancel = CancellationToken::new();
             let runner = runner::start(
@@ -84,7 +86,7 @@ pub async fn run(cli: Cli) -> Result<(), Fatal> {
                 config.sla_check_every,
                 cancel.clone(),
             );
-            shutdown_signal().await;
+            shutdown.await;
             cancel.cancel();
             let _ = runner.await;
             services.db().close().await;
@@ -343,23 +345,32 @@ pub async fn start(config: Config, demo: bool) -> Result<RunningServer, Fatal> {
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Listens for Ctrl-C and SIGTERM from the moment it is called (before the program says it
+/// is ready: a signal sent right after "ready" must not kill it half-way); the future ends at
+/// the first signal.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{Signal, SignalKind, signal};
+        let interrupt = signal(SignalKind::interrupt()).ok();
+        let terminate = signal(SignalKind::terminate()).ok();
+        async move {
+            async fn received(signal: Option<Signal>) {
+                match signal {
+                    Some(mut signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
             }
-            Err(_) => std::future::pending::<()>().await,
+            tokio::select! {
+                () = received(interrupt) => {},
+                () = received(terminate) => {},
+            }
         }
-    };
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

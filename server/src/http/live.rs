@@ -147,6 +147,17 @@ async fn send<T: serde::Serialize>(socket: &mut WebSocket, message: &T) -> bool 
     )
 }
 
+/// The heartbeat: closes a socket silent for [`IDLE_LIMIT`], else pings it; false when the
+/// socket is done.
+async fn still_alive(socket: &mut WebSocket, last_heard: Instant) -> bool {
+    if last_heard.elapsed() > IDLE_LIMIT {
+        close(socket, 1001, "no answer to pings").await;
+        return false;
+    }
+    let ping = tokio::time::timeout(SEND_LIMIT, socket.send(Message::Ping(Vec::new().into())));
+    matches!(ping.await, Ok(Ok(())))
+}
+
 async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
     let frame = CloseFrame {
         code,
@@ -248,12 +259,7 @@ async fn comment_socket(
                 }
             }
             _ = heartbeat.tick() => {
-                if last_heard.elapsed() > IDLE_LIMIT {
-                    close(&mut socket, 1001, "no answer to pings").await;
-                    return;
-                }
-                let ping = tokio::time::timeout(SEND_LIMIT, socket.send(Message::Ping(Vec::new().into())));
-                if !matches!(ping.await, Ok(Ok(()))) {
+                if !still_alive(&mut socket, last_heard).await {
                     return;
                 }
             }
@@ -461,12 +467,7 @@ async fn notification_socket(state: AppState, user_id: i64, mut socket: WebSocke
                 }
             }
             _ = heartbeat.tick() => {
-                if last_heard.elapsed() > IDLE_LIMIT {
-                    close(&mut socket, 1001, "no answer to pings").await;
-                    return;
-                }
-                let ping = tokio::time::timeout(SEND_LIMIT, socket.send(Message::Ping(Vec::new().into())));
-                if !matches!(ping.await, Ok(Ok(()))) {
+                if !still_alive(&mut socket, last_heard).await {
                     return;
                 }
             }

@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Credentials, TestApp, spawn};
+use common::{As, Credentials, TestApp, signed_in, spawn};
 use domain::SystemRole;
 use futures::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
@@ -18,48 +18,15 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// A caller with a bearer token.
-struct As<'a> {
-    app: &'a TestApp,
-    token: String,
-}
-
-impl As<'_> {
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        common::call_json(
-            self.app.url(path),
-            method,
-            Credentials::Bearer(&self.token),
-            body,
-        )
-        .await
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        self.call("GET", path, None).await
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        self.call("POST", path, Some(body)).await
-    }
-
-    /// Opens a socket with the token as a query parameter (as a client without headers).
-    async fn socket(&self, path: &str) -> Socket {
-        let url = format!(
-            "{}?token={}",
-            self.app.url(path).replacen("http://", "ws://", 1),
-            self.token
-        );
-        let (socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-        socket
-    }
-}
-
-async fn signed_in<'a>(app: &'a TestApp, email: &str) -> As<'a> {
-    As {
-        app,
-        token: app.token(email).await,
-    }
+/// Opens a socket with the token as a query parameter (as a client without headers).
+async fn socket(caller: &As<'_>, path: &str) -> Socket {
+    let url = format!(
+        "{}?token={}",
+        caller.app.url(path).replacen("http://", "ws://", 1),
+        caller.token
+    );
+    let (socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    socket
 }
 
 /// An employee, an agent who sees every ticket, another employee and an admin, and a
@@ -401,10 +368,7 @@ async fn internal_notes_never_reach_the_requester() {
     assert_eq!(status, 200);
 
     // Over the socket too: the employee's socket gets the public comment, not the note.
-    let mut employee_socket = w
-        .employee
-        .socket(&format!("/ws/comments/{}/", w.ticket))
-        .await;
+    let mut employee_socket = socket(&w.employee, &format!("/ws/comments/{}/", w.ticket)).await;
     next_message(&mut employee_socket, "connection_established").await;
     comment(
         &w.agent,
@@ -484,7 +448,7 @@ async fn the_comment_socket_speaks_the_seed_protocol_live() {
     let app = spawn().await;
     let w = world(&app).await;
     let path = format!("/ws/comments/{}/", w.ticket);
-    let mut employee = w.employee.socket(&path).await;
+    let mut employee = socket(&w.employee, &path).await;
     let hello = next_message(&mut employee, "connection_established").await;
     assert_eq!(
         hello,
@@ -501,7 +465,7 @@ async fn the_comment_socket_speaks_the_seed_protocol_live() {
     );
 
     // The agent opens the ticket too: both see who is viewing.
-    let mut agent = w.agent.socket(&path).await;
+    let mut agent = socket(&w.agent, &path).await;
     next_message(&mut agent, "connection_established").await;
     let presence = next_message(&mut employee, "presence").await;
     let names: Vec<&str> = presence["viewers"]
@@ -602,10 +566,7 @@ async fn the_comment_socket_speaks_the_seed_protocol_live() {
 async fn bad_socket_messages_get_an_error_and_the_socket_stays_healthy() {
     let app = spawn().await;
     let w = world(&app).await;
-    let mut socket = w
-        .employee
-        .socket(&format!("/ws/comments/{}/", w.ticket))
-        .await;
+    let mut socket = socket(&w.employee, &format!("/ws/comments/{}/", w.ticket)).await;
     next_message(&mut socket, "connection_established").await;
     let bad = [
         json!("not json at all").as_str().unwrap().to_owned(),
@@ -765,7 +726,7 @@ async fn sockets_are_refused_without_credentials_or_for_unseen_tickets() {
 async fn notifications_arrive_live_on_the_users_socket() {
     let app = spawn().await;
     let w = world(&app).await;
-    let mut bell = w.employee.socket("/ws/notifications/").await;
+    let mut bell = socket(&w.employee, "/ws/notifications/").await;
     let hello = next_message(&mut bell, "connection_established").await;
     assert_eq!(hello["unread"], 0);
     // The agent's comment notifies the requester through the outbox; the socket shows it.

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{Credentials, TestApp, spawn_with_config};
+use common::{As, Credentials, TestApp, signed_in, spawn_with_config};
 use domain::SystemRole;
 use serde_json::{Value, json};
 
@@ -106,30 +106,6 @@ impl Smtp {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         panic!("no mail to {to} with {needle:?}; got {:?}", self.messages());
-    }
-}
-
-struct As<'a> {
-    app: &'a TestApp,
-    token: String,
-}
-
-impl As<'_> {
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        common::call_json(
-            self.app.url(path),
-            method,
-            Credentials::Bearer(&self.token),
-            body,
-        )
-        .await
-    }
-}
-
-async fn signed_in<'a>(app: &'a TestApp, email: &str) -> As<'a> {
-    As {
-        app,
-        token: app.token(email).await,
     }
 }
 

@@ -10,43 +10,9 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Credentials, TestApp, spawn, spawn_with_config};
+use common::{As, TestApp, signed_in, spawn, spawn_with_config};
 use domain::SystemRole;
 use serde_json::{Value, json};
-
-/// A caller with a bearer token.
-#[derive(Clone)]
-struct As<'a> {
-    app: &'a TestApp,
-    token: String,
-}
-
-impl As<'_> {
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        common::call_json(
-            self.app.url(path),
-            method,
-            Credentials::Bearer(&self.token),
-            body,
-        )
-        .await
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        self.call("GET", path, None).await
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        self.call("POST", path, Some(body)).await
-    }
-}
-
-async fn signed_in<'a>(app: &'a TestApp, email: &str) -> As<'a> {
-    As {
-        app,
-        token: app.token(email).await,
-    }
-}
 
 /// Signs in a demo account (demo password).
 async fn demo<'a>(app: &'a TestApp, email: &str) -> As<'a> {

@@ -304,3 +304,43 @@ async fn spawn_configured(raw: RawConfig, demo: bool, dir: tempfile::TempDir) ->
         _data_dir: dir,
     }
 }
+
+/// A caller with a bearer token, for tests that speak JSON to the REST API.
+#[derive(Clone)]
+pub struct As<'a> {
+    pub app: &'a TestApp,
+    pub token: String,
+}
+
+impl As<'_> {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        call_json(
+            self.app.url(path),
+            method,
+            Credentials::Bearer(&self.token),
+            body,
+        )
+        .await
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        self.call("GET", path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.call("POST", path, Some(body)).await
+    }
+}
+
+/// A user created with [`TestApp::user`], signed in.
+pub async fn signed_in<'a>(app: &'a TestApp, email: &str) -> As<'a> {
+    As {
+        app,
+        token: app.token(email).await,
+    }
+}

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod components;
+pub mod live;
 pub mod pages;
 pub mod session;
 #[cfg(feature = "ssr")]
@@ -51,6 +52,7 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_toaster();
     provide_session();
+    components::ui::provide_clock();
 
     view! {
         <Stylesheet id="leptos" href="/pkg/tts.css" />

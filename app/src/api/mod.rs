@@ -3,7 +3,9 @@
 
 pub mod account;
 pub mod admin;
+pub mod comments;
 pub mod helpdesk;
+pub mod notifications;
 pub mod session;
 pub mod tasks;
 pub mod tickets;

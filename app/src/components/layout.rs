@@ -8,9 +8,17 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use wasm_bindgen::JsCast;
 
+use domain::comments::NotificationMessage;
+use domain::notifications::Notification;
+use leptos::task::spawn_local;
+
 use super::icons::{Icon, Logo};
 use super::theme::ThemeSwitcher;
-use super::ui::RoleBadge;
+use super::ui::{RelativeTime, RoleBadge};
+use crate::api::notifications::{
+    BELL_SIZE, NotificationsView, list_notifications, mark_notifications_read,
+};
+use crate::live::Socket;
 use crate::pages::error::ErrorPage;
 use crate::session::use_session;
 
@@ -117,22 +125,141 @@ fn close_on_escape(menu: NodeRef<Details>) -> impl Fn(ev::KeyboardEvent) {
     }
 }
 
-/// The bell. Notifications arrive with a later stage; for now it says there are none.
+/// The bell: how many notifications are unread, and the latest in a dropdown. It is live:
+/// the user's notification socket brings new ones and reads from other tabs.
 #[component]
 fn NotificationsBell() -> impl IntoView {
     let menu = NodeRef::<Details>::new();
     close_on_escape_or_outside(menu);
+    let toasts = super::toast::use_toasts();
+    let unread = RwSignal::new(0i64);
+    let items = RwSignal::new(None::<Vec<Notification>>);
+    let reload = move || {
+        spawn_local(async move {
+            if let Ok(view) = list_notifications().await {
+                unread.set(view.unread);
+                items.set(Some(view.items));
+            }
+        });
+    };
+    let apply = move |result: Result<NotificationsView, domain::AppError>| match result {
+        Ok(view) => {
+            unread.set(view.unread);
+            items.set(Some(view.items));
+        }
+        Err(err) => toasts.error(err.message),
+    };
+    // In the browser only (effects do not run on the server): the list, then the socket.
+    let socket = StoredValue::new(None::<Socket>);
+    Effect::new(move |_| {
+        reload();
+        let opened = Socket::open(
+            "/ws/notifications/",
+            move |text| match serde_json::from_str::<NotificationMessage>(&text) {
+                Ok(NotificationMessage::ConnectionEstablished { unread: count }) => {
+                    unread.set(count)
+                }
+                Ok(NotificationMessage::Notification {
+                    notification,
+                    unread: count,
+                }) => {
+                    unread.set(count);
+                    items.update(|items| {
+                        if let Some(items) = items {
+                            items.retain(|n| n.id != notification.id);
+                            items.insert(0, notification);
+                            items.truncate(BELL_SIZE);
+                        }
+                    });
+                }
+                // Read elsewhere: which ones is news only the list has.
+                Ok(NotificationMessage::Unread { unread: count }) => {
+                    unread.set(count);
+                    reload();
+                }
+                _ => {}
+            },
+            move |reconnected| {
+                if reconnected {
+                    reload();
+                }
+            },
+        );
+        socket.set_value(Some(opened));
+    });
+    on_cleanup(move || {
+        if let Some(socket) = socket.try_get_value().flatten() {
+            socket.close();
+        }
+    });
+    let open_one = move |id: i64, was_unread: bool| {
+        if let Some(menu) = menu.get_untracked() {
+            menu.set_open(false);
+        }
+        if was_unread {
+            spawn_local(async move { apply(mark_notifications_read(Some(id)).await) });
+        }
+    };
+    let mark_all = move |_| spawn_local(async move { apply(mark_notifications_read(None).await) });
+    let label = move || match unread.get() {
+        0 => "Notifications: none unread".to_owned(),
+        1 => "Notifications: 1 unread".to_owned(),
+        n => format!("Notifications: {n} unread"),
+    };
     view! {
-        <details class="popover" node_ref=menu on:keydown=close_on_escape(menu)>
-            <summary class="icon-button" aria-label="Notifications: none unread">
+        <details class="popover bell" node_ref=menu on:keydown=close_on_escape(menu)>
+            <summary class="icon-button bell-button" aria-label=label data-test="notification-bell">
                 <Icon name="bell" />
+                {move || {
+                    let n = unread.get();
+                    (n > 0).then(|| view! {
+                        <span class="bell-count" data-test="notification-count">
+                            {if n > 99 { "99+".to_owned() } else { n.to_string() }}
+                        </span>
+                    })
+                }}
             </summary>
-            <div class="popover-panel popover-panel-wide">
-                <div class="popover-header">"Notifications"</div>
-                <div class="popover-empty">
-                    <Icon name="bell" />
-                    <p>"You're all caught up."</p>
+            <div class="popover-panel popover-panel-wide notifications-panel">
+                <div class="popover-header notifications-header">
+                    <span>"Notifications"</span>
+                    {move || (unread.get() > 0).then(|| view! {
+                        <button type="button" class="link-action" data-test="notifications-read-all" on:click=mark_all>
+                            <Icon name="check" />
+                            "Mark all read"
+                        </button>
+                    })}
                 </div>
+                {move || match items.get() {
+                    None => view! { <div class="popover-empty"><span class="spinner" aria-hidden="true"></span></div> }.into_any(),
+                    Some(list) if list.is_empty() => view! {
+                        <div class="popover-empty">
+                            <Icon name="bell" />
+                            <p>"You're all caught up."</p>
+                        </div>
+                    }.into_any(),
+                    Some(list) => view! {
+                        <ul class="notification-list" data-test="notification-list">
+                            {list.into_iter().map(|n| {
+                                let was_unread = n.read_at.is_none();
+                                let id = n.id;
+                                let href = n.link.clone().unwrap_or_else(|| "#".to_owned());
+                                view! {
+                                    <li class="notification-item" class:unread=was_unread data-test="notification-item"
+                                        data-unread=was_unread.to_string()>
+                                        <a href=href on:click=move |_| open_one(id, was_unread)>
+                                            <span class="notification-dot" aria-hidden="true"></span>
+                                            <span class="notification-text">
+                                                <strong class="notification-title">{n.title.clone()}</strong>
+                                                {(!n.body.is_empty()).then(|| view! { <span class="notification-body">{n.body.clone()}</span> })}
+                                                <span class="notification-time muted small"><RelativeTime at=n.created_at /></span>
+                                            </span>
+                                        </a>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                }}
             </div>
         </details>
     }

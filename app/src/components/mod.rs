@@ -1,5 +1,6 @@
 //! Reusable pieces of the interface: the layout, the design system's components, icons.
 
+pub mod comments;
 pub mod forms;
 pub mod icons;
 pub mod layout;

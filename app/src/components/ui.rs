@@ -97,6 +97,54 @@ pub fn Timestamp(at: DateTime<Utc>) -> impl IntoView {
     view! { <time datetime=iso.clone() title=iso>{text}</time> }
 }
 
+/// The time now in the browser, ticking every half minute, for "5 min ago"; `None` on the
+/// server and until the page is hydrated, so both renders show the same exact time first.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock(pub RwSignal<Option<DateTime<Utc>>>);
+
+pub fn provide_clock() {
+    let now = RwSignal::new(None);
+    Effect::new(move |_| {
+        now.set(Some(Utc::now()));
+        set_interval(
+            move || now.set(Some(Utc::now())),
+            std::time::Duration::from_secs(30),
+        );
+    });
+    provide_context(Clock(now));
+}
+
+/// "just now", "5 min ago", "3 h ago", "2 d ago", then the date.
+pub fn relative_time(now: DateTime<Utc>, at: DateTime<Utc>) -> String {
+    let seconds = (now - at).num_seconds().max(0);
+    match seconds {
+        0..45 => "just now".to_owned(),
+        45..3_600 => format!("{} min ago", (seconds / 60).max(1)),
+        3_600..86_400 => format!("{} h ago", seconds / 3_600),
+        86_400..604_800 => format!("{} d ago", seconds / 86_400),
+        _ => at.format("%-d %b %Y").to_string(),
+    }
+}
+
+/// A time as "5 min ago" once the page runs (the exact time before, and in the tooltip).
+#[component]
+pub fn RelativeTime(at: DateTime<Utc>) -> impl IntoView {
+    let clock = use_context::<Clock>();
+    // Relative only once this very element is hydrated, so hydration finds the server's text.
+    let mounted = RwSignal::new(false);
+    Effect::new(move |_| mounted.set(true));
+    let iso = at.to_rfc3339();
+    let exact = at.format("%-d %b %Y, %H:%M UTC").to_string();
+    let text = {
+        let exact = exact.clone();
+        move || match clock.and_then(|c| c.0.get()).filter(|_| mounted.get()) {
+            Some(now) => relative_time(now, at),
+            None => exact.clone(),
+        }
+    };
+    view! { <time datetime=iso title=exact>{text}</time> }
+}
+
 /// A duration in words: "3 d 4 h", "12 min", "40 s".
 pub fn format_duration(seconds: u64) -> String {
     let (days, hours, minutes) = (seconds / 86_400, seconds / 3_600 % 24, seconds / 60 % 60);
@@ -114,6 +162,22 @@ pub fn format_duration(seconds: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::format_duration;
+
+    #[test]
+    fn times_read_relative_to_now() {
+        use super::relative_time;
+        let now = chrono::DateTime::parse_from_rfc3339("2026-03-10T12:00:00Z")
+            .unwrap()
+            .to_utc();
+        let ago = |s| relative_time(now, now - chrono::Duration::seconds(s));
+        assert_eq!(ago(10), "just now");
+        assert_eq!(ago(-30), "just now");
+        assert_eq!(ago(50), "1 min ago");
+        assert_eq!(ago(5 * 60 + 10), "5 min ago");
+        assert_eq!(ago(3 * 3_600), "3 h ago");
+        assert_eq!(ago(2 * 86_400), "2 d ago");
+        assert_eq!(ago(30 * 86_400), "8 Feb 2026");
+    }
 
     #[test]
     fn durations_read_naturally() {

@@ -102,6 +102,22 @@ pub fn upload_files(
     progress: RwSignal<Option<u32>>,
     done: impl FnOnce(Result<(), String>) + 'static,
 ) {
+    upload_to(
+        &format!("/api/v1/tickets/{ticket_id}/attachments/"),
+        files,
+        progress,
+        move |result| done(result.map(|_| ())),
+    );
+}
+
+/// Uploads `files` as multipart `file` parts to a REST endpoint of this site; `done` gets the
+/// response's text or the server's message.
+pub fn upload_to(
+    url: &str,
+    files: Vec<web_sys::File>,
+    progress: RwSignal<Option<u32>>,
+    done: impl FnOnce(Result<String, String>) + 'static,
+) {
     let fail = |message: &str| Err(message.to_owned());
     let Ok(form) = web_sys::FormData::new() else {
         return done(fail("The browser cannot prepare the upload."));
@@ -117,8 +133,7 @@ pub fn upload_files(
     let Ok(request) = web_sys::XmlHttpRequest::new() else {
         return done(fail("The browser cannot upload."));
     };
-    let url = format!("/api/v1/tickets/{ticket_id}/attachments/");
-    if request.open("POST", &url).is_err() {
+    if request.open("POST", url).is_err() {
         return done(fail("The browser cannot upload."));
     }
     request.set_with_credentials(true);
@@ -142,7 +157,11 @@ pub fn upload_files(
         progress.set(None);
         let status = finished.status().unwrap_or(0);
         if (200..300).contains(&status) {
-            done(Ok(()));
+            done(Ok(finished
+                .response_text()
+                .ok()
+                .flatten()
+                .unwrap_or_default()));
         } else {
             let text = finished.response_text().ok().flatten().unwrap_or_default();
             let message = serde_json::from_str::<serde_json::Value>(&text)

@@ -15,6 +15,7 @@ use crate::api::tickets::{
     ChangeTicketStatus, DeleteSavedFilter, SaveFilter, SubmitTicket, TicketView,
     list_saved_filters, list_tickets, load_reference_data, load_ticket,
 };
+use crate::components::comments::{CommentThread, ThreadState};
 use crate::components::icons::Icon;
 use crate::components::toast::use_toasts;
 use crate::components::ui::{
@@ -675,6 +676,9 @@ pub fn TicketPage() -> impl IntoView {
             }
         },
     );
+    // The conversation has its own state and socket: it lives as long as the page, not as
+    // long as one rendering of the ticket's details.
+    let thread = ThreadState::new(Signal::derive(id));
     let panel = Resource::new(
         move || (id(), task_actions.changes()),
         |(id, _)| async move {
@@ -689,7 +693,7 @@ pub fn TicketPage() -> impl IntoView {
             <A href="/tickets" attr:class="back-link">"← Tickets"</A>
             <Transition fallback=|| view! { <Spinner label="Loading the ticket" /> }>
                 {move || view_data.get().map(|result| match result {
-                    Ok(data) => view! { <TicketDetail data change uploads panel task_actions /> }.into_any(),
+                    Ok(data) => view! { <TicketDetail data change uploads panel task_actions thread /> }.into_any(),
                     Err(err) => view! {
                         <Title text="Ticket not found" />
                         <EmptyState icon="ticket" title="Ticket not found" message=err.message />
@@ -708,6 +712,7 @@ fn TicketDetail(
     uploads: RwSignal<usize>,
     panel: Resource<Result<TaskPanel, domain::AppError>>,
     task_actions: TaskActions,
+    thread: ThreadState,
 ) -> impl IntoView {
     let TicketView {
         ticket,
@@ -746,6 +751,7 @@ fn TicketDetail(
                     }}
                 </section>
                 <Attachments ticket_id attachments uploads />
+                <CommentThread state=thread />
                 <section class="panel" aria-labelledby="history-title">
                     <h2 id="history-title" class="panel-title">"History"</h2>
                     <ol class="timeline" data-test="ticket-history">

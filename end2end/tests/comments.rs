@@ -1,0 +1,213 @@
+//! Browser test of the live conversation: an employee and an agent have the same ticket open
+//! in two browsers. Each sees the other there; what one types, posts and rates shows in the
+//! other without a reload; the agent's internal note never reaches the employee; the
+//! employee's bell counts the agent's comment. Screenshots of both views and of the bell.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod harness;
+
+use harness::{Browser, Tts};
+
+const THREAD: &str = "[data-test=comment-thread]";
+
+/// The id of the comment in the thread whose text contains `needle`.
+async fn comment_id(browser: &Browser, needle: &str) -> String {
+    browser
+        .eval(&format!(
+            "const c = [...document.querySelectorAll('[data-test=comment]')].find(c => c.querySelector('[data-test=comment-text]').textContent.includes({needle:?})); return c ? c.dataset.commentId : ''"
+        ))
+        .await
+}
+
+/// The bell's unread count (0 when it shows none).
+async fn bell_count(browser: &Browser) -> u32 {
+    browser
+        .eval("const b = document.querySelector('[data-test=notification-count]'); return b ? b.textContent : '0'")
+        .await
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// Opens the ticket and waits until its thread is hydrated and its socket is open (the other
+/// person's presence shows, or the composer is at least ready).
+async fn open_ticket(browser: &Browser, tts: &Tts, path: &str) {
+    browser.goto(&tts.url(path)).await;
+    browser.wait_hydrated().await;
+    browser.wait_for("[data-test=comment-input]").await;
+}
+
+#[tokio::test]
+async fn an_employee_and_an_agent_talk_live_on_a_ticket() {
+    let tts = Tts::start().await;
+    let subject = "Second monitor flickers";
+
+    let employee = Browser::open(1280, 1000).await;
+    employee.sign_in(&tts, "employee@example.com").await;
+    employee.goto(&tts.url("/tickets/new")).await;
+    employee.wait_hydrated().await;
+    employee.fill("#subject", subject).await;
+    employee
+        .fill(
+            "#description",
+            "The left screen flickers every few minutes.",
+        )
+        .await;
+    employee.click("[data-test=submit-ticket]").await;
+    employee
+        .wait_for_text("[data-test=ticket-subject]", subject)
+        .await;
+    let path = employee.current_path().await;
+    open_ticket(&employee, &tts, &path).await;
+    let before = bell_count(&employee).await;
+
+    let agent = Browser::open(1280, 1000).await;
+    agent.sign_in(&tts, "agent@example.com").await;
+    open_ticket(&agent, &tts, &path).await;
+
+    // Each sees the other on the ticket.
+    employee
+        .wait_for_text("[data-test=viewers]", "Alex Agent is viewing")
+        .await;
+    agent
+        .wait_for_text("[data-test=viewers]", "Emma Employee is viewing")
+        .await;
+
+    // The agent types: the employee sees it.
+    agent.fill("[data-test=comment-input]", "Could you").await;
+    employee
+        .wait_for_text("[data-test=typing-indicator]", "Alex Agent is typing")
+        .await;
+
+    // The agent comments: it appears for the employee without a reload, the typing stops,
+    // and the employee's bell counts it.
+    agent
+        .fill(
+            "[data-test=comment-input]",
+            "Could you try **another cable**? Ctrl+Enter sends.",
+        )
+        .await;
+    agent.click("[data-test=comment-submit]").await;
+    agent
+        .wait_for_text(THREAD, "Could you try another cable")
+        .await;
+    employee
+        .wait_for_text(THREAD, "Could you try another cable")
+        .await;
+    employee
+        .wait_until("!document.querySelector('[data-test=typing-indicator]').textContent.includes('typing')")
+        .await;
+    employee
+        .wait_until(&format!(
+            "Number((document.querySelector('[data-test=notification-count]') || {{textContent: '0'}}).textContent) > {before}"
+        ))
+        .await;
+    let agent_comment = comment_id(&employee, "another cable").await;
+    assert!(!agent_comment.is_empty());
+    assert!(
+        employee
+            .text(&format!(
+                "[data-comment-id='{agent_comment}'] [data-test=comment-text] strong"
+            ))
+            .await
+            .contains("another cable"),
+        "Markdown is rendered"
+    );
+
+    // The employee rates it: the agent sees the count; the employee sees their own choice.
+    let up = format!("[data-comment-id='{agent_comment}'] [data-test=rate-up]");
+    employee.click(&up).await;
+    employee
+        .wait_until(&format!(
+            "document.querySelector(\"{up}\").getAttribute('aria-pressed') === 'true'"
+        ))
+        .await;
+    agent
+        .wait_for_text(
+            &format!("[data-comment-id='{agent_comment}'] [data-test=thumbs-up-count]"),
+            "1",
+        )
+        .await;
+    assert_eq!(
+        agent.attr(&up, "aria-pressed").await,
+        "false",
+        "the agent did not rate it"
+    );
+
+    // The employee replies with Ctrl+Enter: the agent sees the reply under the comment.
+    employee
+        .click(&format!(
+            "[data-comment-id='{agent_comment}'] [data-test=comment-reply]"
+        ))
+        .await;
+    employee
+        .fill("[data-test=reply-input]", "Same with another cable.")
+        .await;
+    employee
+        .find("[data-test=reply-input]")
+        .await
+        .send_keys("\u{E009}\u{E007}")
+        .await
+        .unwrap();
+    agent
+        .wait_for_text(".comment-replies", "Same with another cable")
+        .await;
+    employee
+        .wait_for_text(".comment-replies", "Same with another cable")
+        .await;
+
+    // The agent's internal note: amber and marked for agents, never shown to the employee.
+    agent.click(".note-toggle").await;
+    agent
+        .fill(
+            "[data-test=comment-input]",
+            "Internal: the warranty ran out in May.",
+        )
+        .await;
+    agent.click("[data-test=comment-submit]").await;
+    agent
+        .wait_for_text("[data-test=comment][data-internal=true]", "warranty")
+        .await;
+    agent
+        .fill(
+            "[data-test=comment-input]",
+            "I have ordered a new monitor for you.",
+        )
+        .await;
+    agent.click("[data-test=comment-submit]").await;
+    employee
+        .wait_for_text(THREAD, "ordered a new monitor")
+        .await;
+    assert!(!employee.text(THREAD).await.contains("warranty"));
+    open_ticket(&employee, &tts, &path).await;
+    employee
+        .wait_for_text(THREAD, "ordered a new monitor")
+        .await;
+    assert!(!employee.text(THREAD).await.contains("warranty"));
+
+    // Pictures of both views and of the bell.
+    agent.save_screenshot("comments-agent").await;
+    employee.save_screenshot("comments-employee").await;
+    employee.click("[data-test=notification-bell]").await;
+    employee
+        .wait_for_text("[data-test=notification-list]", "Alex Agent commented")
+        .await;
+    employee.save_screenshot("comments-bell").await;
+
+    // Opening a notification marks it read.
+    let unread = bell_count(&employee).await;
+    assert!(unread >= 1);
+    employee
+        .click("[data-test=notification-item][data-unread=true] a")
+        .await;
+    employee
+        .wait_until(&format!(
+            "Number((document.querySelector('[data-test=notification-count]') || {{textContent: '0'}}).textContent) < {unread}"
+        ))
+        .await;
+
+    employee.assert_no_console_errors().await;
+    agent.assert_no_console_errors().await;
+    agent.close().await;
+    employee.close().await;
+}

@@ -186,8 +186,12 @@ async fn an_employee_and_an_agent_talk_live_on_a_ticket() {
     assert!(!employee.text(THREAD).await.contains("warranty"));
 
     // Pictures of both views and of the bell.
+    let show_thread = "document.querySelector('[data-test=comment-thread]').scrollIntoView({block: 'end'}); return 'ok'";
+    agent.eval(show_thread).await;
     agent.save_screenshot("comments-agent").await;
+    employee.eval(show_thread).await;
     employee.save_screenshot("comments-employee").await;
+    employee.eval("window.scrollTo(0, 0); return 'ok'").await;
     employee.click("[data-test=notification-bell]").await;
     employee
         .wait_for_text("[data-test=notification-list]", "Alex Agent commented")

@@ -206,6 +206,7 @@ fn NotificationsBell() -> impl IntoView {
         1 => "Notifications: 1 unread".to_owned(),
         n => format!("Notifications: {n} unread"),
     };
+    // Erased: the header's type is deep enough already.
     view! {
         <details class="popover bell" node_ref=menu on:keydown=close_on_escape(menu)>
             <summary class="icon-button bell-button" aria-label=label data-test="notification-bell">
@@ -263,6 +264,7 @@ fn NotificationsBell() -> impl IntoView {
             </div>
         </details>
     }
+    .into_any()
 }
 
 #[component]

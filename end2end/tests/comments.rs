@@ -40,17 +40,21 @@ async fn open_ticket(browser: &Browser, tts: &Tts, path: &str) {
 #[tokio::test]
 async fn an_employee_and_an_agent_talk_live_on_a_ticket() {
     let tts = Tts::start().await;
-    let subject = "Second monitor flickers";
+    let subject = "Docked monitor goes black";
 
     let employee = Browser::open(1280, 1000).await;
     employee.sign_in(&tts, "employee@example.com").await;
     employee.goto(&tts.url("/tickets/new")).await;
     employee.wait_hydrated().await;
     employee.fill("#subject", subject).await;
+    // An IT ticket: the IT agent sees it.
+    employee
+        .eval("const s = document.querySelector('#department_id'); s.value = [...s.options].find(o => o.text === 'IT').value; return 'ok'")
+        .await;
     employee
         .fill(
             "#description",
-            "The left screen flickers every few minutes.",
+            "The left screen goes black every few minutes.",
         )
         .await;
     employee.click("[data-test=submit-ticket]").await;

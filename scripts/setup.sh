@@ -4,21 +4,36 @@
 #   - the wasm32 target, cargo-leptos, wasm-bindgen-cli matching Cargo.lock
 #   - wasm-opt from npm's binaryen (Debian's is too old: hydration breaks with it)
 #   - aiosmtpd from PyPI (a real SMTP server for the e-mail tests)
+#   - celery from PyPI (a real Celery client for the RabbitMQ tests)
 #   - with --browser: Debian's chromium and chromium-driver (for the browser tests)
 #   - with --postgres: a running PostgreSQL (started if it is installed but stopped)
+#   - with --rabbitmq: a running RabbitMQ (started if it is installed but stopped)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="${TTS_TOOLS_CACHE:-$HOME/.cache/tts}"
 mkdir -p "$cache"
+if [ "$want_rabbitmq" = 1 ] && ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
+  say "starting RabbitMQ"
+  if command -v rabbitmq-server >/dev/null; then
+    rabbitmq-server -detached
+    for _ in $(seq 1 60); do (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null && break; sleep 1; done
+    rabbitmqctl await_startup >/dev/null
+  else
+    echo "RabbitMQ is not installed; install rabbitmq-server or set TTS_TEST_AMQP_URL" >&2
+    exit 1
+  fi
+fi
 export PATH="$HOME/.cargo/bin:$cache/binaryen/node_modules/.bin:$PATH"
 
 want_browser=0
 want_postgres=0
+want_rabbitmq=0
 for arg in "$@"; do
   case "$arg" in
     --browser) want_browser=1 ;;
     --postgres) want_postgres=1 ;;
+    --rabbitmq) want_rabbitmq=1 ;;
   esac
 done
 
@@ -53,6 +68,11 @@ if ! "$cache/binaryen/node_modules/.bin/wasm-opt" --version >/dev/null 2>&1; the
   npm install --silent --prefix "$cache/binaryen" binaryen@132
 fi
 
+if ! python3 -c 'import celery' >/dev/null 2>&1; then
+  say "installing celery from PyPI (the RabbitMQ tests' Celery client)"
+  python3 -m pip install --quiet --disable-pip-version-check 'celery>=5,<6' \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages 'celery>=5,<6'
+fi
 if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
   say "installing aiosmtpd from PyPI (the e-mail tests' SMTP server)"
   python3 -m pip install --quiet --disable-pip-version-check aiosmtpd \

@@ -5,7 +5,7 @@
 # Installs what a fresh machine lacks (scripts/setup.sh) and starts PostgreSQL if needed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-source scripts/setup.sh --browser --postgres
+source scripts/setup.sh --browser --postgres --rabbitmq
 
 step() { printf '\n\033[1;32m==> %s\033[0m\n' "$*"; }
 started=$SECONDS

@@ -90,11 +90,14 @@ pub struct OutsideNotification {
     pub user_id: Option<i64>,
     #[serde(default)]
     pub email: Option<String>,
-    /// One of the notification kinds; `system.notice` if absent.
-    #[serde(default)]
+    /// One of the notification kinds; `system.notice` if absent. (The `subject`, `message` and
+    /// `notification_type` names of the seed's Celery tasks are read as `title`, `body` and
+    /// `kind`.)
+    #[serde(default, alias = "notification_type")]
     pub kind: Option<String>,
+    #[serde(alias = "subject")]
     pub title: String,
-    #[serde(default)]
+    #[serde(default, alias = "message")]
     pub body: String,
     /// A path in TTS (`/tickets/12`).
     #[serde(default)]

@@ -1,6 +1,7 @@
 //! The `tts` program: configuration, command line, the HTTP server and the background runner,
 //! around the services of the `services` crate and the Leptos app of the `app` crate.
 
+pub mod broker;
 pub mod cli;
 pub mod config;
 pub mod http;
@@ -84,6 +85,7 @@ pub async fn run(cli: Cli) -> Result<(), Fatal> {
                 services.clone(),
                 None,
                 config.sla_check_every,
+                config.amqp_url.clone(),
                 cancel.clone(),
             );
             shutdown.await;
@@ -313,6 +315,7 @@ pub async fn start(config: Config, demo: bool) -> Result<RunningServer, Fatal> {
         services.clone(),
         Some(session_store),
         config.sla_check_every,
+        config.amqp_url.clone(),
         cancel.child_token(),
     );
     // Pushes new notifications to this process's sockets (from any replica's writes).

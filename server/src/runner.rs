@@ -1,4 +1,4 @@
-//! The background runner: the outbox dispatcher (it starts tickets' workflows and calls AMS and
+//! The background runner: the outbox dispatcher (or the RabbitMQ link) (it starts tickets' workflows and calls AMS and
 //! BMS), the SLA monitor, and periodic housekeeping. It runs inside `tts serve`, or alone in
 //! `tts worker` processes; any number of them may run against one database (events are taken
 //! with `SKIP LOCKED` on PostgreSQL, and every effect is keyed so it happens once).
@@ -24,14 +24,19 @@ const PRUNE_EVERY: Duration = Duration::from_secs(15 * 60);
 const OUTBOX_POLL: Duration = Duration::from_secs(1);
 
 /// Starts the runner; it stops when `cancel` fires. With the browser-session store it also
-/// deletes expired browser sessions.
+/// deletes expired browser sessions. With an AMQP URL the outbox goes through RabbitMQ
+/// ([`crate::broker`]); without, its events are handled here.
 pub fn start(
     services: Services,
     session_store: Option<services::browser_sessions::SessionStore>,
     sla_check_every: Duration,
+    amqp_url: Option<String>,
     cancel: CancellationToken,
 ) -> JoinHandle<()> {
-    let dispatcher = tokio::spawn(dispatch(services.clone(), cancel.clone()));
+    let dispatcher = match amqp_url {
+        Some(url) => tokio::spawn(crate::broker::run(url, services.clone(), cancel.clone())),
+        None => tokio::spawn(dispatch(services.clone(), cancel.clone())),
+    };
     tokio::spawn(async move {
         tracing::info!("background runner started");
         let mut optimize = tokio::time::interval(OPTIMIZE_EVERY);

@@ -10,33 +10,9 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{As, TestApp, signed_in, spawn, spawn_with_config};
+use common::{As, TestApp, demo_signed_in as demo, seed_demo, signed_in, spawn, spawn_with_config};
 use domain::SystemRole;
 use serde_json::{Value, json};
-
-/// Signs in a demo account (demo password).
-async fn demo<'a>(app: &'a TestApp, email: &str) -> As<'a> {
-    let response = common::client()
-        .post(app.url("/api/v1/auth/token/"))
-        .json(&json!({ "email": email, "password": services::demo::DEMO_PASSWORD }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "demo sign-in of {email}");
-    let body: Value = response.json().await.unwrap();
-    As {
-        app,
-        token: body["access"].as_str().unwrap().to_owned(),
-    }
-}
-
-/// Loads the demo accounts, reference data and the three demo workflows.
-async fn seed_demo(app: &TestApp) {
-    let db = app.db();
-    services::demo::seed(db).await.unwrap();
-    services::demo::seed_helpdesk(db).await.unwrap();
-    assert_eq!(services::demo::seed_workflows(db).await.unwrap(), 3);
-}
 
 /// Waits until the ticket's task exists (the runner takes `ticket.created` from the outbox).
 async fn task_of(caller: &As<'_>, ticket_id: i64) -> Value {

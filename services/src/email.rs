@@ -445,10 +445,14 @@ pub async fn send_digest(
 pub const MAX_BULK: usize = 1000;
 
 /// Creates notifications for other systems, all or none; how many.
+///
+/// With `once_key` (a broker message's id), the batch is created once however often it is
+/// delivered: each notification is keyed by it and its place in the batch.
 pub async fn send_from_outside(
     services: &Services,
     principal: &crate::auth::policy::Principal,
     batch: &[OutsideNotification],
+    once_key: Option<&str>,
 ) -> Result<usize> {
     crate::auth::policy::authorize(
         principal,
@@ -513,7 +517,7 @@ pub async fn send_from_outside(
             title: title.to_owned(),
             body: n.body.clone(),
             link: n.link.clone(),
-            dedupe_key: None,
+            dedupe_key: once_key.map(|key| format!("outside:{key}:{index}")),
         };
         crate::notifications::notify(&mut tx.conn(), user.id, &notice, now).await?;
     }

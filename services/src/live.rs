@@ -48,6 +48,31 @@ pub enum TicketEvent {
     },
 }
 
+/// A live event as it travels to the other replicas (with a broker configured): what this
+/// process's sockets were sent, for theirs. New notifications do not travel this way; each
+/// replica reads them from the database ([`watch_notifications`]).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PeerEvent {
+    Comment {
+        action: CommentAction,
+        comment: Comment,
+    },
+    Typing {
+        ticket_id: i64,
+        user: Viewer,
+        is_typing: bool,
+    },
+    /// The user's notifications were marked read.
+    Read { user_id: i64 },
+    /// A replica wrote notifications: look for them now rather than at the next poll.
+    NotificationsWritten,
+}
+
+/// Live events waiting to go to the other replicas; beyond this they are dropped (live
+/// events are a courtesy: a client that missed one reloads the thread when it reconnects).
+pub const PEER_BUFFER: usize = 10_000;
+
 /// What a user's channel carries.
 #[derive(Debug, Clone)]
 pub enum UserEvent {
@@ -65,6 +90,8 @@ pub struct LiveHub {
     listening: tokio::sync::Notify,
     /// Wakes the notification watcher because this process wrote notifications.
     written: tokio::sync::Notify,
+    /// Where events for the other replicas go, once a broker link is made ([`Self::link_peers`]).
+    peers: std::sync::OnceLock<tokio::sync::mpsc::Sender<PeerEvent>>,
 }
 
 struct Room {
@@ -134,8 +161,24 @@ impl LiveHub {
         }
     }
 
-    /// Sends an event to everyone in the ticket's room (no one there: nothing to do).
+    /// Sends an event to everyone in the ticket's room, here and on the other replicas.
     pub fn publish(&self, ticket_id: i64, event: TicketEvent) {
+        self.to_peers(|| match &event {
+            TicketEvent::Comment { action, comment } => PeerEvent::Comment {
+                action: *action,
+                comment: Comment::clone(comment),
+            },
+            TicketEvent::Typing { user, is_typing } => PeerEvent::Typing {
+                ticket_id,
+                user: user.clone(),
+                is_typing: *is_typing,
+            },
+        });
+        self.publish_here(ticket_id, event);
+    }
+
+    /// Sends an event to this process's sockets in the ticket's room (none: nothing to do).
+    fn publish_here(&self, ticket_id: i64, event: TicketEvent) {
         if let Some(room) = self.rooms().get(&ticket_id) {
             let _ = room.sender.send(event);
         }
@@ -149,6 +192,41 @@ impl LiveHub {
                 comment: Arc::new(comment.clone()),
             },
         );
+    }
+
+    /// Starts sending this process's live events to the other replicas: the returned queue is
+    /// drained by the broker link. Only the first call links.
+    pub fn link_peers(&self) -> Option<tokio::sync::mpsc::Receiver<PeerEvent>> {
+        let (sender, receiver) = tokio::sync::mpsc::channel(PEER_BUFFER);
+        self.peers.set(sender).ok().map(|()| receiver)
+    }
+
+    fn to_peers(&self, event: impl FnOnce() -> PeerEvent) {
+        if let Some(peers) = self.peers.get()
+            && let Err(err) = peers.try_send(event())
+        {
+            tracing::warn!(error = %err, "a live event for the other replicas was dropped");
+        }
+    }
+
+    /// An event another replica published: for this process's sockets only.
+    pub fn receive_from_peer(&self, event: PeerEvent) {
+        match event {
+            PeerEvent::Comment { action, comment } => self.publish_here(
+                comment.ticket_id,
+                TicketEvent::Comment {
+                    action,
+                    comment: Arc::new(comment),
+                },
+            ),
+            PeerEvent::Typing {
+                ticket_id,
+                user,
+                is_typing,
+            } => self.publish_here(ticket_id, TicketEvent::Typing { user, is_typing }),
+            PeerEvent::Read { user_id } => self.publish_user_here(user_id, UserEvent::Read),
+            PeerEvent::NotificationsWritten => self.written.notify_one(),
+        }
     }
 
     /// How many sockets are in the ticket's room.
@@ -169,7 +247,16 @@ impl LiveHub {
         receiver
     }
 
+    /// Sends an event to the user's sockets; "marked read" goes to the other replicas too
+    /// (new notifications reach each replica from the database).
     pub fn publish_user(&self, user_id: i64, event: UserEvent) {
+        if matches!(event, UserEvent::Read) {
+            self.to_peers(|| PeerEvent::Read { user_id });
+        }
+        self.publish_user_here(user_id, event);
+    }
+
+    fn publish_user_here(&self, user_id: i64, event: UserEvent) {
         let mut users = self.users();
         if let Some(sender) = users.get(&user_id) {
             if sender.receiver_count() == 0 {
@@ -184,6 +271,7 @@ impl LiveHub {
     /// reach sockets now rather than at the next poll.
     pub fn nudge(&self) {
         self.written.notify_one();
+        self.to_peers(|| PeerEvent::NotificationsWritten);
     }
 
     fn has_user_listeners(&self) -> bool {

@@ -26,7 +26,7 @@ use crate::tasks::{self, END_LOGIC};
 use crate::tickets::TICKET_CREATED;
 
 /// The topics this dispatcher handles.
-const TOPICS: [&str; 5] = [
+pub const TOPICS: [&str; 5] = [
     TICKET_CREATED,
     END_LOGIC,
     COMMENT_POSTED,
@@ -72,15 +72,10 @@ pub fn backoff(attempts: i64) -> TimeDelta {
     TimeDelta::seconds(2_i64.pow(exponent).min(600))
 }
 
-/// Takes due events and handles them; how many were handled.
+/// Takes due events and handles them here; how many were handled. (With a broker, the runner
+/// relays them instead: [`claim_due`], then consumers call [`process_by_id`].)
 pub async fn dispatch_due(services: &Services) -> Result<usize> {
-    let now = services.clock().now();
-    let events = {
-        let mut tx = services.db().begin().await?;
-        let events = rows::claim(&mut tx.conn(), &TOPICS, now, now + LEASE, BATCH).await?;
-        tx.commit().await?;
-        events
-    };
+    let events = claim_due(services, LEASE).await?;
     let count = events.len();
     // Events are independent (each keyed to its own ticket or task), so on PostgreSQL several
     // are handled at once. SQLite has one writer: handlers running together would only wait
@@ -90,21 +85,7 @@ pub async fn dispatch_due(services: &Services) -> Result<usize> {
         crate::db::Backend::Postgres => PARALLEL,
     };
     let outcomes: Vec<Result<()>> = futures::stream::iter(events)
-        .map(|event| async move {
-            if let Err(err) = handle(services, &event).await {
-                let now = services.clock().now();
-                tracing::warn!(event = %event.event_key, attempts = event.attempts, error = %err, "outbox event failed");
-                let mut pooled = services.db().acquire().await?;
-                rows::mark_failed(
-                    &mut pooled.conn(),
-                    event.id,
-                    &err.to_string(),
-                    now + backoff(event.attempts),
-                )
-                .await?;
-            }
-            Ok(())
-        })
+        .map(|event| async move { process(services, &event).await })
         .buffer_unordered(parallel)
         .collect()
         .await;
@@ -114,6 +95,70 @@ pub async fn dispatch_due(services: &Services) -> Result<usize> {
         services.live().nudge();
     }
     Ok(count)
+}
+
+/// Takes up to [`BATCH`] due events and hides them from other takers for `lease` (if this
+/// process dies before they are done, they come back then).
+pub async fn claim_due(services: &Services, lease: TimeDelta) -> Result<Vec<ClaimedEvent>> {
+    let now = services.clock().now();
+    let mut tx = services.db().begin().await?;
+    let events = rows::claim(&mut tx.conn(), &TOPICS, now, now + lease, BATCH).await?;
+    tx.commit().await?;
+    Ok(events)
+}
+
+/// Handles one taken event; a failure is recorded on the event, which comes back after its
+/// backoff. Errors only when even that record cannot be written.
+pub async fn process(services: &Services, event: &ClaimedEvent) -> Result<()> {
+    if let Err(err) = handle(services, event).await {
+        let now = services.clock().now();
+        tracing::warn!(event = %event.event_key, attempts = event.attempts, error = %err, "outbox event failed");
+        let mut pooled = services.db().acquire().await?;
+        rows::mark_failed(
+            &mut pooled.conn(),
+            event.id,
+            &err.to_string(),
+            now + backoff(event.attempts),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Hides taken events for `lease` from now (a broker holds them; if their messages are lost
+/// they come back then).
+pub async fn postpone(services: &Services, ids: &[i64], lease: TimeDelta) -> Result<()> {
+    let until = services.clock().now() + lease;
+    let mut pooled = services.db().acquire().await?;
+    for id in ids {
+        rows::postpone(&mut pooled.conn(), *id, until).await?;
+    }
+    Ok(())
+}
+
+/// Puts taken events back to be taken again shortly (a broker did not take them).
+pub async fn retry_soon(services: &Services, ids: &[i64], reason: &str) -> Result<()> {
+    let retry_at = services.clock().now() + TimeDelta::seconds(1);
+    let mut pooled = services.db().acquire().await?;
+    for id in ids {
+        rows::mark_failed(&mut pooled.conn(), *id, reason, retry_at).await?;
+    }
+    Ok(())
+}
+
+/// Handles the event with this id if it is still to be done (a broker consumer's entry: the
+/// message names the event, the row holds the truth); false if it was done already.
+pub async fn process_by_id(services: &Services, id: i64) -> Result<bool> {
+    let event = {
+        let mut pooled = services.db().acquire().await?;
+        rows::find_pending(&mut pooled.conn(), id).await?
+    };
+    let Some(event) = event else {
+        return Ok(false);
+    };
+    process(services, &event).await?;
+    services.live().nudge();
+    Ok(true)
 }
 
 async fn handle(services: &Services, event: &ClaimedEvent) -> Result<()> {

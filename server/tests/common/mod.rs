@@ -272,6 +272,14 @@ pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-42";
 
 /// A test server with a configuration the test adjusts first.
 pub async fn spawn_with_config(adjust: impl FnOnce(&mut RawConfig)) -> TestApp {
+    spawn_with_demo_and_config(false, adjust).await
+}
+
+/// [`spawn_with_config`], with the demo data if `demo`.
+pub async fn spawn_with_demo_and_config(
+    demo: bool,
+    adjust: impl FnOnce(&mut RawConfig),
+) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let mut raw = RawConfig {
         database_url: Some(fresh_database_url(dir.path()).await),
@@ -283,7 +291,7 @@ pub async fn spawn_with_config(adjust: impl FnOnce(&mut RawConfig)) -> TestApp {
         ..RawConfig::default()
     };
     adjust(&mut raw);
-    spawn_configured(raw, false, dir).await
+    spawn_configured(raw, demo, dir).await
 }
 
 async fn spawn_configured(raw: RawConfig, demo: bool, dir: tempfile::TempDir) -> TestApp {
@@ -343,4 +351,28 @@ pub async fn signed_in<'a>(app: &'a TestApp, email: &str) -> As<'a> {
         app,
         token: app.token(email).await,
     }
+}
+
+/// Signs in a demo account (demo password).
+pub async fn demo_signed_in<'a>(app: &'a TestApp, email: &str) -> As<'a> {
+    let response = client()
+        .post(app.url("/api/v1/auth/token/"))
+        .json(&serde_json::json!({ "email": email, "password": services::demo::DEMO_PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "demo sign-in of {email}");
+    let body: serde_json::Value = response.json().await.unwrap();
+    As {
+        app,
+        token: body["access"].as_str().unwrap().to_owned(),
+    }
+}
+
+/// Loads the demo accounts, reference data and the three demo workflows.
+pub async fn seed_demo(app: &TestApp) {
+    let db = app.db();
+    services::demo::seed(db).await.unwrap();
+    services::demo::seed_helpdesk(db).await.unwrap();
+    assert_eq!(services::demo::seed_workflows(db).await.unwrap(), 3);
 }

@@ -48,6 +48,17 @@ impl Principal {
         }
     }
 
+    /// Who acts for messages taken from RabbitMQ: the broker is trusted like an API key with
+    /// the submitting and notifying scopes (whoever may publish to the queues may submit).
+    /// Id 0 is no stored key; audit shows it as `api_key:0`.
+    pub fn broker() -> Principal {
+        Principal::ApiKey(ApiKeyPrincipal {
+            id: 0,
+            name: "RabbitMQ".into(),
+            scopes: vec!["tickets:submit".into(), "notifications:send".into()],
+        })
+    }
+
     /// A short description for logs and audit: `user:12` or `api_key:3`.
     pub fn actor(&self) -> String {
         match self {

@@ -103,6 +103,25 @@ pub async fn claim(
     Ok(events)
 }
 
+/// Hides a taken event until `until` (it is in good hands meanwhile).
+pub async fn postpone(conn: &mut Conn<'_>, id: i64, until: DateTime<Utc>) -> sqlx::Result<u64> {
+    const SQL: &str = "UPDATE outbox SET available_at = $1 WHERE id = $2 AND processed_at IS NULL";
+    execute!(conn, sqlx::query(SQL).bind(until).bind(id))
+}
+
+/// The event if it is not processed yet.
+pub async fn find_pending(conn: &mut Conn<'_>, id: i64) -> sqlx::Result<Option<ClaimedEvent>> {
+    let payload = match conn.backend() {
+        Backend::Sqlite => "payload",
+        Backend::Postgres => "payload::text",
+    };
+    let sql = format!(
+        "SELECT id, event_key, topic, {payload} AS payload, attempts FROM outbox \
+         WHERE id = $1 AND processed_at IS NULL"
+    );
+    on_conn!(conn, c => sqlx::query_as(&sql).bind(id).fetch_optional(c).await)
+}
+
 /// Marks the event processed, in the transaction of its effect; false if it already was
 /// (another taker finished it first: the caller rolls its effect back).
 pub async fn mark_processed(

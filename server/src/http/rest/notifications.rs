@@ -140,7 +140,8 @@ pub async fn send(
         SendRequest::Batch { notifications } => notifications,
         SendRequest::One(one) => vec![one],
     };
-    let created = services::email::send_from_outside(&state.services, &caller.0, &batch).await?;
+    let created =
+        services::email::send_from_outside(&state.services, &caller.0, &batch, None).await?;
     Ok((StatusCode::CREATED, Json(SendAnswer { created })))
 }
 

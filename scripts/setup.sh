@@ -13,17 +13,6 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="${TTS_TOOLS_CACHE:-$HOME/.cache/tts}"
 mkdir -p "$cache"
-if [ "$want_rabbitmq" = 1 ] && ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
-  say "starting RabbitMQ"
-  if command -v rabbitmq-server >/dev/null; then
-    rabbitmq-server -detached
-    for _ in $(seq 1 60); do (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null && break; sleep 1; done
-    rabbitmqctl await_startup >/dev/null
-  else
-    echo "RabbitMQ is not installed; install rabbitmq-server or set TTS_TEST_AMQP_URL" >&2
-    exit 1
-  fi
-fi
 export PATH="$HOME/.cargo/bin:$cache/binaryen/node_modules/.bin:$PATH"
 
 want_browser=0
@@ -96,5 +85,17 @@ if [ "$want_postgres" = 1 ]; then
       exit 1
     fi
     for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  fi
+fi
+
+if [ "$want_rabbitmq" = 1 ] && ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
+  say "starting RabbitMQ"
+  if command -v rabbitmq-server >/dev/null; then
+    rabbitmq-server -detached
+    for _ in $(seq 1 60); do (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null && break; sleep 1; done
+    rabbitmqctl await_startup >/dev/null
+  else
+    echo "RabbitMQ is not installed; install rabbitmq-server or set TTS_TEST_AMQP_URL" >&2
+    exit 1
   fi
 fi

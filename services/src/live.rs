@@ -56,7 +56,7 @@ pub enum TicketEvent {
 pub enum PeerEvent {
     Comment {
         action: CommentAction,
-        comment: Comment,
+        comment: Box<Comment>,
     },
     Typing {
         ticket_id: i64,
@@ -166,7 +166,7 @@ impl LiveHub {
         self.to_peers(|| match &event {
             TicketEvent::Comment { action, comment } => PeerEvent::Comment {
                 action: *action,
-                comment: Comment::clone(comment),
+                comment: Box::new(Comment::clone(comment)),
             },
             TicketEvent::Typing { user, is_typing } => PeerEvent::Typing {
                 ticket_id,
@@ -216,7 +216,7 @@ impl LiveHub {
                 comment.ticket_id,
                 TicketEvent::Comment {
                     action,
-                    comment: Arc::new(comment),
+                    comment: Arc::new(*comment),
                 },
             ),
             PeerEvent::Typing {

@@ -62,8 +62,15 @@ impl Tts {
                 break format!("http://{address}");
             }
         };
-        // Keep draining the log so the process never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        // Keep draining the log so the process never blocks on a full pipe; its warnings and
+        // errors go to the test's output (shown when a test fails: a stalled render says so).
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if line.contains("\"WARN\"") || line.contains("\"ERROR\"") {
+                    eprintln!("tts: {line}");
+                }
+            }
+        });
         Tts {
             base,
             _process: process,
@@ -195,9 +202,27 @@ impl Browser {
         self.client.current_url().await.unwrap().path().to_owned()
     }
 
-    /// Waits until the WebAssembly has hydrated the page (the app marks `<body>`).
+    /// Waits until the WebAssembly has hydrated the page (the app marks `<body>`); if it never
+    /// does, says what the page was doing.
     pub async fn wait_hydrated(&self) {
-        self.wait_for("body[data-hydrated=true]").await;
+        let deadline = Instant::now() + WAIT;
+        while self
+            .client
+            .find(Locator::Css("body[data-hydrated=true]"))
+            .await
+            .is_err()
+        {
+            if Instant::now() >= deadline {
+                self.save_screenshot("failed-hydration").await;
+                let url = self.client.current_url().await.map(|u| u.to_string());
+                let state = self
+                    .eval("return document.readyState + ' / scripts: ' + document.scripts.length + ' / wasm: ' + performance.getEntriesByType('resource').filter(r => r.name.endsWith('.wasm')).map(r => r.name + ' ' + Math.round(r.duration) + ' ms').join(', ')")
+                    .await;
+                let logs = self.console_errors().await;
+                panic!("the page never hydrated (page {url:?}; {state}; console {logs:?})");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     pub async fn find(&self, css: &str) -> Element {

@@ -48,9 +48,7 @@ async fn an_employee_and_an_agent_talk_live_on_a_ticket() {
     employee.wait_hydrated().await;
     employee.fill("#subject", subject).await;
     // An IT ticket: the IT agent sees it.
-    employee
-        .eval("const s = document.querySelector('#department_id'); s.value = [...s.options].find(o => o.text === 'IT').value; return 'ok'")
-        .await;
+    employee.choose("#department_id", "IT").await;
     employee
         .fill(
             "#description",

@@ -42,16 +42,10 @@ async fn an_employee_submits_a_ticket_and_an_agent_finds_and_works_it() {
     employee
         .fill("#subject", "Docking station does not charge the laptop")
         .await;
-    employee
-        .eval("const s = document.querySelector('#category_id'); s.value = [...s.options].find(o => o.text === 'Hardware').value; s.dispatchEvent(new Event('change', {bubbles: true})); return 'ok'")
-        .await;
+    employee.choose("#category_id", "Hardware").await;
     employee.wait_for_text("#sub_category_id", "Laptop").await;
-    employee
-        .eval("const s = document.querySelector('#sub_category_id'); s.value = [...s.options].find(o => o.text === 'Laptop').value; return 'ok'")
-        .await;
-    employee
-        .eval("const s = document.querySelector('#department_id'); s.value = [...s.options].find(o => o.text === 'IT').value; return 'ok'")
-        .await;
+    employee.choose("#sub_category_id", "Laptop").await;
+    employee.choose("#department_id", "IT").await;
     employee
         .fill(
             "#description",
@@ -160,9 +154,7 @@ async fn an_agent_filters_saves_a_view_and_finds_tickets_despite_a_typo() {
         .await;
 
     // Choosing a category applies it at once.
-    agent
-        .eval("const s = document.querySelector('select[name=category]'); s.value = [...s.options].find(o => o.text === 'Hardware').value; s.dispatchEvent(new Event('change', {bubbles: true})); return 'ok'")
-        .await;
+    agent.choose("select[name=category]", "Hardware").await;
     agent
         .wait_until("location.search.includes('category=') && !document.querySelector('[data-test=ticket-table]').textContent.includes('VPN disconnects')")
         .await;

@@ -70,9 +70,7 @@ async fn an_employee_submits_agents_act_through_every_step_and_the_employee_sees
     employee.goto(&tts.url("/tickets/new")).await;
     employee.wait_hydrated().await;
     employee.fill("#subject", subject).await;
-    employee
-        .eval("const s = document.querySelector('#department_id'); s.value = [...s.options].find(o => o.text === 'Finance').value; return 'ok'")
-        .await;
+    employee.choose("#department_id", "Finance").await;
     employee
         .fill("#description", "Two taxi rides, **receipts** attached.")
         .await;

@@ -229,8 +229,18 @@ pub async fn open_services(config: &Config, demo: bool) -> Result<Services, Fata
             templates_dir: Some(config.data_dir.join("templates").join("email")),
         },
     };
+    let smtp_ca = match &config.smtp_ca_file {
+        Some(path) => Some(std::fs::read(path).map_err(|e| {
+            Fatal(format!(
+                "TTS_SMTP_CA_FILE: cannot read {}: {e}",
+                path.display()
+            ))
+        })?),
+        None => None,
+    };
     let mailer = services::mail::Mailer::new(
         config.smtp_url.as_deref(),
+        smtp_ca.as_deref(),
         config.data_dir.join("mailbox"),
         &config.mail_from,
     )

@@ -175,6 +175,31 @@ async fn notifications(caller: &As<'_>, count: usize) -> Vec<Value> {
     .await
 }
 
+/// Publishes a message the way a Celery client would (headers `task` and `id`, when given),
+/// persistent, and waits until RabbitMQ has it.
+async fn publish(channel: &Channel, queue: &str, task_and_id: Option<(&str, &str)>, body: &str) {
+    let mut headers = FieldTable::default();
+    if let Some((task, id)) = task_and_id {
+        headers.insert("task".into(), text(task));
+        headers.insert("id".into(), text(id));
+    }
+    channel
+        .basic_publish(
+            "".into(),
+            queue.into(),
+            BasicPublishOptions::default(),
+            body.as_bytes(),
+            BasicProperties::default()
+                .with_content_type("application/json".into())
+                .with_delivery_mode(2)
+                .with_headers(headers),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+}
+
 /// The dead letters, once there are `count`: (reason, body).
 async fn dead_letters(channel: &Channel, count: usize) -> Vec<(String, String)> {
     let mut letters = Vec::new();
@@ -313,26 +338,10 @@ async fn the_seed_notification_tasks_sent_by_celery_are_honoured_once() {
 
     // A redelivered message (the same task id twice) creates nothing new.
     let channel = vhost.channel().await;
-    let mut headers = FieldTable::default();
-    headers.insert(
-        "task".into(),
-        text("notifications.create_inapp_notification"),
-    );
-    headers.insert("id".into(), text("fixed-id-1"));
     let body = json!([[], { "user_id": agent_id, "title": "Only once" }, {}]).to_string();
+    let task = Some(("notifications.create_inapp_notification", "fixed-id-1"));
     for _ in 0..2 {
-        channel
-            .basic_publish(
-                "".into(),
-                INAPP_QUEUE.into(),
-                BasicPublishOptions::default(),
-                body.as_bytes(),
-                BasicProperties::default()
-                    .with_content_type("application/json".into())
-                    .with_headers(headers.clone()),
-            )
-            .await
-            .unwrap();
+        publish(&channel, INAPP_QUEUE, task, &body).await;
     }
     let list = notifications(&agent, 5).await;
     // Give the second copy its chance to (wrongly) land, then count.
@@ -379,44 +388,35 @@ async fn messages_that_cannot_be_processed_are_dead_lettered_with_their_reason()
     seed_demo(&app).await;
     let admin = demo_signed_in(&app, "admin@example.com").await;
     let channel = vhost.channel().await;
-    let publish = |task: Option<&str>, body: &str| {
+    let receive_ticket = |body: &str| {
+        let id = uuid::Uuid::new_v4().to_string();
         let channel = channel.clone();
-        let mut headers = FieldTable::default();
-        if let Some(task) = task {
-            headers.insert("task".into(), text(task));
-            headers.insert("id".into(), text(&uuid::Uuid::new_v4().to_string()));
-        }
         let body = body.to_owned();
         async move {
-            channel
-                .basic_publish(
-                    "".into(),
-                    TICKET_QUEUE.into(),
-                    BasicPublishOptions::default(),
-                    body.as_bytes(),
-                    BasicProperties::default()
-                        .with_content_type("application/json".into())
-                        .with_headers(headers),
-                )
-                .await
-                .unwrap()
-                .await
-                .unwrap();
+            publish(
+                &channel,
+                TICKET_QUEUE,
+                Some(("tickets.tasks.receive_ticket", &id)),
+                &body,
+            )
+            .await
         }
     };
-    publish(Some("tickets.tasks.receive_ticket"), "{not json").await;
-    publish(Some("tickets.tasks.no_such_task"), "[[], {}, {}]").await;
-    publish(Some("tickets.tasks.receive_ticket"), "[[], {}, {}]").await;
-    let unknown_category = json!([[], { "ticket_data": { "ticket_id": "HDTS-9", "subject": "S", "category": "Plumbing", "employee": { "email": "e@example.com" } } }, {}]);
+    receive_ticket("{not json").await;
     publish(
-        Some("tickets.tasks.receive_ticket"),
-        &unknown_category.to_string(),
+        &channel,
+        TICKET_QUEUE,
+        Some(("tickets.tasks.no_such_task", "unknown-1")),
+        "[[], {}, {}]",
     )
     .await;
-    publish(None, "[[], {}, {}]").await;
+    receive_ticket("[[], {}, {}]").await;
+    let unknown_category = json!([[], { "ticket_data": { "ticket_id": "HDTS-9", "subject": "S", "category": "Plumbing", "employee": { "email": "e@example.com" } } }, {}]);
+    receive_ticket(&unknown_category.to_string()).await;
+    publish(&channel, TICKET_QUEUE, None, "[[], {}, {}]").await;
     // The queue keeps flowing: a good message after the bad ones is taken.
     let good = json!([[], { "ticket_data": hdts_ticket("HDTS-2001", "After the poison") }, {}]);
-    publish(Some("tickets.tasks.receive_ticket"), &good.to_string()).await;
+    receive_ticket(&good.to_string()).await;
     ticket_with_ref(&admin, "HDTS-2001").await;
 
     let letters = dead_letters(&channel, 5).await;
@@ -649,25 +649,10 @@ async fn a_process_killed_while_it_works_leaves_nothing_undone_or_done_twice() {
         .unwrap();
     const COUNT: usize = 100;
     for n in 0..COUNT {
-        let mut headers = FieldTable::default();
-        headers.insert("task".into(), text("tickets.tasks.receive_ticket"));
-        headers.insert("id".into(), text(&format!("kill-{n}")));
         let body = json!([[], { "ticket_data": hdts_ticket(&format!("KILL-{n}"), &format!("Killed mid-way #{n}")) }, {}]);
-        channel
-            .basic_publish(
-                "".into(),
-                TICKET_QUEUE.into(),
-                BasicPublishOptions::default(),
-                body.to_string().as_bytes(),
-                BasicProperties::default()
-                    .with_content_type("application/json".into())
-                    .with_delivery_mode(2)
-                    .with_headers(headers),
-            )
-            .await
-            .unwrap()
-            .await
-            .unwrap();
+        let id = format!("kill-{n}");
+        let task = Some(("tickets.tasks.receive_ticket", id.as_str()));
+        publish(&channel, TICKET_QUEUE, task, &body.to_string()).await;
     }
 
     // The process starts on them and is killed (SIGKILL: no goodbye) once some are in.

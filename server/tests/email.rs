@@ -39,10 +39,16 @@ impl Smtp {
         }
     }
 
-    async fn start(mut self) -> Smtp {
+    async fn start(self) -> Smtp {
+        self.start_with(&[]).await
+    }
+
+    /// Starts it with more options (`--tlscert …`, `--smtpscert …`).
+    async fn start_with(mut self, options: &[&std::ffi::OsStr]) -> Smtp {
         let child = tokio::process::Command::new("python3")
             .args(["-m", "aiosmtpd", "-n", "-l"])
             .arg(format!("127.0.0.1:{}", self.port))
+            .args(options)
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
             // A folder that does not exist yet: aiosmtpd makes it a Maildir.
             .arg(self.maildir.path().join("maildir"))
@@ -455,4 +461,130 @@ async fn other_systems_send_notifications_with_an_api_key() {
     )
     .await;
     assert_eq!(status, 403);
+}
+
+/// A certificate authority of the test's own and a certificate it signed for 127.0.0.1 (made
+/// with the `openssl` command): files `ca.pem`, `server.pem`, `server.key`.
+fn private_ca() -> tempfile::TempDir {
+    let folder = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let output = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(folder.path())
+            .output()
+            .expect("the openssl command");
+        assert!(
+            output.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let key = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    run(&[
+        &["req", "-x509"],
+        &key[..],
+        &[
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=TTS test CA",
+        ],
+    ]
+    .concat());
+    run(&[
+        &["req"],
+        &key[..],
+        &[
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    ]
+    .concat());
+    std::fs::write(
+        folder.path().join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    ]);
+    folder
+}
+
+#[tokio::test]
+async fn mail_goes_over_starttls_and_smtps_and_an_unknown_certificate_is_refused() {
+    let ca = private_ca();
+    let file = |name: &str| ca.path().join(name).into_os_string();
+    let (cert, key) = (file("server.pem"), file("server.key"));
+    let starttls = [
+        std::ffi::OsStr::new("--tlscert"),
+        &cert,
+        std::ffi::OsStr::new("--tlskey"),
+        &key,
+    ];
+    let smtps = [
+        std::ffi::OsStr::new("--smtpscert"),
+        &cert,
+        std::ffi::OsStr::new("--smtpskey"),
+        &key,
+    ];
+    for (options, scheme, query) in [(starttls, "smtp", "?tls=required"), (smtps, "smtps", "")] {
+        let smtp = Smtp::reserve().start_with(&options).await;
+        let url = format!("{scheme}://127.0.0.1:{}{query}", smtp.port);
+        let ca_file = ca.path().join("ca.pem");
+        let app = spawn_with_config(|raw| {
+            raw.smtp_url = Some(url);
+            raw.smtp_ca_file = Some(ca_file);
+        })
+        .await;
+        let (_admin, _employee, agent, ticket) = world(&app).await;
+        comment(&agent, ticket, &format!("Sent over {scheme}{query}.")).await;
+        let mail = smtp.wait_for("emma@example.com", "commented on").await;
+        assert!(mail.contains(&format!("Sent over {scheme}")), "{mail}");
+        app.stop().await;
+    }
+
+    // Without the private CA the server's certificate is not trusted: nothing is sent, and
+    // the delivery log says why.
+    let smtp = Smtp::reserve().start_with(&starttls).await;
+    let url = format!("smtp://127.0.0.1:{}?tls=required", smtp.port);
+    let app = spawn_with_config(|raw| raw.smtp_url = Some(url)).await;
+    let (admin, _employee, agent, ticket) = world(&app).await;
+    comment(&agent, ticket, "Never leaves.").await;
+    let failed = deliveries(&admin, "comment.posted", "failed", 1).await;
+    let reason = failed[0]["last_error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_lowercase();
+    assert!(reason.contains("certificate"), "{failed:?}");
+    assert!(smtp.messages().is_empty());
+    app.stop().await;
 }

@@ -480,7 +480,7 @@ pub async fn notify_about(
         .author_name
         .clone()
         .unwrap_or_else(|| "Someone".to_owned());
-    let excerpt: String = row.body.chars().take(140).collect();
+    let excerpt = crate::markdown::plain_excerpt(&row.body, 140);
     let link = Some(format!("/tickets/{}#comment-{comment_id}", row.ticket_id));
     let mut told = vec![row.author_id.unwrap_or_default()];
 

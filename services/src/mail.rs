@@ -21,6 +21,40 @@ pub struct Mail {
     pub text: String,
 }
 
+/// lettre reads the TLS mode from the URL but trusts only the public roots; with a root of our
+/// own, the same mode is set again with that root added.
+fn smtp_transport(
+    url: &str,
+    extra_root_pem: Option<&[u8]>,
+) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+    use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+    let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+        .map_err(|e| anyhow::anyhow!("SMTP_URL is not valid: {e}"))?;
+    let Some(pem) = extra_root_pem else {
+        return Ok(builder.build());
+    };
+    let parsed =
+        reqwest::Url::parse(url).map_err(|e| anyhow::anyhow!("SMTP_URL is not valid: {e}"))?;
+    let host = parsed.host_str().unwrap_or_default().to_owned();
+    let certificate = Certificate::from_pem(pem)
+        .map_err(|e| anyhow::anyhow!("TTS_SMTP_CA_FILE is not a PEM certificate: {e}"))?;
+    let parameters = TlsParameters::builder(host)
+        .add_root_certificate(certificate)
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot set up TLS for SMTP: {e}"))?;
+    let mode = parsed
+        .query_pairs()
+        .find(|(key, _)| key == "tls")
+        .map(|(_, value)| value.into_owned());
+    let tls = match (parsed.scheme(), mode.as_deref()) {
+        ("smtps", _) => Tls::Wrapper(parameters),
+        (_, Some("required")) => Tls::Required(parameters),
+        (_, Some("opportunistic")) => Tls::Opportunistic(parameters),
+        _ => Tls::None,
+    };
+    Ok(builder.tls(tls).build())
+}
+
 #[derive(Clone)]
 pub struct Mailer {
     from: Mailbox,
@@ -34,18 +68,23 @@ enum Transport {
 }
 
 impl Mailer {
-    /// Mail to SMTP if a URL is given (`smtp://user:pass@host:587`, `smtps://…`), else to
-    /// files in `mailbox`.
-    pub fn new(smtp_url: Option<&str>, mailbox: PathBuf, from: &str) -> anyhow::Result<Mailer> {
+    /// Mail to SMTP if a URL is given, else to files in `mailbox`. The URL says how to secure
+    /// the connection (lettre's forms): `smtps://host:465` is TLS from the start,
+    /// `smtp://host:587?tls=required` upgrades with STARTTLS (and refuses a server that cannot),
+    /// `smtp://host:25?tls=opportunistic` upgrades if offered, `smtp://host:25` is plain.
+    /// Certificates are checked against the public roots, plus `extra_root_pem` (a PEM
+    /// certificate, `TTS_SMTP_CA_FILE`) for a relay with a private CA.
+    pub fn new(
+        smtp_url: Option<&str>,
+        extra_root_pem: Option<&[u8]>,
+        mailbox: PathBuf,
+        from: &str,
+    ) -> anyhow::Result<Mailer> {
         let from: Mailbox = from
             .parse()
             .map_err(|e| anyhow::anyhow!("TTS_MAIL_FROM '{from}' is not valid: {e}"))?;
         let transport = match smtp_url {
-            Some(url) => Transport::Smtp(
-                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-                    .map_err(|e| anyhow::anyhow!("SMTP_URL is not valid: {e}"))?
-                    .build(),
-            ),
+            Some(url) => Transport::Smtp(smtp_transport(url, extra_root_pem)?),
             None => {
                 std::fs::create_dir_all(&mailbox)?;
                 Transport::Mailbox(AsyncFileTransport::new(mailbox))

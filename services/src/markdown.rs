@@ -21,9 +21,47 @@ pub fn render(source: &str) -> String {
         .to_string()
 }
 
+/// The words of `source` without Markdown's marks, blocks joined by spaces, cut to `limit`
+/// characters with an ellipsis: for notifications and e-mail subjects, where marks would show
+/// as they are.
+pub fn plain_excerpt(source: &str, limit: usize) -> String {
+    use pulldown_cmark::{Event, TagEnd};
+    let mut text = String::new();
+    for event in Parser::new_ext(source, Options::ENABLE_STRIKETHROUGH) {
+        match event {
+            Event::Text(t) | Event::Code(t) => text.push_str(&t),
+            Event::SoftBreak | Event::HardBreak => text.push(' '),
+            Event::End(TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::Item) => text.push(' '),
+            _ => {}
+        }
+    }
+    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if words.chars().count() <= limit {
+        return words;
+    }
+    let mut cut: String = words.chars().take(limit.saturating_sub(1)).collect();
+    cut.truncate(cut.trim_end().len());
+    cut.push('…');
+    cut
+}
+
 #[cfg(test)]
 mod tests {
-    use super::render;
+    use super::{plain_excerpt, render};
+
+    #[test]
+    fn excerpts_are_plain_words() {
+        assert_eq!(
+            plain_excerpt(
+                "**Printer** is _down_ on [floor 2](https://x.example).\n\n- `lp0`\n- tray",
+                100
+            ),
+            "Printer is down on floor 2. lp0 tray"
+        );
+        assert_eq!(plain_excerpt("one two three", 8), "one two…");
+        // Raw HTML is dropped, its text kept.
+        assert_eq!(plain_excerpt("<b>x</b>", 10), "x");
+    }
 
     #[test]
     fn markdown_becomes_html() {

@@ -25,6 +25,11 @@ pub struct Tts {
 
 impl Tts {
     pub async fn start() -> Tts {
+        Self::start_with(&[]).await
+    }
+
+    /// [`Tts::start`] with extra environment variables (`AMQP_URL`, say).
+    pub async fn start_with(env: &[(&str, &str)]) -> Tts {
         let binary = std::env::var("TTS_E2E_BINARY").expect(
             "TTS_E2E_BINARY must name the release binary (scripts/test.sh builds and sets it)",
         );
@@ -38,6 +43,7 @@ impl Tts {
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("TTS_LOG_FORMAT", "json")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
@@ -401,6 +407,27 @@ impl Browser {
             })
             .unwrap_or_default();
         assert!(errors.is_empty(), "console errors: {errors:#?}");
+    }
+
+    /// Chooses the option of a `<select>` by its text, as a person would (with the `change`
+    /// event).
+    pub async fn choose(&self, select_css: &str, option_text: &str) {
+        let chosen = self
+            .client
+            .execute(
+                "const s = document.querySelector(arguments[0]); \
+                 const o = [...s.options].find(o => o.text === arguments[1]); \
+                 if (!o) return false; s.value = o.value; \
+                 s.dispatchEvent(new Event('change', {bubbles: true})); return true",
+                vec![json!(select_css), json!(option_text)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            chosen,
+            json!(true),
+            "{select_css} has no option {option_text:?}"
+        );
     }
 
     pub async fn set_theme(&self, theme: &str) {

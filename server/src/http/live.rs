@@ -15,7 +15,8 @@
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{
-    CloseFrame, Message, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection,
+    CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade,
+    rejection::WebSocketUpgradeRejection,
 };
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -141,8 +142,12 @@ async fn send<T: serde::Serialize>(socket: &mut WebSocket, message: &T) -> bool 
     let Ok(text) = serde_json::to_string(message) else {
         return false;
     };
+    send_text(socket, text.into()).await
+}
+
+async fn send_text(socket: &mut WebSocket, text: Utf8Bytes) -> bool {
     matches!(
-        tokio::time::timeout(SEND_LIMIT, socket.send(Message::Text(text.into()))).await,
+        tokio::time::timeout(SEND_LIMIT, socket.send(Message::Text(text))).await,
         Ok(Ok(()))
     )
 }
@@ -212,9 +217,9 @@ async fn comment_socket(
     loop {
         tokio::select! {
             event = room.events.recv() => {
-                let message = match event {
+                let text = match event {
                     Ok(event) => match outgoing(event, sees_internal, viewer.user_id) {
-                        Some(message) => message,
+                        Some(text) => text,
                         None => continue,
                     },
                     Err(RecvError::Lagged(_)) => {
@@ -223,7 +228,7 @@ async fn comment_socket(
                     }
                     Err(RecvError::Closed) => return,
                 };
-                if !send(&mut socket, &message).await {
+                if !send_text(&mut socket, text).await {
                     return;
                 }
             }
@@ -267,22 +272,54 @@ async fn comment_socket(
     }
 }
 
-/// The message a room event becomes for this socket, if it may see it.
-fn outgoing(event: TicketEvent, sees_internal: bool, me: i64) -> Option<ServerMessage> {
+/// The text a room event becomes for this socket, if it may see it.
+fn outgoing(event: TicketEvent, sees_internal: bool, me: i64) -> Option<Utf8Bytes> {
     match event {
         TicketEvent::Comment { action, comment } => {
             if comment.is_internal && !sees_internal {
                 return None;
             }
-            Some(ServerMessage::CommentUpdate {
-                action,
-                comment: Box::new((*comment).clone()),
-            })
+            encoded_comment(action, comment)
         }
-        TicketEvent::Typing { user, is_typing } => {
-            (user.user_id != me).then_some(ServerMessage::Typing { user, is_typing })
-        }
+        TicketEvent::Typing { user, is_typing } => (user.user_id != me)
+            .then(|| serde_json::to_string(&ServerMessage::Typing { user, is_typing }).ok())
+            .flatten()
+            .map(Utf8Bytes::from),
     }
+}
+
+/// A comment event as text, encoded once for all the sockets of its room: they all get the
+/// same event (the same `Arc`) at the same moment, so the last one encoded is kept and shared
+/// (a thousand watchers would otherwise clone and serialize it a thousand times).
+fn encoded_comment(
+    action: domain::comments::CommentAction,
+    comment: std::sync::Arc<domain::comments::Comment>,
+) -> Option<Utf8Bytes> {
+    type Encoded = (
+        std::sync::Arc<domain::comments::Comment>,
+        domain::comments::CommentAction,
+        Utf8Bytes,
+    );
+    static LAST: std::sync::Mutex<Option<Encoded>> = std::sync::Mutex::new(None);
+    let mut last = LAST
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((kept, kept_action, text)) = last.as_ref()
+        && std::sync::Arc::ptr_eq(kept, &comment)
+        && *kept_action == action
+    {
+        return Some(text.clone());
+    }
+    let text = Utf8Bytes::from(
+        serde_json::to_string(&ServerMessage::CommentUpdate {
+            action,
+            comment: Box::new((*comment).clone()),
+        })
+        .ok()?,
+    );
+    // Keeping the `Arc` keeps its address from being reused by another comment meanwhile.
+    *last = Some((comment, action, text.clone()));
+    Some(text)
 }
 
 /// Acts on a client's message; the answer for this socket alone, if any (a pong, an error).

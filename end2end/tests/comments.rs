@@ -214,6 +214,22 @@ async fn an_employee_and_an_agent_talk_live_on_a_ticket() {
 
     employee.assert_no_console_errors().await;
     agent.assert_no_console_errors().await;
+
+    // The agent's view of the conversation in the dark theme and on a phone.
+    let ticket_path = agent.current_path().await;
+    for (theme, width, height, size) in [
+        ("dark", 1280, 1000, "desktop"),
+        ("dark", 360, 780, "phone"),
+        ("light", 360, 780, "phone"),
+    ] {
+        agent.resize(width, height).await;
+        agent.set_theme(theme).await;
+        open_ticket(&agent, &tts, &ticket_path).await;
+        agent.eval(show_thread).await;
+        agent
+            .save_screenshot(&format!("comments-agent-{theme}-{size}"))
+            .await;
+    }
     agent.close().await;
     employee.close().await;
 }

@@ -341,6 +341,31 @@ impl From<services::Error> for Outcome {
     }
 }
 
+/// What to do with a message after its `tries`-th try.
+#[derive(Debug, PartialEq)]
+enum Step {
+    Ack,
+    DeadLetter(String),
+    Retry { after: Duration, reason: String },
+}
+
+/// Refused messages are dead-lettered at once (they would fail the same way every time);
+/// failures for a passing reason are tried again after 0.5, 1, 2, 4 s, and dead-lettered
+/// on the [`MAX_TRIES`]th.
+fn next_step(outcome: Outcome, tries: i64) -> Step {
+    match outcome {
+        Outcome::Done => Step::Ack,
+        Outcome::Refused(reason) => Step::DeadLetter(reason),
+        Outcome::Failed(reason) if tries >= MAX_TRIES => {
+            Step::DeadLetter(format!("failed {tries} times; last: {reason}"))
+        }
+        Outcome::Failed(reason) => Step::Retry {
+            after: Duration::from_millis(250 << tries.clamp(1, 10)),
+            reason,
+        },
+    }
+}
+
 /// Handles one message and acknowledges it once its effect is committed, or its dead letter
 /// or retry copy is confirmed; if neither could be done it goes back to the queue.
 async fn take(services: &Services, publisher: &Channel, delivery: Delivery) {
@@ -355,21 +380,12 @@ async fn take(services: &Services, publisher: &Channel, delivery: Delivery) {
         .and_then(|h| celery::header_number(h, "x-tts-tries"))
         .unwrap_or(0)
         + 1;
-    let forwarded = match outcome {
-        Outcome::Done => Ok(()),
-        Outcome::Refused(reason) => dead_letter(publisher, &delivery, &reason, tries).await,
-        Outcome::Failed(reason) if tries >= MAX_TRIES => {
-            dead_letter(
-                publisher,
-                &delivery,
-                &format!("failed {tries} times; last: {reason}"),
-                tries,
-            )
-            .await
-        }
-        Outcome::Failed(reason) => {
+    let forwarded = match next_step(outcome, tries) {
+        Step::Ack => Ok(()),
+        Step::DeadLetter(reason) => dead_letter(publisher, &delivery, &reason, tries).await,
+        Step::Retry { after, reason } => {
             tracing::info!(tries, reason, "message failed; trying again");
-            tokio::time::sleep(Duration::from_millis(250 * 2_u64.pow(tries as u32))).await;
+            tokio::time::sleep(after).await;
             send_again(publisher, &delivery, tries).await
         }
     };
@@ -666,5 +682,58 @@ async fn live_link(
     tokio::select! {
         outcome = receive => outcome,
         outcome = send => outcome,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passing_failures_are_retried_with_backoff_then_dead_lettered() {
+        let failed = || Outcome::Failed("database away".into());
+        let waits: Vec<Duration> = (1..MAX_TRIES)
+            .map(|tries| match next_step(failed(), tries) {
+                Step::Retry { after, .. } => after,
+                other => panic!("try {tries}: {other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            waits,
+            [500, 1000, 2000, 4000].map(Duration::from_millis).to_vec()
+        );
+        assert_eq!(
+            next_step(failed(), MAX_TRIES),
+            Step::DeadLetter("failed 5 times; last: database away".into())
+        );
+    }
+
+    #[test]
+    fn refused_messages_are_dead_lettered_at_once_and_done_ones_acked() {
+        assert_eq!(
+            next_step(Outcome::Refused("unknown task name 'x'".into()), 1),
+            Step::DeadLetter("unknown task name 'x'".into())
+        );
+        assert_eq!(next_step(Outcome::Done, 1), Step::Ack);
+    }
+
+    #[test]
+    fn a_database_outage_is_passing_and_a_broken_rule_is_not() {
+        let unavailable = services::Error::App(domain::AppError::unavailable("down"));
+        assert!(matches!(Outcome::from(unavailable), Outcome::Failed(_)));
+        let invalid = services::Error::App(domain::AppError::invalid_field(
+            "category",
+            "is not a category",
+        ));
+        assert!(matches!(Outcome::from(invalid), Outcome::Refused(r) if r.contains("category")));
+    }
+
+    #[test]
+    fn outbox_topics_go_to_their_queues() {
+        assert_eq!(queue_for(services::tickets::TICKET_CREATED), WORKFLOW_QUEUE);
+        assert_eq!(queue_for(services::comments::COMMENT_POSTED), INAPP_QUEUE);
+        for topic in services::outbox::TOPICS {
+            assert!(WORK_QUEUES.contains(&queue_for(topic)), "{topic}");
+        }
     }
 }

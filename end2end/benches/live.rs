@@ -26,35 +26,6 @@ const COMMENTS: usize = 50;
 const OPEN_SOCKETS: usize = 5_000;
 const TICKETS: usize = 50;
 
-async fn token(tts: &harness::Tts, email: &str) -> String {
-    let answer: Value = reqwest::Client::new()
-        .post(tts.url("/api/v1/auth/token/"))
-        .json(&json!({ "email": email, "password": harness::DEMO_PASSWORD }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    answer["access"].as_str().unwrap().to_owned()
-}
-
-async fn post(tts: &harness::Tts, token: &str, path: &str, body: Value) -> Value {
-    let response = reqwest::Client::new()
-        .post(tts.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        response.status().is_success(),
-        "{path}: {}",
-        response.status()
-    );
-    response.json().await.unwrap()
-}
-
 fn socket_url(tts: &harness::Tts, path: &str, token: &str) -> String {
     format!(
         "{}?token={token}",
@@ -99,11 +70,9 @@ fn rss_mib(pid: u32) -> f64 {
 async fn main() {
     let tts = harness::Tts::start().await;
     let pid = tts.pid().unwrap();
-    let employee = token(&tts, "employee@example.com").await;
-    let admin = token(&tts, "admin@example.com").await;
-    let ticket = post(
-        &tts,
-        &employee,
+    let employee = tts.token("employee@example.com").await;
+    let admin = tts.token("admin@example.com").await;
+    let ticket = tts.post(&employee,
         "/api/v1/tickets/",
         json!({ "subject": "Benchmark ticket", "description": "Many watchers.", "priority": "low" }),
     )
@@ -141,9 +110,7 @@ async fn main() {
     let mut to_last = Vec::new();
     for round in 0..COMMENTS {
         let sent = Instant::now();
-        post(
-            &tts,
-            &admin,
+        tts.post(&admin,
             &format!("/api/v1/tickets/{ticket}/comments/"),
             json!({ "text": format!("bench {round}") }),
         )
@@ -219,8 +186,8 @@ async fn main() {
 /// Ticket submitted (a Finance one: the reimbursement workflow assigns Fiona) → Fiona's bell
 /// socket receives the `task.assigned` notification; p50 and p95 over [`TICKETS`].
 async fn ticket_to_bell(tts: &harness::Tts, how: &str) {
-    let employee = token(tts, "employee@example.com").await;
-    let fiona = token(tts, "fiona@example.com").await;
+    let employee = tts.token("employee@example.com").await;
+    let fiona = tts.token("fiona@example.com").await;
     let reference: Value = reqwest::Client::new()
         .get(tts.url("/api/v1/reference-data/"))
         .bearer_auth(&employee)
@@ -241,9 +208,7 @@ async fn ticket_to_bell(tts: &harness::Tts, how: &str) {
     let mut to_bell = Vec::new();
     for n in 0..TICKETS {
         let sent = Instant::now();
-        let created = post(
-            tts,
-            &employee,
+        let created = tts.post(&employee,
             "/api/v1/tickets/",
             json!({ "subject": format!("Expense claim {n}"), "description": "Receipts attached.",
                     "priority": "medium", "department_id": finance }),

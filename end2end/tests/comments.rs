@@ -1,7 +1,9 @@
 //! Browser test of the live conversation: an employee and an agent have the same ticket open
 //! in two browsers. Each sees the other there; what one types, posts and rates shows in the
 //! other without a reload; the agent's internal note never reaches the employee; the
-//! employee's bell counts the agent's comment. Screenshots of both views and of the bell.
+//! employee's bell counts the agent's comment; after the server restarts, the open page
+//! reconnects by itself and shows what was said while it was away. Screenshots of both views
+//! and of the bell.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod harness;
@@ -39,7 +41,7 @@ async fn open_ticket(browser: &Browser, tts: &Tts, path: &str) {
 
 #[tokio::test]
 async fn an_employee_and_an_agent_talk_live_on_a_ticket() {
-    let tts = Tts::start().await;
+    let mut tts = Tts::start().await;
     let subject = "Docked monitor goes black";
 
     let employee = Browser::open(1280, 1000).await;
@@ -214,6 +216,29 @@ async fn an_employee_and_an_agent_talk_live_on_a_ticket() {
 
     employee.assert_no_console_errors().await;
     agent.assert_no_console_errors().await;
+
+    // The server restarts (a crash, a deployment): the open page reconnects by itself and
+    // shows a comment posted while its socket was away, without reloading the page.
+    employee
+        .eval("window.stillTheSamePage = true; return 'ok'")
+        .await;
+    tts.restart().await;
+    let ticket_id = path.trim_start_matches("/tickets/");
+    let agent_token = tts.token("agent@example.com").await;
+    tts.post(
+        &agent_token,
+        &format!("/api/v1/tickets/{ticket_id}/comments/"),
+        serde_json::json!({ "text": "Posted while your page was away." }),
+    )
+    .await;
+    employee
+        .wait_for_text(THREAD, "Posted while your page was away")
+        .await;
+    assert_eq!(
+        employee.eval("return String(window.stillTheSamePage)").await,
+        "true",
+        "the page was not reloaded"
+    );
 
     // The agent's view of the conversation in the dark theme and on a phone.
     let ticket_path = agent.current_path().await;

@@ -707,7 +707,7 @@ fn TypingIndicator(state: ThreadState) -> impl IntoView {
 fn Composer(state: ThreadState, sees_internal: bool) -> impl IntoView {
     let session = use_session();
     let toasts = state.toasts;
-    let files = RwSignal::new_local(Vec::<web_sys::File>::new());
+    let files: crate::components::upload::ChosenFiles = RwSignal::new(Vec::new());
     let progress = RwSignal::new(None::<u32>);
     let file_input = NodeRef::<leptos::html::Input>::new();
     let me = session.user.get_untracked();
@@ -811,10 +811,8 @@ fn Composer(state: ThreadState, sees_internal: bool) -> impl IntoView {
                         multiple
                         on:change=move |_| {
                             if let Some(element) = file_input.get_untracked() {
-                                if let Some(list) = element.files() {
-                                    let more: Vec<web_sys::File> = (0..list.length()).filter_map(|i| list.get(i)).collect();
-                                    files.update(|f| f.extend(more));
-                                }
+                                let more = crate::components::upload::file_list(element.files());
+                                files.update(|f| f.extend(more));
                                 element.set_value("");
                             }
                         }

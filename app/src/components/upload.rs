@@ -8,14 +8,26 @@ use wasm_bindgen::JsCast;
 
 use super::icons::Icon;
 
-/// Files chosen in the browser (never on the server: `File` lives in the page).
-pub type ChosenFiles = RwSignal<Vec<web_sys::File>, LocalStorage>;
+/// A file chosen in the browser (`File` lives in the page and is not `Send`).
+pub type ChosenFile = send_wrapper::SendWrapper<web_sys::File>;
 
-fn file_list(list: Option<web_sys::FileList>) -> Vec<web_sys::File> {
+/// The files chosen so far. Each file is wrapped rather than the whole list kept in a
+/// `LocalStorage` signal: such a signal is created while the server renders the page, and
+/// when its owner was dropped on another of the server's threads the render panicked
+/// ("Dropped SendWrapper<T> variable from a thread different to the one it has been created
+/// with") and the page never hydrated. On the server this list is always empty, so no
+/// browser-only value ever exists there.
+pub type ChosenFiles = RwSignal<Vec<ChosenFile>>;
+
+/// The files of a file input or a drop.
+pub fn file_list(list: Option<web_sys::FileList>) -> Vec<ChosenFile> {
     let Some(list) = list else {
         return Vec::new();
     };
-    (0..list.length()).filter_map(|i| list.get(i)).collect()
+    (0..list.length())
+        .filter_map(|i| list.get(i))
+        .map(send_wrapper::SendWrapper::new)
+        .collect()
 }
 
 /// A drop zone that collects files into `files`; they are listed with a way to remove each.
@@ -23,7 +35,7 @@ fn file_list(list: Option<web_sys::FileList>) -> Vec<web_sys::File> {
 pub fn FileDrop(files: ChosenFiles, #[prop(into)] hint: String) -> impl IntoView {
     let dragging = RwSignal::new(false);
     let input = NodeRef::<leptos::html::Input>::new();
-    let add = move |more: Vec<web_sys::File>| files.update(|f| f.extend(more));
+    let add = move |more: Vec<ChosenFile>| files.update(|f| f.extend(more));
     view! {
         <div
             class="drop-zone"
@@ -98,7 +110,7 @@ pub fn FileDrop(files: ChosenFiles, #[prop(into)] hint: String) -> impl IntoView
 /// server's message.
 pub fn upload_files(
     ticket_id: i64,
-    files: Vec<web_sys::File>,
+    files: Vec<ChosenFile>,
     progress: RwSignal<Option<u32>>,
     done: impl FnOnce(Result<(), String>) + 'static,
 ) {
@@ -114,7 +126,7 @@ pub fn upload_files(
 /// response's text or the server's message.
 pub fn upload_to(
     url: &str,
-    files: Vec<web_sys::File>,
+    files: Vec<ChosenFile>,
     progress: RwSignal<Option<u32>>,
     done: impl FnOnce(Result<String, String>) + 'static,
 ) {

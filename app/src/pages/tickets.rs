@@ -525,7 +525,7 @@ pub fn NewTicketPage() -> impl IntoView {
 fn TicketForm(data: ReferenceData) -> impl IntoView {
     let submit = ServerAction::<SubmitTicket>::new();
     let error = last_error(submit.value());
-    let files: ChosenFiles = RwSignal::new_local(Vec::new());
+    let files: ChosenFiles = RwSignal::new(Vec::new());
     let progress = RwSignal::new(None::<u32>);
     let uploading = move || progress.get().is_some();
     let pending = Signal::derive(move || submit.pending().get() || uploading());
@@ -864,7 +864,7 @@ fn Attachments(
     attachments: Vec<domain::tickets::Attachment>,
     uploads: RwSignal<usize>,
 ) -> impl IntoView {
-    let files: ChosenFiles = RwSignal::new_local(Vec::new());
+    let files: ChosenFiles = RwSignal::new(Vec::new());
     let progress = RwSignal::new(None::<u32>);
     let toasts = use_toasts();
     let start = move |_| {

@@ -21,6 +21,7 @@ pub struct Tts {
     pub base: String,
     _process: Child,
     folder: tempfile::TempDir,
+    env: Vec<(String, String)>,
 }
 
 impl Tts {
@@ -34,54 +35,60 @@ impl Tts {
             "TTS_E2E_BINARY must name the release binary (scripts/test.sh builds and sets it)",
         );
         let folder = tempfile::tempdir().unwrap();
-        let copy = folder.path().join("tts");
-        std::fs::copy(&binary, &copy).expect("copy the binary");
-
-        let mut process = Command::new(&copy)
-            .args(["serve", "--demo", "--bind", "127.0.0.1:0"])
-            .current_dir(folder.path())
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("TTS_LOG_FORMAT", "json")
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start tts");
-
-        // The process logs one JSON line with its address once it is ready.
-        let mut lines = BufReader::new(process.stderr.take().unwrap()).lines();
-        let deadline = Instant::now() + WAIT;
-        let base = loop {
-            assert!(Instant::now() < deadline, "tts did not become ready");
-            let line = tokio::time::timeout(WAIT, lines.next_line())
-                .await
-                .unwrap()
-                .unwrap();
-            let Some(line) = line else {
-                panic!("tts exited before it was ready")
-            };
-            if let Ok(event) = serde_json::from_str::<Value>(&line)
-                && let Some(address) = event["address"].as_str()
-            {
-                break format!("http://{address}");
-            }
-        };
-        // Keep draining the log so the process never blocks on a full pipe; its warnings and
-        // errors go to the test's output (shown when a test fails: a stalled render says so).
-        tokio::spawn(async move {
-            while let Ok(Some(line)) = lines.next_line().await {
-                if line.contains("\"WARN\"") || line.contains("\"ERROR\"") {
-                    eprintln!("tts: {line}");
-                }
-            }
-        });
+        std::fs::copy(&binary, folder.path().join("tts")).expect("copy the binary");
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let (process, base) = launch(folder.path(), "127.0.0.1:0", &env).await;
         Tts {
             base,
             _process: process,
             folder,
+            env,
         }
+    }
+
+    /// Stops the server (SIGKILL) and starts it again on the same address with the same data,
+    /// as after a crash or a deployment: open pages lose their sockets and must reconnect.
+    pub async fn restart(&mut self) {
+        let _ = self._process.kill().await;
+        let _ = self._process.wait().await;
+        let address = self.base.trim_start_matches("http://").to_owned();
+        let (process, base) = launch(self.folder.path(), &address, &self.env).await;
+        assert_eq!(base, self.base, "restarted on the same address");
+        self._process = process;
+    }
+
+    /// Signs a demo account in over REST; its access token.
+    pub async fn token(&self, email: &str) -> String {
+        let answer: Value = reqwest::Client::new()
+            .post(self.url("/api/v1/auth/token/"))
+            .json(&json!({ "email": email, "password": DEMO_PASSWORD }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answer["access"].as_str().unwrap().to_owned()
+    }
+
+    /// `POST`s JSON with the token; the answer, which must be a success.
+    pub async fn post(&self, token: &str, path: &str, body: Value) -> Value {
+        let response = reqwest::Client::new()
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+        response.json().await.unwrap()
     }
 
     /// Waits for a mail to `to` about `subject` in the binary's mailbox folder; its text.
@@ -112,6 +119,56 @@ impl Tts {
     pub fn pid(&self) -> Option<u32> {
         self._process.id()
     }
+}
+
+/// Starts `tts serve --demo` from the copy of the binary in `folder`, bound to `bind`; the
+/// process and its base URL once it is ready.
+async fn launch(
+    folder: &std::path::Path,
+    bind: &str,
+    env: &[(String, String)],
+) -> (Child, String) {
+    let mut process = Command::new(folder.join("tts"))
+        .args(["serve", "--demo", "--bind", bind])
+        .current_dir(folder)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TTS_LOG_FORMAT", "json")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start tts");
+
+    // The process logs one JSON line with its address once it is ready.
+    let mut lines = BufReader::new(process.stderr.take().unwrap()).lines();
+    let deadline = Instant::now() + WAIT;
+    let base = loop {
+        assert!(Instant::now() < deadline, "tts did not become ready");
+        let line = tokio::time::timeout(WAIT, lines.next_line())
+            .await
+            .unwrap()
+            .unwrap();
+        let Some(line) = line else {
+            panic!("tts exited before it was ready")
+        };
+        if let Ok(event) = serde_json::from_str::<Value>(&line)
+            && let Some(address) = event["address"].as_str()
+        {
+            break format!("http://{address}");
+        }
+    };
+    // Keep draining the log so the process never blocks on a full pipe; its warnings and
+    // errors go to the test's output (shown when a test fails: a stalled render says so).
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("\"WARN\"") || line.contains("\"ERROR\"") {
+                eprintln!("tts: {line}");
+            }
+        }
+    });
+    (process, base)
 }
 
 /// A headless Chromium session through a chromedriver of its own.

@@ -110,7 +110,8 @@ async fn main() {
     let mut to_last = Vec::new();
     for round in 0..COMMENTS {
         let sent = Instant::now();
-        tts.post(&admin,
+        tts.post(
+            &admin,
             &format!("/api/v1/tickets/{ticket}/comments/"),
             json!({ "text": format!("bench {round}") }),
         )

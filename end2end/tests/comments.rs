@@ -235,7 +235,9 @@ async fn an_employee_and_an_agent_talk_live_on_a_ticket() {
         .wait_for_text(THREAD, "Posted while your page was away")
         .await;
     assert_eq!(
-        employee.eval("return String(window.stillTheSamePage)").await,
+        employee
+            .eval("return String(window.stillTheSamePage)")
+            .await,
         "true",
         "the page was not reloaded"
     );

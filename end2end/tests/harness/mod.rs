@@ -123,11 +123,7 @@ impl Tts {
 
 /// Starts `tts serve --demo` from the copy of the binary in `folder`, bound to `bind`; the
 /// process and its base URL once it is ready.
-async fn launch(
-    folder: &std::path::Path,
-    bind: &str,
-    env: &[(String, String)],
-) -> (Child, String) {
+async fn launch(folder: &std::path::Path, bind: &str, env: &[(String, String)]) -> (Child, String) {
     let mut process = Command::new(folder.join("tts"))
         .args(["serve", "--demo", "--bind", bind])
         .current_dir(folder)

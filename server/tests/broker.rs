@@ -3,7 +3,8 @@
 //! `celery` package from PyPI) submitting tickets and sending the seed's notification tasks,
 //! the outbox relayed through the broker, messages that cannot be processed dead-lettered with
 //! their reason, a comment reaching a socket on another replica, the broker restarted while
-//! tickets are submitted, and a `tts` process killed while it works.
+//! tickets are submitted, and a `tts serve` process killed while it works, a `tts worker`
+//! finishing after it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -594,10 +595,16 @@ struct Process {
 }
 
 impl Process {
-    fn start(database_url: &str, amqp_url: &str, data_dir: &std::path::Path) -> Process {
+    /// `tts <command>` (`serve` or `worker`) with the database and the broker.
+    fn start(
+        command: &[&str],
+        database_url: &str,
+        amqp_url: &str,
+        data_dir: &std::path::Path,
+    ) -> Process {
         let log = data_dir.join(format!("tts-{}.log", uuid::Uuid::new_v4().simple()));
         let child = Command::new(env!("CARGO_BIN_EXE_tts"))
-            .args(["serve", "--bind", "127.0.0.1:0"])
+            .args(command)
             .env("DATABASE_URL", database_url)
             .env("AMQP_URL", amqp_url)
             .env("TTS_DATA_DIR", data_dir)
@@ -627,7 +634,7 @@ impl Drop for Process {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_process_killed_while_it_works_leaves_nothing_undone_or_done_twice() {
+async fn a_process_killed_while_it_works_leaves_nothing_undone_or_done_twice_and_a_worker_finishes() {
     let _shared = BROKER.read().await;
     let vhost = Vhost::new();
     // The test prepares the database and watches it; the process is the only one taking work.
@@ -657,7 +664,12 @@ async fn a_process_killed_while_it_works_leaves_nothing_undone_or_done_twice() {
 
     // The process starts on them and is killed (SIGKILL: no goodbye) once some are in.
     let data = tempfile::tempdir().unwrap();
-    let process = Process::start(&database_url, &vhost.url, data.path());
+    let process = Process::start(
+        &["serve", "--bind", "127.0.0.1:0"],
+        &database_url,
+        &vhost.url,
+        data.path(),
+    );
     eventually("the process has taken some tickets", || async {
         (count(&db, HDTS_TICKETS).await >= 5).then_some(())
     })
@@ -665,8 +677,9 @@ async fn a_process_killed_while_it_works_leaves_nothing_undone_or_done_twice() {
     process.kill();
     let taken = count(&db, HDTS_TICKETS).await;
 
-    // Started again, it finishes the rest: every ticket once, every one with one task.
-    let process = Process::start(&database_url, &vhost.url, data.path());
+    // A `tts worker` (no web server, only the background work) finishes the rest: every
+    // ticket once, every one with one task.
+    let process = Process::start(&["worker"], &database_url, &vhost.url, data.path());
     eventually("every ticket is in with its task", || async {
         let tickets = count(&db, HDTS_TICKETS).await;
         let tasks = count(

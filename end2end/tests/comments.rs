@@ -46,22 +46,15 @@ async fn an_employee_and_an_agent_talk_live_on_a_ticket() {
 
     let employee = Browser::open(1280, 1000).await;
     employee.sign_in(&tts, "employee@example.com").await;
-    employee.goto(&tts.url("/tickets/new")).await;
-    employee.wait_hydrated().await;
-    employee.fill("#subject", subject).await;
     // An IT ticket: the IT agent sees it.
-    employee.choose("#department_id", "IT").await;
-    employee
-        .fill(
-            "#description",
+    let path = employee
+        .submit_ticket(
+            &tts,
+            subject,
+            "IT",
             "The left screen goes black every few minutes.",
         )
         .await;
-    employee.click("[data-test=submit-ticket]").await;
-    employee
-        .wait_for_text("[data-test=ticket-subject]", subject)
-        .await;
-    let path = employee.current_path().await;
     open_ticket(&employee, &tts, &path).await;
     let before = bell_count(&employee).await;
 

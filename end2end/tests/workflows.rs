@@ -67,18 +67,14 @@ async fn an_employee_submits_agents_act_through_every_step_and_the_employee_sees
 
     let employee = Browser::open(1280, 900).await;
     employee.sign_in(&tts, "employee@example.com").await;
-    employee.goto(&tts.url("/tickets/new")).await;
-    employee.wait_hydrated().await;
-    employee.fill("#subject", subject).await;
-    employee.choose("#department_id", "Finance").await;
-    employee
-        .fill("#description", "Two taxi rides, **receipts** attached.")
+    let path = employee
+        .submit_ticket(
+            &tts,
+            subject,
+            "Finance",
+            "Two taxi rides, **receipts** attached.",
+        )
         .await;
-    employee.click("[data-test=submit-ticket]").await;
-    employee
-        .wait_for_text("[data-test=ticket-subject]", subject)
-        .await;
-    let path = employee.current_path().await;
     wait_for_step(&employee, &tts, &path, "Check receipts").await;
     let panel = employee.text("[data-test=workflow-panel]").await;
     assert!(panel.contains("Finance reimbursement"), "{panel}");

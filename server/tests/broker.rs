@@ -634,7 +634,8 @@ impl Drop for Process {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_process_killed_while_it_works_leaves_nothing_undone_or_done_twice_and_a_worker_finishes() {
+async fn a_process_killed_while_it_works_leaves_nothing_undone_or_done_twice_and_a_worker_finishes()
+{
     let _shared = BROKER.read().await;
     let vhost = Vhost::new();
     // The test prepares the database and watches it; the process is the only one taking work.

@@ -462,6 +462,26 @@ impl Browser {
         assert!(errors.is_empty(), "console errors: {errors:#?}");
     }
 
+    /// Submits a ticket through the portal's form (signed in already), to a department;
+    /// waits for its page and returns its path.
+    pub async fn submit_ticket(
+        &self,
+        tts: &Tts,
+        subject: &str,
+        department: &str,
+        description: &str,
+    ) -> String {
+        self.goto(&tts.url("/tickets/new")).await;
+        self.wait_hydrated().await;
+        self.fill("#subject", subject).await;
+        self.choose("#department_id", department).await;
+        self.fill("#description", description).await;
+        self.click("[data-test=submit-ticket]").await;
+        self.wait_for_text("[data-test=ticket-subject]", subject)
+            .await;
+        self.current_path().await
+    }
+
     /// Chooses the option of a `<select>` by its text, as a person would (with the `change`
     /// event).
     pub async fn choose(&self, select_css: &str, option_text: &str) {

@@ -130,9 +130,7 @@ pub async fn process(services: &Services, event: &ClaimedEvent) -> Result<()> {
 pub async fn postpone(services: &Services, ids: &[i64], lease: TimeDelta) -> Result<()> {
     let until = services.clock().now() + lease;
     let mut pooled = services.db().acquire().await?;
-    for id in ids {
-        rows::postpone(&mut pooled.conn(), *id, until).await?;
-    }
+    rows::postpone(&mut pooled.conn(), ids, until).await?;
     Ok(())
 }
 

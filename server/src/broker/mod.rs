@@ -75,6 +75,8 @@ pub const MAX_TRIES: i64 = 5;
 const PUBLISH_LEASE: TimeDelta = TimeDelta::seconds(10);
 /// How long a published event waits for its consumer before it is sent again.
 const RELAY_LEASE: TimeDelta = TimeDelta::minutes(10);
+/// The first wait before reconnecting; it doubles up to 15 s while the broker stays away.
+const FIRST_PAUSE: Duration = Duration::from_millis(500);
 /// How often the outbox is looked at without being woken (other processes' events, retries).
 const RELAY_POLL: Duration = Duration::from_secs(1);
 /// Unacknowledged messages a consumer holds, and how many it works on at once.
@@ -95,9 +97,17 @@ fn queue_for(topic: &str) -> &'static str {
 pub async fn run(url: String, services: Services, cancel: CancellationToken) {
     let origin = uuid::Uuid::new_v4().to_string();
     let mut peer_events = services.live().link_peers();
-    let mut pause = Duration::from_millis(500);
+    let mut pause = FIRST_PAUSE;
     loop {
-        let outcome = session(&url, &services, &origin, peer_events.as_mut(), &cancel).await;
+        let outcome = session(
+            &url,
+            &services,
+            &origin,
+            peer_events.as_mut(),
+            &mut pause,
+            &cancel,
+        )
+        .await;
         if cancel.is_cancelled() {
             break;
         }
@@ -125,6 +135,7 @@ async fn session(
     services: &Services,
     origin: &str,
     peer_events: Option<&mut mpsc::Receiver<PeerEvent>>,
+    pause: &mut Duration,
     cancel: &CancellationToken,
 ) -> anyhow::Result<()> {
     let connection = Connection::connect(
@@ -138,6 +149,8 @@ async fn session(
         .await?;
     declare(&publisher).await?;
     tracing::info!("connected to RabbitMQ");
+    // Connected: the next loss starts its backoff afresh.
+    *pause = FIRST_PAUSE;
     let outcome = tokio::select! {
         () = cancel.cancelled() => Ok(()),
         outcome = relay(services, &publisher, cancel) => outcome,

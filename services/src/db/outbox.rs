@@ -103,10 +103,21 @@ pub async fn claim(
     Ok(events)
 }
 
-/// Hides a taken event until `until` (it is in good hands meanwhile).
-pub async fn postpone(conn: &mut Conn<'_>, id: i64, until: DateTime<Utc>) -> sqlx::Result<u64> {
-    const SQL: &str = "UPDATE outbox SET available_at = $1 WHERE id = $2 AND processed_at IS NULL";
-    execute!(conn, sqlx::query(SQL).bind(until).bind(id))
+/// Hides taken events until `until` (they are in good hands meanwhile), in one statement.
+pub async fn postpone(conn: &mut Conn<'_>, ids: &[i64], until: DateTime<Utc>) -> sqlx::Result<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    on_conn!(conn, c => {
+        let mut update = sqlx::QueryBuilder::new("UPDATE outbox SET available_at = ");
+        update.push_bind(until).push(" WHERE processed_at IS NULL AND id IN (");
+        let mut list = update.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        update.push(")");
+        update.build().execute(c).await.map(|done| done.rows_affected())
+    })
 }
 
 /// The event if it is not processed yet.

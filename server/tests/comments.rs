@@ -249,6 +249,82 @@ async fn a_thread_with_replies_edits_deletes_and_their_history() {
     assert_eq!(audit["count"], 2, "{audit}");
 }
 
+/// The tickets a search finds for this caller, by id.
+async fn found(caller: &As<'_>, words: &str) -> Vec<i64> {
+    let (status, page) = caller
+        .get(&format!("/api/v1/tickets/?q={}", words.replace(' ', "%20")))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    page["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_i64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn search_finds_tickets_by_their_comments_and_internal_notes_only_for_agents() {
+    let app = spawn().await;
+    let w = world(&app).await;
+    let mine = vec![w.ticket];
+    let none: Vec<i64> = Vec::new();
+    let toner = comment(
+        &w.employee,
+        w.ticket,
+        json!({ "text": "The toner smells burnt." }),
+    )
+    .await;
+    for caller in [&w.employee, &w.agent, &w.admin] {
+        assert_eq!(found(caller, "toner").await, mine);
+        assert_eq!(found(caller, "smel").await, mine, "as you type");
+    }
+    assert_eq!(found(&w.stranger, "toner").await, none, "not their ticket");
+
+    // An internal note finds its ticket for agents and admins, never for the requester, not
+    // even by a prefix.
+    comment(
+        &w.agent,
+        w.ticket,
+        json!({ "text": "Escalated to Kyocera under contract 5521.", "is_internal": true }),
+    )
+    .await;
+    assert_eq!(found(&w.agent, "kyocera").await, mine);
+    assert_eq!(found(&w.admin, "kyocera contract").await, mine);
+    for words in ["kyocera", "kyoc", "5521", "escalated contract"] {
+        assert_eq!(found(&w.employee, words).await, none, "{words}");
+    }
+
+    // A ticket found by its subject and a comment is listed once.
+    comment(
+        &w.agent,
+        w.ticket,
+        json!({ "text": "Does the printer still jam?" }),
+    )
+    .await;
+    assert_eq!(found(&w.agent, "printer").await, mine);
+    let (_, page) = w.agent.get("/api/v1/tickets/?q=printer").await;
+    assert_eq!(page["count"], 1, "{page}");
+
+    // An edited comment is found by its new words only; a deleted one by none.
+    let path = format!("/api/v1/comments/{}/", toner["id"]);
+    let (status, _) = w
+        .employee
+        .call(
+            "PATCH",
+            &path,
+            Some(json!({ "text": "The fuser smells burnt." })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(found(&w.employee, "toner").await, none);
+    assert_eq!(found(&w.employee, "fuser").await, mine);
+    let (status, _) = w.employee.call("DELETE", &path, None).await;
+    assert_eq!(status, 204);
+    assert_eq!(found(&w.employee, "fuser").await, none);
+    assert_eq!(found(&w.agent, "fuser").await, none);
+}
+
 #[tokio::test]
 async fn ratings_are_one_per_user_and_changeable() {
     let app = spawn().await;

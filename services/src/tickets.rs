@@ -760,6 +760,11 @@ pub async fn list(
     query: &TicketQuery,
 ) -> Result<Page<TicketSummary>> {
     let scope = scope_of(db, principal).await?;
+    let internal_notes = crate::comments::sees_internal(principal);
+    let search_reach = rows::SearchReach {
+        internal_notes,
+        newest_only: matches!(scope, TicketScope::All) && internal_notes,
+    };
     let mut pooled = db.acquire().await?;
     let mut conditions = Vec::new();
     let mut args = Vec::new();
@@ -857,6 +862,7 @@ pub async fn list(
         conditions,
         args,
         search: None,
+        search_reach,
         order,
         limit: i64::from(size),
         offset: i64::from(page - 1) * i64::from(size),
@@ -866,10 +872,15 @@ pub async fn list(
     let bound = list_query.offset + i64::from(size) + domain::COUNT_AHEAD;
     let (count, count_capped) = match &searched_words {
         None => rows::count(&mut pooled.conn(), &list_query, bound).await?,
-        // A search ranks and counts only its newest candidates.
+        // A search over every ticket ranks and counts only its newest candidates.
         Some(words) => {
             let count = search_count(&mut pooled.conn(), &mut list_query, words, bound).await?;
-            (count, count >= rows::SEARCH_CANDIDATES)
+            let cap = if search_reach.newest_only {
+                rows::SEARCH_CANDIDATES
+            } else {
+                bound
+            };
+            (count, count >= cap)
         }
     };
     let results = if list_query.offset < count {

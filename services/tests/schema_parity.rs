@@ -22,7 +22,7 @@ async fn open(url: &str) -> Db {
     db
 }
 
-// Full-text search is the one deliberate difference: SQLite's FTS5 tables (`tickets_fts*`)
+// Full-text search is the one deliberate difference: SQLite's FTS5 tables (`*_fts*`)
 // and PostgreSQL's generated `search_vector` column and its `search_words` are left out of
 // the comparison.
 async fn sqlite_schema(db: &Db) -> Schema {
@@ -33,7 +33,7 @@ async fn sqlite_schema(db: &Db) -> Schema {
         "SELECT m.name, p.name, p.\"notnull\", p.pk FROM sqlite_master m \
          JOIN pragma_table_info(m.name) p \
          WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations' \
-         AND m.name NOT LIKE 'tickets_fts%'",
+         AND m.name NOT LIKE '%_fts' AND m.name NOT LIKE '%_fts_%'",
     )
     .fetch_all(pool)
     .await

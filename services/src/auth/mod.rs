@@ -6,6 +6,7 @@
 //! `X-API-Key`. Every door resolves the caller through [`AuthService::authenticate`] and asks
 //! [`policy::authorize`] whether it may proceed.
 
+pub mod access_cache;
 pub mod api_keys;
 pub mod crypto;
 pub mod password;
@@ -141,6 +142,8 @@ pub struct AuthService {
     /// A real hash of a random password, verified when the account does not exist so that an
     /// unknown e-mail costs the same time as a wrong password. Made on first use, not at start.
     decoy_hash: tokio::sync::OnceCell<String>,
+    /// Access tokens checked within the last second (see [`access_cache`]).
+    access_cache: access_cache::AccessCache,
 }
 
 const WRONG_CREDENTIALS: &str = "The e-mail or password is incorrect.";
@@ -166,6 +169,7 @@ impl AuthService {
             keys,
             secret_box,
             decoy_hash: tokio::sync::OnceCell::new(),
+            access_cache: access_cache::AccessCache::default(),
         }
     }
 
@@ -586,7 +590,15 @@ impl AuthService {
             .map_err(|e| match e {
                 TokenError::Expired | TokenError::Invalid => AppError::unauthorized(e.to_string()),
             })?;
-        self.principal_for(claims).await
+        if let Some(user) = self.access_cache.get(&claims.jti) {
+            return Ok(Principal::User(user));
+        }
+        let generation = access_cache::generation();
+        let principal = self.principal_for(claims).await?;
+        if let Principal::User(user) = &principal {
+            self.access_cache.remember(user, generation);
+        }
+        Ok(principal)
     }
 
     async fn principal_for(&self, claims: Claims) -> Result<Principal> {

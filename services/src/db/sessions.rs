@@ -94,6 +94,7 @@ pub async fn revoke(
     reason: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<u64> {
+    crate::auth::access_cache::access_changed();
     const SQL: &str = "UPDATE auth_sessions SET revoked_at = $1, revoked_reason = $2 \
                        WHERE id = $3 AND revoked_at IS NULL";
     execute!(conn, sqlx::query(SQL).bind(now).bind(reason).bind(id))
@@ -107,6 +108,7 @@ pub async fn revoke_all_of_user(
     reason: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<u64> {
+    crate::auth::access_cache::access_changed();
     const SQL: &str = "UPDATE auth_sessions SET revoked_at = $1, revoked_reason = $2 \
                        WHERE user_id = $3 AND revoked_at IS NULL AND id <> $4";
     execute!(
@@ -144,6 +146,7 @@ pub async fn revoke_access(
     jti: &str,
     expires_at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
+    crate::auth::access_cache::access_changed();
     const SQL: &str = "INSERT INTO revoked_access_tokens (jti, expires_at) VALUES ($1, $2) \
                        ON CONFLICT (jti) DO NOTHING";
     execute!(conn, sqlx::query(SQL).bind(jti).bind(expires_at))?;

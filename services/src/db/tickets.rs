@@ -147,6 +147,8 @@ pub struct ListQuery {
     pub conditions: Vec<String>,
     pub args: Vec<Arg>,
     pub search: Option<String>,
+    /// Who the search is for: see [`SearchReach`].
+    pub search_reach: SearchReach,
     pub order: ListOrder,
     pub limit: i64,
     pub offset: i64,
@@ -161,12 +163,25 @@ pub enum ListOrder {
     SubjectHits(Vec<String>),
 }
 
+/// What a search may look at, as the ticket service decides it for the caller.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SearchReach {
+    /// Whether words of internal notes find their tickets (agents and admins).
+    pub internal_notes: bool,
+    /// Whether only the newest [`SEARCH_CANDIDATES`] matches are taken (of tickets, and of
+    /// comments). Right for those who see every ticket; for anyone narrower the newest
+    /// matches may all be tickets they cannot see, so every match is joined with what they
+    /// may see (an employee's own tickets are few).
+    pub newest_only: bool,
+}
+
 /// How many of the newest matches a search ranks by relevance. Ranking every match of a
 /// common word costs seconds at 100,000 tickets (SPEC.md section 5); the newest candidates
 /// are what people look for.
 pub const SEARCH_CANDIDATES: i64 = 300;
 
-/// The full-text join: the newest [`SEARCH_CANDIDATES`] matches, as `f(ticket_id)`. `$N` is
+/// The full-text join: the tickets whose subject or description matches, and those with a
+/// comment that matches (internal notes only when `reach` allows), as `f(ticket_id)`. `$N` is
 /// the match expression.
 ///
 /// Relevance is ranked outside it, by words in the subject ([`ListOrder::SubjectHits`]), not
@@ -179,17 +194,34 @@ pub const SEARCH_CANDIDATES: i64 = 300;
 /// On PostgreSQL `id + 0` keeps the planner from walking the primary key backwards and
 /// testing every ticket until it has enough matches: for a rare word that read all 100,000
 /// rows (42 searches/s); the GIN index finds the matches, then the newest are kept.
-fn search_join(backend: Backend, placeholder: usize) -> String {
+fn search_join(backend: Backend, placeholder: usize, reach: SearchReach) -> String {
+    let limit = if reach.newest_only {
+        format!("LIMIT {SEARCH_CANDIDATES}")
+    } else {
+        String::new()
+    };
+    // Unlimited when notes are hidden (see `SearchReach`), so filtering after the match
+    // loses nothing.
+    let public_only = if reach.internal_notes {
+        ""
+    } else {
+        " AND NOT c.is_internal"
+    };
     match backend {
         Backend::Sqlite => format!(
-            "JOIN (SELECT rowid AS ticket_id FROM tickets_fts \
-             WHERE tickets_fts MATCH ${placeholder} ORDER BY rowid DESC LIMIT {SEARCH_CANDIDATES}) f \
+            "JOIN (SELECT rowid AS ticket_id FROM (SELECT rowid FROM tickets_fts \
+             WHERE tickets_fts MATCH ${placeholder} ORDER BY rowid DESC {limit}) \
+             UNION SELECT c.ticket_id FROM comments c WHERE c.id IN (SELECT rowid FROM comments_fts \
+             WHERE comments_fts MATCH ${placeholder} ORDER BY rowid DESC {limit}){public_only}) f \
              ON f.ticket_id = t.id"
         ),
         Backend::Postgres => format!(
-            "JOIN (SELECT id AS ticket_id FROM tickets \
+            "JOIN (SELECT ticket_id FROM (SELECT id AS ticket_id FROM tickets \
              WHERE search_vector @@ to_tsquery('simple', ${placeholder}) \
-             ORDER BY id + 0 DESC LIMIT {SEARCH_CANDIDATES}) f ON f.ticket_id = t.id"
+             ORDER BY id + 0 DESC {limit}) matched_tickets \
+             UNION SELECT ticket_id FROM (SELECT c.ticket_id FROM comments c \
+             WHERE c.search_vector @@ to_tsquery('simple', ${placeholder}){public_only} \
+             ORDER BY c.id + 0 DESC {limit}) matched_comments) f ON f.ticket_id = t.id"
         ),
     }
 }
@@ -207,7 +239,7 @@ fn list_from(conn: &Conn<'_>, query: &ListQuery, with_names: bool) -> (String, V
     if let Some(search) = &query.search {
         args.push(Arg::Text(search.clone()));
         from.push(' ');
-        from.push_str(&search_join(conn.backend(), args.len()));
+        from.push_str(&search_join(conn.backend(), args.len(), query.search_reach));
     }
     if !query.conditions.is_empty() {
         from.push_str(" WHERE ");

@@ -83,6 +83,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/helpdesk") view=admin::helpdesk::HelpdeskSettingsPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/workflows") view=admin::workflows::WorkflowsPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/workflows/:id") view=admin::workflows::WorkflowPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/workflows/:id/editor") view=admin::editor::WorkflowEditorPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/triage") view=admin::triage::TriagePage ssr=SsrMode::Async />
                     <Route path=path!("/admin/audit") view=admin::audit::AuditPage ssr=SsrMode::Async />
                 </ParentRoute>

@@ -8,24 +8,6 @@ mod harness;
 
 use harness::{Browser, Tts, screenshot_all_sizes};
 
-/// Reloads `path` until the workflow panel shows `step` as the current one (the runner
-/// routes a new ticket a moment after it is saved).
-async fn wait_for_step(browser: &Browser, tts: &Tts, path: &str, step: &str) {
-    for _ in 0..40 {
-        browser.goto(&tts.url(path)).await;
-        browser.wait_hydrated().await;
-        browser.wait_for("[data-test=workflow-panel]").await;
-        let found = browser
-            .eval("const s = document.querySelector('[data-test=current-step]'); return s ? s.textContent : ''")
-            .await;
-        if found.contains(step) {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-    }
-    panic!("{path} never reached step {step}");
-}
-
 /// Opens the ticket from the inbox and takes `action` with `notes`; returns the ticket's path.
 async fn act_from_inbox(
     agent: &Browser,
@@ -75,7 +57,7 @@ async fn an_employee_submits_agents_act_through_every_step_and_the_employee_sees
             "Two taxi rides, **receipts** attached.",
         )
         .await;
-    wait_for_step(&employee, &tts, &path, "Check receipts").await;
+    employee.wait_for_step(&tts, &path, "Check receipts").await;
     let panel = employee.text("[data-test=workflow-panel]").await;
     assert!(panel.contains("Finance reimbursement"), "{panel}");
     assert_eq!(

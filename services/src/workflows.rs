@@ -11,10 +11,10 @@ use chrono::{DateTime, Utc};
 use domain::AppError;
 use domain::tickets::NamedRef;
 use domain::workflow::{
-    self, EndLogic, GraphSave, MAX_ACTION_LABEL, MAX_INSTRUCTIONS, MAX_STEP_NAME, MAX_STEPS,
-    MAX_TRANSITIONS, MAX_WORKFLOW_DESCRIPTION, MAX_WORKFLOW_NAME, Position, ProblemReport,
-    SlaPolicy, Step, StepId, Transition, Workflow, WorkflowGraph, WorkflowInput, WorkflowStatus,
-    WorkflowSummary, WorkflowVersion,
+    self, DraftSave, EndLogic, GraphSave, MAX_ACTION_LABEL, MAX_INSTRUCTIONS, MAX_STEP_NAME,
+    MAX_STEPS, MAX_TRANSITIONS, MAX_WORKFLOW_DESCRIPTION, MAX_WORKFLOW_NAME, Position,
+    ProblemReport, SlaPolicy, Step, StepId, Transition, Workflow, WorkflowGraph, WorkflowInput,
+    WorkflowStatus, WorkflowSummary, WorkflowVersion,
 };
 
 use crate::audit::{self, Actor};
@@ -577,6 +577,43 @@ pub async fn save_graph(
     get(db, principal, id).await
 }
 
+/// The visual editor's save: the draft's settings and graph in one transaction, if the draft
+/// is still at `save.revision`. The answer carries the new revision (and the saved ids of the
+/// editor's new steps and transitions).
+pub async fn save_draft(
+    db: &Db,
+    principal: &Principal,
+    id: i64,
+    save: DraftSave,
+) -> Result<Workflow> {
+    authorize(principal, Permission::ManageWorkflows)?;
+    let now = Utc::now();
+    let mut tx = db.begin().await?;
+    let current = find_row(&mut tx.conn(), id).await?;
+    let before_settings = settings(&mut tx.conn(), id, Some(&current), WorkflowInput::default())
+        .await?
+        .snapshot();
+    let settings = settings(&mut tx.conn(), id, Some(&current), save.settings).await?;
+    let before = load_graph(&mut tx.conn(), id).await?;
+    // The graph first: it checks the revision, then the settings bump it once more.
+    write_graph(&mut tx.conn(), id, save.revision, &save.graph, now).await?;
+    rows::update(&mut tx.conn(), id, &settings.fields(), now).await?;
+    let after = load_graph(&mut tx.conn(), id).await?;
+    audit::record(
+        &mut tx.conn(),
+        Actor::Principal(principal),
+        "workflow.draft_saved",
+        "workflow",
+        Some(id),
+        Some(serde_json::json!({ "settings": before_settings, "graph": before })),
+        Some(serde_json::json!({ "settings": settings.snapshot(), "graph": after })),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    get(db, principal, id).await
+}
+
 /// Changes one part of a draft graph: loads it, lets `change` edit it, saves it at the
 /// revision it was loaded at. Used by the one-at-a-time step and transition calls.
 async fn edit_graph(
@@ -967,6 +1004,33 @@ pub async fn version(
         .into_iter()
         .find(|v| v.number == number)
         .ok_or_else(|| AppError::not_found("Version").into())
+}
+
+/// Starts the draft afresh from an earlier version: its graph, SLA, end logic and match
+/// set replace the draft's (if the draft is still at `revision`). Steps the draft still holds
+/// keep their ids; steps deleted since come back with new ids, so the next deploy's diff
+/// shows them as removed and added.
+pub async fn draft_from_version(
+    db: &Db,
+    principal: &Principal,
+    id: i64,
+    number: i64,
+    revision: i64,
+) -> Result<Workflow> {
+    let version = version(db, principal, id, number).await?;
+    let save = DraftSave {
+        revision,
+        settings: WorkflowInput {
+            category_id: Some(version.category_id),
+            sub_category_id: Some(version.sub_category_id),
+            department_id: Some(version.department_id),
+            sla: Some(version.sla),
+            end_logic: Some(version.end_logic),
+            ..WorkflowInput::default()
+        },
+        graph: version.graph,
+    };
+    save_draft(db, principal, id, save).await
 }
 
 /// A version by its id (the engine's view of what a task runs on).

@@ -9,8 +9,9 @@
 use domain::AppError;
 use domain::account::WorkflowRole;
 use domain::tickets::ReferenceData;
-use domain::workflow::{Workflow, WorkflowSummary, WorkflowVersion};
+use domain::workflow::{DraftSave, Workflow, WorkflowSummary, WorkflowVersion};
 use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
@@ -440,6 +441,39 @@ pub async fn delete_workflow(id: i64) -> Result<(), AppError> {
         services::workflows::delete(services.db(), &principal, id).await?;
         leptos_axum::redirect("/admin/workflows");
         Ok(())
+    })
+    .await
+}
+
+/// The visual editor's save (explicit or automatic): settings and graph together, refused
+/// with 409 if another admin saved the draft since `save.revision`. JSON, since a graph does
+/// not fit a form.
+#[server(endpoint = "admin/workflows/save-draft", input = Json)]
+pub async fn save_workflow_draft(id: i64, save: DraftSave) -> Result<Workflow, AppError> {
+    crate::ssr::respond(async move {
+        let principal = designer().await?;
+        let services = crate::ssr::services()?;
+        Ok(services::workflows::save_draft(services.db(), &principal, id, save).await?)
+    })
+    .await
+}
+
+/// Replaces the draft with an earlier version (graph, SLA, end logic, match set).
+#[server(endpoint = "admin/workflows/draft-from-version")]
+pub async fn draft_from_version(id: i64, number: i64, revision: i64) -> Result<Workflow, AppError> {
+    crate::ssr::respond(async move {
+        let principal = designer().await?;
+        let services = crate::ssr::services()?;
+        Ok(
+            services::workflows::draft_from_version(
+                services.db(),
+                &principal,
+                id,
+                number,
+                revision,
+            )
+            .await?,
+        )
     })
     .await
 }

@@ -58,8 +58,8 @@ pub use model::{
     WorkflowGraph, WorkflowStatus,
 };
 pub use records::{
-    GraphSave, MAX_WORKFLOW_DESCRIPTION, MAX_WORKFLOW_NAME, ProblemReport, Workflow, WorkflowInput,
-    WorkflowSummary, WorkflowVersion,
+    DraftSave, GraphSave, MAX_WORKFLOW_DESCRIPTION, MAX_WORKFLOW_NAME, ProblemReport, Workflow,
+    WorkflowInput, WorkflowSummary, WorkflowVersion,
 };
 pub use rules::{
     TransitionError, apply_action, apply_transition, available_actions, normalize_action,

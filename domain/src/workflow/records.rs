@@ -128,6 +128,17 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
+/// The visual editor's save: the draft's settings and graph together, at the `revision` the
+/// editor last loaded or saved (409 if the draft changed since: another admin saved).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DraftSave {
+    pub revision: i64,
+    pub settings: WorkflowInput,
+    pub graph: WorkflowGraph,
+}
+
 /// The whole draft graph, saved at once (the editor's save). `revision` is the one the client
 /// loaded: if the draft changed since, the save is refused with 409. Steps and transitions
 /// with ids the draft does not hold (the editor's negative ids) are new; the answer carries

@@ -91,6 +91,76 @@ impl Tts {
         response.json().await.unwrap()
     }
 
+    /// Calls the REST API with the token; the status and the JSON answer (`null` if none).
+    pub async fn call(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = reqwest::Client::new()
+            .request(method, self.url(path))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// A draft workflow of `count` steps in a chain (20 to a row), each done by the demo's
+    /// IT Support role; its id and the first step's id.
+    pub async fn chain_workflow(&self, token: &str, name: &str, count: i64) -> (i64, i64) {
+        let (_, roles) = self.call(token, "GET", "/api/v1/roles", None).await;
+        let support = roles
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "IT Support")
+            .unwrap()["id"]
+            .clone();
+        let (status, created) = self
+            .call(
+                token,
+                "POST",
+                "/api/v1/workflows",
+                Some(json!({ "name": name })),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        let steps: Vec<Value> = (1..=count)
+            .map(|i| {
+                json!({
+                    "id": -i,
+                    "name": format!("Step {i}"),
+                    "role": support,
+                    "is_start": i == 1,
+                    "is_end": i == count,
+                    "position": { "x": ((i - 1) % 20) as f64 * 280.0, "y": ((i - 1) / 20) as f64 * 120.0 },
+                })
+            })
+            .collect();
+        let transitions: Vec<Value> = (1..count)
+            .map(|i| json!({ "id": -i, "from": -i, "to": -(i + 1), "action": "Next" }))
+            .collect();
+        let id = created["id"].as_i64().unwrap();
+        let graph = json!({ "steps": steps, "transitions": transitions });
+        let (status, saved) = self
+            .call(
+                token,
+                "PUT",
+                &format!("/api/v1/workflows/{id}/graph"),
+                Some(json!({ "revision": created["revision"], "graph": graph })),
+            )
+            .await;
+        assert_eq!(status, 200, "{saved}");
+        (id, saved["graph"]["steps"][0]["id"].as_i64().unwrap())
+    }
+
     /// Waits for a mail to `to` about `subject` in the binary's mailbox folder; its text.
     pub async fn wait_for_mail(&self, to: &str, subject: &str) -> String {
         let mailbox = self.folder.path().join("data").join("mailbox");
@@ -389,6 +459,100 @@ impl Browser {
                 "clicking {css} never achieved {done}"
             );
         }
+    }
+
+    /// Drags with the mouse (WebDriver actions: real pointer events, the move in steps) from
+    /// the centre of one element to the centre of another, offset by (dx, dy).
+    pub async fn drag_to(&self, from_css: &str, to_css: &str, dx: f64, dy: f64) {
+        use fantoccini::actions::{
+            InputSource as _, MOUSE_BUTTON_LEFT, MouseActions, PointerAction,
+        };
+        let from = self.wait_for(from_css).await;
+        let to = self.wait_for(to_css).await;
+        let mouse = MouseActions::new("mouse".into())
+            .then(PointerAction::MoveToElement {
+                element: from,
+                duration: None,
+                x: 0.0,
+                y: 0.0,
+            })
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_LEFT,
+            })
+            .then(PointerAction::MoveBy {
+                duration: Some(Duration::from_millis(50)),
+                x: 8.0,
+                y: 4.0,
+            })
+            .then(PointerAction::MoveToElement {
+                element: to,
+                duration: Some(Duration::from_millis(250)),
+                x: dx,
+                y: dy,
+            })
+            .then(PointerAction::Up {
+                button: MOUSE_BUTTON_LEFT,
+            });
+        self.client.perform_actions(mouse).await.unwrap();
+        self.client.release_actions().await.unwrap();
+    }
+
+    /// Drags an element by (dx, dy) pixels with the mouse.
+    pub async fn drag_by(&self, css: &str, dx: f64, dy: f64) {
+        use fantoccini::actions::{
+            InputSource as _, MOUSE_BUTTON_LEFT, MouseActions, PointerAction,
+        };
+        let element = self.wait_for(css).await;
+        let mouse = MouseActions::new("mouse".into())
+            .then(PointerAction::MoveToElement {
+                element,
+                duration: None,
+                x: 0.0,
+                y: 0.0,
+            })
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_LEFT,
+            })
+            .then(PointerAction::MoveBy {
+                duration: Some(Duration::from_millis(300)),
+                x: dx,
+                y: dy,
+            })
+            .then(PointerAction::Up {
+                button: MOUSE_BUTTON_LEFT,
+            });
+        self.client.perform_actions(mouse).await.unwrap();
+        self.client.release_actions().await.unwrap();
+    }
+
+    /// Types into the focused element; WebDriver key codes work (`"\u{E009}z"` is Ctrl+Z,
+    /// modifiers held until the end of the text).
+    pub async fn keys(&self, keys: &str) {
+        self.client
+            .active_element()
+            .await
+            .unwrap()
+            .send_keys(keys)
+            .await
+            .unwrap();
+    }
+
+    /// Reloads `path` until the workflow panel shows `step` as the current one (the runner
+    /// routes a new ticket a moment after it is saved).
+    pub async fn wait_for_step(&self, tts: &Tts, path: &str, step: &str) {
+        for _ in 0..40 {
+            self.goto(&tts.url(path)).await;
+            self.wait_hydrated().await;
+            self.wait_for("[data-test=workflow-panel]").await;
+            let found = self
+                .eval("const s = document.querySelector('[data-test=current-step]'); return s ? s.textContent : ''")
+                .await;
+            if found.contains(step) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+        panic!("{path} never reached step {step}");
     }
 
     /// Runs JavaScript and returns its result as text.

@@ -2,6 +2,7 @@
 //! the helpdesk's reference data, workflows, the triage queue and the audit log.
 
 pub mod audit;
+pub mod editor;
 pub mod helpdesk;
 pub mod keys;
 pub mod roles;

@@ -570,6 +570,9 @@ fn WorkflowDetail(data: WorkflowPage, editor: Editor) -> impl IntoView {
                 </div>
             </div>
             <div class="page-actions">
+                <A href=format!("/admin/workflows/{id}/editor") attr:class="button button-secondary" attr:data-test="open-editor">
+                    "Open the editor"
+                </A>
                 {pause_button.map(|(pause, label, hint)| view! {
                     <ActionForm action=editor.pause>
                         <input type="hidden" name="id" value=id />

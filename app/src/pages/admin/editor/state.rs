@@ -1,0 +1,477 @@
+//! The editor's state, shared by the canvas and the panels: the draft being edited (graph
+//! and settings) with its undo history, what is selected, the viewport, live validation, and
+//! saving (automatic, with optimistic concurrency).
+
+use std::collections::HashSet;
+
+use domain::account::WorkflowRole;
+use domain::tickets::ReferenceData;
+use domain::workflow::{
+    DraftSave, EndLogic, Problem, SimulationResult, SlaPolicy, StepId, TransitionId, Workflow,
+    WorkflowGraph, WorkflowInput, WorkflowStatus, WorkflowVersion, validate,
+};
+use leptos::prelude::*;
+
+use super::model::{self, Clipboard, History, SavedIds, Selection};
+
+/// The workflow's own properties, as the side panel edits them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DraftSettings {
+    pub name: String,
+    pub description: String,
+    pub category_id: Option<i64>,
+    pub sub_category_id: Option<i64>,
+    pub department_id: Option<i64>,
+    pub sla: SlaPolicy,
+    pub end_logic: EndLogic,
+}
+
+impl DraftSettings {
+    pub fn of(workflow: &Workflow) -> Self {
+        Self {
+            name: workflow.name.clone(),
+            description: workflow.description.clone(),
+            category_id: workflow.category.as_ref().map(|c| c.id),
+            sub_category_id: workflow.sub_category.as_ref().map(|c| c.id),
+            department_id: workflow.department.as_ref().map(|d| d.id),
+            sla: workflow.sla,
+            end_logic: workflow.end_logic,
+        }
+    }
+
+    fn input(&self) -> WorkflowInput {
+        WorkflowInput {
+            name: Some(self.name.clone()),
+            description: Some(self.description.clone()),
+            category_id: Some(self.category_id),
+            sub_category_id: Some(self.sub_category_id),
+            department_id: Some(self.department_id),
+            sla: Some(self.sla),
+            end_logic: Some(self.end_logic),
+        }
+    }
+}
+
+/// Everything undo covers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Draft {
+    pub graph: WorkflowGraph,
+    pub settings: DraftSettings,
+}
+
+/// Where saving stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SaveState {
+    Saved,
+    /// Changed since the last save; saved by itself shortly.
+    Unsaved,
+    Saving,
+    /// Another admin saved the draft since it was loaded: nothing more is saved until the
+    /// admin reloads.
+    Conflict(String),
+    /// The last save failed (the message says why); the next change tries again.
+    Failed(String),
+}
+
+/// The pan and zoom of the canvas: a canvas point (x, y) is drawn at
+/// (x * zoom + pan_x, y * zoom + pan_y) in the canvas element.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Viewport {
+    pub pan_x: f64,
+    pub pan_y: f64,
+    pub zoom: f64,
+}
+
+pub const MIN_ZOOM: f64 = 0.2;
+pub const MAX_ZOOM: f64 = 2.5;
+
+impl Default for Viewport {
+    fn default() -> Self {
+        Self {
+            pan_x: 40.0,
+            pan_y: 40.0,
+            zoom: 1.0,
+        }
+    }
+}
+
+impl Viewport {
+    /// The canvas point under a point of the canvas element.
+    pub fn to_canvas(&self, x: f64, y: f64) -> (f64, f64) {
+        ((x - self.pan_x) / self.zoom, (y - self.pan_y) / self.zoom)
+    }
+
+    /// Zoomed to `zoom` (clamped) keeping the canvas point under (x, y) in place.
+    pub fn zoomed_at(&self, zoom: f64, x: f64, y: f64) -> Self {
+        let zoom = zoom.clamp(MIN_ZOOM, MAX_ZOOM);
+        let ratio = zoom / self.zoom;
+        Self {
+            pan_x: x - (x - self.pan_x) * ratio,
+            pan_y: y - (y - self.pan_y) * ratio,
+            zoom,
+        }
+    }
+
+    /// The whole graph in a `width` × `height` element, with a margin.
+    pub fn fitting(graph: &WorkflowGraph, width: f64, height: f64) -> Self {
+        let Some((left, top, right, bottom)) = model::bounds(graph) else {
+            return Self::default();
+        };
+        let margin = 48.0;
+        let zoom = ((width - 2.0 * margin) / (right - left))
+            .min((height - 2.0 * margin) / (bottom - top))
+            .clamp(MIN_ZOOM, 1.25);
+        Self {
+            pan_x: (width - (right - left) * zoom) / 2.0 - left * zoom,
+            pan_y: (height - (bottom - top) * zoom) / 2.0 - top * zoom,
+            zoom,
+        }
+    }
+}
+
+/// The editor: signals are `Copy`, so the struct is passed to every part by value.
+#[derive(Clone, Copy)]
+pub struct EditorState {
+    pub workflow_id: i64,
+    pub status: RwSignal<WorkflowStatus>,
+    pub draft: RwSignal<Draft>,
+    pub revision: RwSignal<i64>,
+    pub history: StoredValue<History<Draft>>,
+    /// Bumped by every change (for undo buttons and autosave).
+    pub changes: RwSignal<u64>,
+    pub selection: RwSignal<Selection>,
+    pub clipboard: StoredValue<Clipboard>,
+    pub viewport: RwSignal<Viewport>,
+    /// The canvas element's size in pixels.
+    pub canvas_size: RwSignal<(f64, f64)>,
+    pub snap_to_grid: RwSignal<bool>,
+    pub save_state: RwSignal<SaveState>,
+    pub roles: StoredValue<Vec<WorkflowRole>>,
+    pub reference: StoredValue<ReferenceData>,
+    pub versions: RwSignal<Vec<WorkflowVersion>>,
+    /// A deployed version shown read-only instead of the draft.
+    pub viewing: RwSignal<Option<i64>>,
+    /// The graph shown: the draft's, or the viewed version's (a memo, so that the canvas's
+    /// many readers borrow one copy).
+    shown: Memo<WorkflowGraph>,
+    /// What validation finds in the draft, as the admin edits (the engine's own rules,
+    /// compiled to WebAssembly).
+    pub problems: Memo<Vec<Problem>>,
+    /// A transition being drawn from a step, by keyboard: the step it starts from and the
+    /// target chosen so far.
+    pub linking: RwSignal<Option<(StepId, Option<StepId>)>>,
+    pub simulation: RwSignal<Option<SimulationResult>>,
+    /// How far the simulation's token has moved (visits shown).
+    pub token: RwSignal<usize>,
+    /// Which panel tab is open.
+    pub tab: RwSignal<PanelTab>,
+    pub list_view: RwSignal<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PanelTab {
+    Properties,
+    Problems,
+    Simulate,
+    Versions,
+}
+
+impl EditorState {
+    pub fn new(
+        workflow: &Workflow,
+        versions: Vec<WorkflowVersion>,
+        roles: Vec<WorkflowRole>,
+        reference: ReferenceData,
+    ) -> Self {
+        let draft = RwSignal::new(Draft {
+            graph: workflow.graph.clone(),
+            settings: DraftSettings::of(workflow),
+        });
+        let versions = RwSignal::new(versions);
+        let viewing = RwSignal::new(None::<i64>);
+        let shown = Memo::new(move |_| match viewing.get() {
+            Some(number) => versions.with(|versions| {
+                versions
+                    .iter()
+                    .find(|v| v.number == number)
+                    .map(|v| v.graph.clone())
+                    .unwrap_or_default()
+            }),
+            None => draft.with(|d| d.graph.clone()),
+        });
+        let known_roles: HashSet<i64> = roles.iter().map(|r| r.id).collect();
+        let problems = Memo::new(move |_| {
+            draft.with(|d| validate(&d.graph, &d.settings.sla, Some(&known_roles)))
+        });
+        Self {
+            workflow_id: workflow.id,
+            status: RwSignal::new(workflow.status),
+            draft,
+            revision: RwSignal::new(workflow.revision),
+            history: StoredValue::new(History::default()),
+            changes: RwSignal::new(0),
+            selection: RwSignal::new(Selection::default()),
+            clipboard: StoredValue::new(Clipboard::default()),
+            viewport: RwSignal::new(Viewport::default()),
+            canvas_size: RwSignal::new((960.0, 640.0)),
+            snap_to_grid: RwSignal::new(true),
+            save_state: RwSignal::new(SaveState::Saved),
+            roles: StoredValue::new(roles),
+            reference: StoredValue::new(reference),
+            versions,
+            viewing,
+            shown,
+            problems,
+            linking: RwSignal::new(None),
+            simulation: RwSignal::new(None),
+            token: RwSignal::new(0),
+            tab: RwSignal::new(PanelTab::Properties),
+            list_view: RwSignal::new(false),
+        }
+    }
+
+    /// Whether edits are refused: an earlier version is shown, or a save conflicted.
+    pub fn read_only(&self) -> bool {
+        self.viewing.get().is_some() || matches!(self.save_state.get(), SaveState::Conflict(_))
+    }
+
+    /// The graph shown: the draft's, or the version's being viewed.
+    pub fn shown_graph(&self) -> Signal<WorkflowGraph> {
+        self.shown.into()
+    }
+
+    /// Makes a change to the draft as one undoable step.
+    pub fn edit(&self, change: impl FnOnce(&mut Draft)) {
+        if self.read_only_untracked() {
+            return;
+        }
+        let before = self.draft.get_untracked();
+        let mut after = before.clone();
+        change(&mut after);
+        if after == before {
+            return;
+        }
+        self.history.update_value(|h| h.record(&before));
+        self.draft.set(after);
+        self.changed();
+    }
+
+    /// Changes the draft without recording an undo step (the moves of a drag, after the
+    /// drag recorded the state it began from).
+    pub fn edit_silently(&self, change: impl FnOnce(&mut Draft)) {
+        if self.read_only_untracked() {
+            return;
+        }
+        self.draft.update(change);
+        self.changed();
+    }
+
+    /// Records the current state for undo (a drag, when it begins).
+    pub fn checkpoint(&self) {
+        let current = self.draft.get_untracked();
+        self.history.update_value(|h| h.record(&current));
+    }
+
+    fn read_only_untracked(&self) -> bool {
+        self.viewing.get_untracked().is_some()
+            || matches!(self.save_state.get_untracked(), SaveState::Conflict(_))
+    }
+
+    fn changed(&self) {
+        self.changes.update(|c| *c += 1);
+        if !matches!(self.save_state.get_untracked(), SaveState::Conflict(_)) {
+            self.save_state.set(SaveState::Unsaved);
+        }
+    }
+
+    pub fn undo(&self) {
+        if self.read_only_untracked() {
+            return;
+        }
+        let current = self.draft.get_untracked();
+        if let Some(previous) = self
+            .history
+            .try_update_value(|h| h.undo(&current))
+            .flatten()
+        {
+            self.draft.set(previous);
+            self.forget_missing_selection();
+            self.changed();
+        }
+    }
+
+    pub fn redo(&self) {
+        if self.read_only_untracked() {
+            return;
+        }
+        let current = self.draft.get_untracked();
+        if let Some(next) = self
+            .history
+            .try_update_value(|h| h.redo(&current))
+            .flatten()
+        {
+            self.draft.set(next);
+            self.forget_missing_selection();
+            self.changed();
+        }
+    }
+
+    fn forget_missing_selection(&self) {
+        let (steps, transitions): (HashSet<StepId>, HashSet<TransitionId>) =
+            self.draft.with_untracked(|d| {
+                (
+                    d.graph.steps.iter().map(|s| s.id).collect(),
+                    d.graph.transitions.iter().map(|t| t.id).collect(),
+                )
+            });
+        self.selection.update(|s| {
+            s.steps.retain(|id| steps.contains(id));
+            s.transitions.retain(|id| transitions.contains(id));
+        });
+    }
+
+    pub fn delete_selection(&self) {
+        let selection = self.selection.get_untracked();
+        if selection.is_empty() {
+            return;
+        }
+        self.edit(|d| model::delete(&mut d.graph, &selection));
+        self.selection.set(Selection::default());
+    }
+
+    pub fn copy_selection(&self) {
+        let selection = self.selection.get_untracked();
+        let clip = self
+            .draft
+            .with_untracked(|d| model::copy(&d.graph, &selection));
+        if !clip.steps.is_empty() {
+            self.clipboard.set_value(clip);
+        }
+    }
+
+    pub fn paste(&self) {
+        let clip = self.clipboard.get_value();
+        if clip.steps.is_empty() {
+            return;
+        }
+        let mut pasted = Selection::default();
+        self.edit(|d| {
+            pasted = model::paste(
+                &mut d.graph,
+                &clip,
+                domain::workflow::Position {
+                    x: 2.0 * model::GRID,
+                    y: 2.0 * model::GRID,
+                },
+            );
+        });
+        // A second paste lands further on, not on the first.
+        self.clipboard.update_value(|c| {
+            for step in &mut c.steps {
+                step.position.x += 2.0 * model::GRID;
+                step.position.y += 2.0 * model::GRID;
+            }
+        });
+        self.selection.set(pasted);
+    }
+
+    /// The centre of what the canvas shows, in canvas units (where keyboard-added steps go).
+    pub fn view_centre(&self) -> domain::workflow::Position {
+        let (width, height) = self.canvas_size.get_untracked();
+        let (x, y) = self
+            .viewport
+            .get_untracked()
+            .to_canvas(width / 2.0, height / 2.0);
+        domain::workflow::Position { x, y }
+    }
+
+    pub fn fit_to_view(&self) {
+        let (width, height) = self.canvas_size.get_untracked();
+        let graph = self.shown_graph().get_untracked();
+        self.viewport.set(Viewport::fitting(&graph, width, height));
+    }
+
+    /// What a save sends.
+    pub fn draft_save(&self) -> DraftSave {
+        self.draft.with_untracked(|d| DraftSave {
+            revision: self.revision.get_untracked(),
+            settings: d.settings.input(),
+            graph: d.graph.clone(),
+        })
+    }
+
+    /// Takes a save's answer: the new revision, and the ids the server gave new steps and
+    /// transitions, applied to whatever was edited since the save left.
+    pub fn saved(&self, sent: &WorkflowGraph, workflow: &Workflow, changes_at_send: u64) {
+        self.revision.set(workflow.revision);
+        self.status.set(workflow.status);
+        let ids = SavedIds::between(sent, &workflow.graph);
+        if !ids.is_empty() {
+            self.draft.update(|d| ids.apply(&mut d.graph));
+            self.history.update_value(|h| {
+                for state in h.states_mut() {
+                    ids.apply(&mut state.graph);
+                }
+            });
+            self.clipboard.update_value(|c| {
+                let mut graph = WorkflowGraph {
+                    steps: std::mem::take(&mut c.steps),
+                    transitions: std::mem::take(&mut c.transitions),
+                };
+                ids.apply(&mut graph);
+                c.steps = graph.steps;
+                c.transitions = graph.transitions;
+            });
+            self.selection
+                .update(|selection| ids.apply_to_selection(selection));
+        }
+        let edited_meanwhile = self.changes.get_untracked() != changes_at_send;
+        self.save_state.set(if edited_meanwhile {
+            SaveState::Unsaved
+        } else {
+            SaveState::Saved
+        });
+    }
+
+    /// Replaces everything with a workflow as loaded (after "start a draft from version N").
+    pub fn load(&self, workflow: &Workflow) {
+        self.draft.set(Draft {
+            graph: workflow.graph.clone(),
+            settings: DraftSettings::of(workflow),
+        });
+        self.revision.set(workflow.revision);
+        self.status.set(workflow.status);
+        self.history.update_value(History::clear);
+        self.selection.set(Selection::default());
+        self.viewing.set(None);
+        self.save_state.set(SaveState::Saved);
+        self.changes.update(|c| *c += 1);
+    }
+
+    pub fn role_name(&self, id: Option<i64>) -> Option<String> {
+        let id = id?;
+        self.roles
+            .with_value(|roles| roles.iter().find(|r| r.id == id).map(|r| r.name.clone()))
+    }
+
+    /// The problems that concern a step or a transition.
+    pub fn step_problems(&self, id: StepId) -> Vec<String> {
+        self.problems.with(|problems| {
+            problems
+                .iter()
+                .filter(|p| p.steps().contains(&id))
+                .map(Problem::message)
+                .collect()
+        })
+    }
+
+    pub fn transition_problems(&self, id: TransitionId) -> Vec<String> {
+        self.problems.with(|problems| {
+            problems
+                .iter()
+                .filter(|p| p.transitions().contains(&id))
+                .map(Problem::message)
+                .collect()
+        })
+    }
+}

@@ -116,19 +116,24 @@ pub fn add_step(graph: &mut WorkflowGraph, at: Position) -> StepId {
     id
 }
 
+/// `from` moved by (dx, dy), on the grid if `snap_to_grid`.
+fn moved(from: Position, dx: f64, dy: f64, snap_to_grid: bool) -> Position {
+    let (x, y) = (from.x + dx, from.y + dy);
+    if snap_to_grid {
+        Position {
+            x: snap(x),
+            y: snap(y),
+        }
+    } else {
+        Position { x, y }
+    }
+}
+
 /// Moves the steps by (dx, dy) from where they are; with `snap_to_grid` each lands on the grid.
 pub fn move_steps(graph: &mut WorkflowGraph, ids: &[StepId], dx: f64, dy: f64, snap_to_grid: bool) {
     let ids: HashSet<StepId> = ids.iter().copied().collect();
     for step in graph.steps.iter_mut().filter(|s| ids.contains(&s.id)) {
-        let (x, y) = (step.position.x + dx, step.position.y + dy);
-        step.position = if snap_to_grid {
-            Position {
-                x: snap(x),
-                y: snap(y),
-            }
-        } else {
-            Position { x, y }
-        };
+        step.position = moved(step.position, dx, dy, snap_to_grid);
     }
 }
 
@@ -143,16 +148,8 @@ pub fn drag_steps(
     snap_to_grid: bool,
 ) {
     for step in graph.steps.iter_mut() {
-        if let Some(start) = origin.get(&step.id) {
-            let (x, y) = (start.x + dx, start.y + dy);
-            step.position = if snap_to_grid {
-                Position {
-                    x: snap(x),
-                    y: snap(y),
-                }
-            } else {
-                Position { x, y }
-            };
+        if let Some(&start) = origin.get(&step.id) {
+            step.position = moved(start, dx, dy, snap_to_grid);
         }
     }
 }

@@ -45,8 +45,21 @@ pub fn provide_session() {
     let user = RwSignal::new(SharedValue::new(user_of_this_request).into_inner());
     let reload = Action::new(|_: &()| current_user());
     Effect::new(move |_| {
-        if let Some(Ok(answer)) = reload.value().get() {
+        // An answer that left while a sign-out was on its way is stale: it must not bring
+        // the user back.
+        if let Some(Ok(answer)) = reload.value().get()
+            && !logout.pending().get_untracked()
+        {
             user.set(answer);
+        }
+    });
+    // Signing out ends the session in this page at once, before the server answers: the
+    // sign-out's redirect to the sign-in page must not find a user there (it would send
+    // them back into the app, whose bell would then call the server with ended credentials),
+    // and nothing signed-in keeps running against a session the server is ending.
+    Effect::new(move |_| {
+        if logout.pending().get() {
+            user.set(None);
         }
     });
     // After any sign-in step or a sign-out, ask again who is signed in. A completed sign-in
@@ -115,6 +128,10 @@ pub fn RequireRole(role: SystemRole, children: ChildrenFn) -> impl IntoView {
             <HydrationMark />
         }
         .into_any(),
+        // Signing out is not a reason to come back here after the next sign-in.
+        Access::SignedOut if session.logout.pending().get_untracked() => {
+            view! { <Redirect path="/login" /> }.into_any()
+        }
         Access::SignedOut => {
             let here = location.pathname.get_untracked();
             let target = format!("/login?next={}", encode_query_value(&here));

@@ -295,7 +295,7 @@ async fn an_admin_builds_simulates_and_deploys_a_workflow_that_tickets_then_foll
 async fn a_200_step_workflow_opens_moves_and_reads_as_a_list() {
     let tts = Tts::start().await;
     let admin_token = tts.token("admin@example.com").await;
-    let (id, first) = tts
+    let (id, _first) = tts
         .chain_workflow(&admin_token, "Two hundred steps", 200)
         .await;
 
@@ -313,8 +313,20 @@ async fn a_200_step_workflow_opens_moves_and_reads_as_a_list() {
     admin.save_screenshot("editor-200-steps-dark").await;
     admin.set_theme("light").await;
 
-    // Dragging a step moves it (and only it), and is one undo step.
-    let selector = format!(".editor-svg [data-step='{first}']");
+    // Dragging a step moves it (and only it), and is one undo step. The whole chain does not
+    // fit the canvas even zoomed out: take a step in the middle of what it shows.
+    let visible = admin
+        .eval(
+            "const c = document.querySelector('.editor-canvas').getBoundingClientRect(); \
+             const cx = c.left + c.width / 2, cy = c.top + c.height / 2; \
+             const near = [...document.querySelectorAll('.editor-svg [data-step]')].map(n => { \
+               const r = n.querySelector('.node-box').getBoundingClientRect(); \
+               return [Math.hypot(r.left + r.width / 2 - cx, r.top + r.height / 2 - cy), n.getAttribute('data-step')]; \
+             }).sort((a, b) => a[0] - b[0]); \
+             return near[0][1]",
+        )
+        .await;
+    let selector = format!(".editor-svg [data-step='{visible}']");
     let before = admin.attr(&selector, "transform").await;
     admin
         .drag_by(&format!("{selector} .node-box"), 120.0, 80.0)

@@ -1437,3 +1437,233 @@ async fn a_holder_escalates_to_the_escalation_role_and_then_to_an_admin() {
     assert_eq!(holder(&after), "admin@example.com");
     assert_eq!(after["revision"], task["revision"]);
 }
+
+/// Calls one of the visual editor's server functions as the running app does, with the
+/// caller's bearer token: `save-draft` takes JSON, `draft-from-version` a form.
+async fn editor_call(caller: &As<'_>, endpoint: &str, body: EditorBody<'_>) -> (u16, Value) {
+    let request = common::client()
+        .post(caller.app.url(&format!("/api/admin/workflows/{endpoint}")))
+        .bearer_auth(&caller.token)
+        .header("accept", "application/json");
+    let request = match body {
+        EditorBody::Json(json) => request.json(&json),
+        EditorBody::Form(form) => request.form(form),
+        EditorBody::Raw(text) => request
+            .header("content-type", "application/json")
+            .body(text.to_owned()),
+    };
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+enum EditorBody<'a> {
+    Json(Value),
+    Form(&'a [(&'a str, String)]),
+    Raw(&'a str),
+}
+
+fn step_names(workflow: &Value) -> Vec<String> {
+    let mut names: Vec<String> = workflow["graph"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn the_editor_saves_settings_and_graph_together_and_never_overwrites_another_save() {
+    let app = spawn().await;
+    app.user("admin@example.com", SystemRole::Admin).await;
+    let agent_id = app.user("agent@example.com", SystemRole::Agent).await;
+    let admin = signed_in(&app, "admin@example.com").await;
+    let agent = signed_in(&app, "agent@example.com").await;
+    let role = role_with(&admin, "Desk", &[agent_id]).await;
+    let (status, workflow) = admin
+        .post("/api/v1/workflows/", json!({ "name": "Laptops" }))
+        .await;
+    assert_eq!(status, 201, "{workflow}");
+    let id = workflow["id"].as_i64().unwrap();
+    let loaded_revision = workflow["revision"].as_i64().unwrap();
+
+    // One save carries the settings and the graph; new steps (negative ids) get lasting ids.
+    let hour = 3600;
+    let graph = json!({
+        "steps": [
+            { "id": -1, "name": "Check stock", "role": role, "is_start": true, "position": { "x": 40.0, "y": 60.0 } },
+            { "id": -2, "name": "Handed over", "role": role, "is_end": true, "position": { "x": 40.0, "y": 220.0 } },
+        ],
+        "transitions": [{ "id": -1, "from": -1, "to": -2, "action": "Hand over" }],
+    });
+    let save = |revision: i64, graph: Value, sla_hours: i64| {
+        let sla = sla_hours * hour;
+        json!({
+            "id": id,
+            "save": {
+                "revision": revision,
+                "settings": { "sla": { "low": sla, "medium": sla, "high": sla, "urgent": sla } },
+                "graph": graph,
+            },
+        })
+    };
+    let (status, saved) = editor_call(
+        &admin,
+        "save-draft",
+        EditorBody::Json(save(loaded_revision, graph.clone(), 8)),
+    )
+    .await;
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(step_names(&saved), ["Check stock", "Handed over"]);
+    assert!(
+        saved["graph"]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["id"].as_i64().unwrap() > 0),
+        "saved steps have lasting ids: {saved}"
+    );
+    assert_eq!(saved["sla"]["urgent"], 8 * hour, "{saved}");
+    assert!(saved["problems"].as_array().unwrap().is_empty(), "{saved}");
+    let revision = saved["revision"].as_i64().unwrap();
+    assert!(revision > loaded_revision);
+
+    // Another admin's editor, still at the first revision, is refused and changes nothing.
+    let stale_graph = json!({
+        "steps": [{ "id": -1, "name": "Overwritten", "role": role, "is_start": true, "is_end": true }],
+        "transitions": [],
+    });
+    let (status, refused) = editor_call(
+        &admin,
+        "save-draft",
+        EditorBody::Json(save(loaded_revision, stale_graph, 1)),
+    )
+    .await;
+    assert_eq!(status, 409, "{refused}");
+    let (_, now) = admin.get(&format!("/api/v1/workflows/{id}/")).await;
+    assert_eq!(step_names(&now), ["Check stock", "Handed over"]);
+    assert_eq!(now["sla"]["urgent"], 8 * hour);
+    assert_eq!(now["revision"], revision);
+
+    // Wrong input: a clear 4xx each, and the draft stays as it was.
+    let missing_step = json!({
+        "steps": [{ "id": -1, "name": "Alone", "role": role, "is_start": true }],
+        "transitions": [{ "id": -1, "from": -1, "to": -99, "action": "Nowhere" }],
+    });
+    let duplicate_ids = json!({
+        "steps": [
+            { "id": -1, "name": "A", "role": role, "is_start": true },
+            { "id": -1, "name": "B", "role": role, "is_end": true },
+        ],
+        "transitions": [],
+    });
+    let unknown_role = json!({
+        "steps": [{ "id": -1, "name": "A", "role": 424242, "is_start": true, "is_end": true }],
+        "transitions": [],
+    });
+    let thousands: Vec<Value> = (1..=3000)
+        .map(|i| json!({ "id": -i, "name": format!("Step {i}"), "role": role }))
+        .collect();
+    let thousands = json!({ "steps": thousands, "transitions": [] });
+    let wrong: Vec<(EditorBody, u16)> = vec![
+        (EditorBody::Json(save(revision, missing_step, 8)), 400),
+        (EditorBody::Json(save(revision, duplicate_ids, 8)), 400),
+        (EditorBody::Json(save(revision, unknown_role, 8)), 400),
+        (EditorBody::Json(save(revision, thousands, 8)), 400),
+        (EditorBody::Raw("{\"id\": "), 400),
+        (
+            EditorBody::Json(json!({ "id": id, "save": { "revision": revision } })),
+            400,
+        ),
+        (
+            EditorBody::Json(
+                json!({ "id": id + 1000, "save": { "revision": 1, "settings": {}, "graph": { "steps": [], "transitions": [] } } }),
+            ),
+            404,
+        ),
+    ];
+    for (body, expected) in wrong {
+        let (status, answer) = editor_call(&admin, "save-draft", body).await;
+        assert_eq!(status, expected, "{answer}");
+    }
+    let (status, answer) = editor_call(
+        &agent,
+        "save-draft",
+        EditorBody::Json(save(revision, graph.clone(), 8)),
+    )
+    .await;
+    assert_eq!(status, 403, "agents do not design workflows: {answer}");
+    let (status, _) = common::client()
+        .post(app.url("/api/admin/workflows/save-draft"))
+        .json(&save(revision, graph.clone(), 8))
+        .send()
+        .await
+        .map(|r| (r.status().as_u16(), ()))
+        .unwrap();
+    assert_eq!(status, 401);
+    let (_, now) = admin.get(&format!("/api/v1/workflows/{id}/")).await;
+    assert_eq!(step_names(&now), ["Check stock", "Handed over"]);
+    assert_eq!(now["revision"], revision);
+
+    // Deploy version 1, change the draft, then take version 1 back as the draft.
+    let (status, version) = admin
+        .post(&format!("/api/v1/workflows/{id}/deploy/"), json!({}))
+        .await;
+    assert_eq!(status, 201, "{version}");
+    let (_, deployed) = admin.get(&format!("/api/v1/workflows/{id}/")).await;
+    let mut changed = deployed["graph"].clone();
+    changed["steps"][0]["name"] = json!("Renamed after deploy");
+    let (status, saved) = editor_call(
+        &admin,
+        "save-draft",
+        EditorBody::Json(save(deployed["revision"].as_i64().unwrap(), changed, 24)),
+    )
+    .await;
+    assert_eq!(status, 200, "{saved}");
+    assert!(step_names(&saved).contains(&"Renamed after deploy".to_owned()));
+    let revision = saved["revision"].as_i64().unwrap();
+
+    let form = |number: i64, revision: i64| {
+        vec![
+            ("id", id.to_string()),
+            ("number", number.to_string()),
+            ("revision", revision.to_string()),
+        ]
+    };
+    let (status, answer) = editor_call(
+        &admin,
+        "draft-from-version",
+        EditorBody::Form(&form(1, revision - 1)),
+    )
+    .await;
+    assert_eq!(status, 409, "a stale revision: {answer}");
+    let (status, answer) = editor_call(
+        &admin,
+        "draft-from-version",
+        EditorBody::Form(&form(7, revision)),
+    )
+    .await;
+    assert_eq!(status, 404, "no version 7: {answer}");
+    let (status, answer) = editor_call(
+        &admin,
+        "draft-from-version",
+        EditorBody::Form(&[("id", id.to_string()), ("number", "one".to_owned())]),
+    )
+    .await;
+    assert_eq!(status, 400, "{answer}");
+    let (status, restored) = editor_call(
+        &admin,
+        "draft-from-version",
+        EditorBody::Form(&form(1, revision)),
+    )
+    .await;
+    assert_eq!(status, 200, "{restored}");
+    assert_eq!(step_names(&restored), ["Check stock", "Handed over"]);
+    assert_eq!(restored["sla"]["urgent"], 8 * hour, "the version's SLA too");
+}

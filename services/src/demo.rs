@@ -552,7 +552,7 @@ pub async fn seed_workflows(db: &Db) -> Result<usize> {
             },
         )
         .await?;
-        crate::workflows::deploy(db, &principal, created.id).await?;
+        crate::workflows::deploy(db, &principal, created.id, None).await?;
         made += 1;
     }
     Ok(made)

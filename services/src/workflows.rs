@@ -852,11 +852,26 @@ async fn check_unique_match(conn: &mut Conn<'_>, row: &WorkflowRow) -> Result<()
 
 /// Freezes the draft into a new version and starts new tickets on it. Refused with 422 and
 /// the list of problems if the draft is not valid.
-pub async fn deploy(db: &Db, principal: &Principal, id: i64) -> Result<WorkflowVersion> {
+///
+/// `seen_revision`, when given, is the draft revision the admin reviewed (the editor's
+/// confirmation lists what changed): if the draft changed since, 409 rather than deploy
+/// something nobody looked at.
+pub async fn deploy(
+    db: &Db,
+    principal: &Principal,
+    id: i64,
+    seen_revision: Option<i64>,
+) -> Result<WorkflowVersion> {
     authorize(principal, Permission::ManageWorkflows)?;
     let now = Utc::now();
     let mut tx = db.begin().await?;
     let row = find_row(&mut tx.conn(), id).await?;
+    if seen_revision.is_some_and(|seen| seen != row.revision) {
+        return Err(AppError::conflict(
+            "The draft was changed since you reviewed it (someone else saved it). Reload it and review the changes again.",
+        )
+        .into());
+    }
     let graph = load_graph(&mut tx.conn(), id).await?;
     let roles = known_roles(&mut tx.conn()).await?;
     let problems: Vec<ProblemReport> = workflow::validate(&graph, &row.sla.0, Some(&roles))

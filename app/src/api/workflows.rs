@@ -403,13 +403,15 @@ pub async fn delete_workflow_transition(transition_id: i64) -> Result<(), AppErr
 /// Freezes the draft into a new version that new tickets start on; its number. Refused
 /// (422) with the problems if the draft cannot run.
 #[server(endpoint = "admin/workflows/deploy")]
-pub async fn deploy_workflow(id: i64) -> Result<i64, AppError> {
+pub async fn deploy_workflow(id: i64, seen_revision: Option<i64>) -> Result<i64, AppError> {
     crate::ssr::respond(async move {
         let principal = designer().await?;
         let services = crate::ssr::services()?;
-        Ok(services::workflows::deploy(services.db(), &principal, id)
-            .await?
-            .number)
+        Ok(
+            services::workflows::deploy(services.db(), &principal, id, seen_revision)
+                .await?
+                .number,
+        )
     })
     .await
 }

@@ -461,49 +461,49 @@ impl Browser {
         }
     }
 
-    /// Drags with the mouse (WebDriver actions: real pointer events, the move in steps) from
-    /// the centre of one element to the centre of another, offset by (dx, dy).
+    /// Drags from one element to another (offset by dx, dy from its centre) with the mouse,
+    /// as a person would: press, a small first move, then the way to the target.
     pub async fn drag_to(&self, from_css: &str, to_css: &str, dx: f64, dy: f64) {
-        use fantoccini::actions::{
-            InputSource as _, MOUSE_BUTTON_LEFT, MouseActions, PointerAction,
-        };
-        let from = self.wait_for(from_css).await;
+        use fantoccini::actions::PointerAction;
         let to = self.wait_for(to_css).await;
-        let mouse = MouseActions::new("mouse".into())
-            .then(PointerAction::MoveToElement {
-                element: from,
-                duration: None,
-                x: 0.0,
-                y: 0.0,
-            })
-            .then(PointerAction::Down {
-                button: MOUSE_BUTTON_LEFT,
-            })
-            .then(PointerAction::MoveBy {
+        let moves = [
+            PointerAction::MoveBy {
                 duration: Some(Duration::from_millis(50)),
                 x: 8.0,
                 y: 4.0,
-            })
-            .then(PointerAction::MoveToElement {
+            },
+            PointerAction::MoveToElement {
                 element: to,
                 duration: Some(Duration::from_millis(250)),
                 x: dx,
                 y: dy,
-            })
-            .then(PointerAction::Up {
-                button: MOUSE_BUTTON_LEFT,
-            });
-        self.client.perform_actions(mouse).await.unwrap();
-        self.client.release_actions().await.unwrap();
+            },
+        ];
+        self.press_and_move(from_css, moves).await;
     }
 
     /// Drags an element by (dx, dy) pixels with the mouse.
     pub async fn drag_by(&self, css: &str, dx: f64, dy: f64) {
+        use fantoccini::actions::PointerAction;
+        let moves = [PointerAction::MoveBy {
+            duration: Some(Duration::from_millis(300)),
+            x: dx,
+            y: dy,
+        }];
+        self.press_and_move(css, moves).await;
+    }
+
+    /// Presses the left button on the centre of `css`, makes `moves`, releases.
+    async fn press_and_move(
+        &self,
+        css: &str,
+        moves: impl IntoIterator<Item = fantoccini::actions::PointerAction>,
+    ) {
         use fantoccini::actions::{
             InputSource as _, MOUSE_BUTTON_LEFT, MouseActions, PointerAction,
         };
         let element = self.wait_for(css).await;
-        let mouse = MouseActions::new("mouse".into())
+        let mut mouse = MouseActions::new("mouse".into())
             .then(PointerAction::MoveToElement {
                 element,
                 duration: None,
@@ -512,15 +512,13 @@ impl Browser {
             })
             .then(PointerAction::Down {
                 button: MOUSE_BUTTON_LEFT,
-            })
-            .then(PointerAction::MoveBy {
-                duration: Some(Duration::from_millis(300)),
-                x: dx,
-                y: dy,
-            })
-            .then(PointerAction::Up {
-                button: MOUSE_BUTTON_LEFT,
             });
+        for action in moves {
+            mouse = mouse.then(action);
+        }
+        let mouse = mouse.then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
         self.client.perform_actions(mouse).await.unwrap();
         self.client.release_actions().await.unwrap();
     }

@@ -86,6 +86,7 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(fallback)
         .route_layer(from_fn(ops::label_route))
+        .layer(from_fn(server_fn_error_status))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(from_fn(pages::render_again_if_stalled))
@@ -330,6 +331,34 @@ async fn fallback(State(state): State<AppState>, request: Request) -> Response {
         move || shell(options.clone()),
     );
     render(request).await.into_response()
+}
+
+/// The status of a server function's error follows its kind.
+///
+/// A server function's own errors get their status from `app::ssr::respond`, but the ones
+/// Leptos raises before the function runs (arguments that cannot be read: malformed JSON, a
+/// missing or mistyped field) are sent with 500 whatever their kind, so a wrong call looked
+/// like a server fault. Those answers are small JSON errors; a 4xx kind gets its 4xx here.
+async fn server_fn_error_status(request: Request, next: axum::middleware::Next) -> Response {
+    let path = request.uri().path();
+    let is_server_fn = path.starts_with("/api/")
+        && !path.starts_with("/api/v1/")
+        && !path.starts_with("/api/docs")
+        && path != "/api/openapi.json";
+    let response = next.run(request).await;
+    if !is_server_fn || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return rest::ApiError(AppError::internal()).into_response();
+    };
+    if let Ok(err) = serde_json::from_slice::<AppError>(&bytes)
+        && let Ok(status) = StatusCode::from_u16(err.status())
+    {
+        parts.status = status;
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 fn panic_response(_panic: Box<dyn Any + Send + 'static>) -> Response {

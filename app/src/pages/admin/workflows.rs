@@ -584,6 +584,8 @@ fn WorkflowDetail(data: WorkflowPage, editor: Editor) -> impl IntoView {
                 })}
                 <ActionForm action=editor.deploy>
                     <input type="hidden" name="id" value=id />
+                    // What this page shows is what gets deployed, or nothing (409).
+                    <input type="hidden" name="seen_revision" value=workflow.revision />
                     <button
                         type="submit"
                         class=if can_deploy_now { "button button-primary" } else { "button button-secondary" }

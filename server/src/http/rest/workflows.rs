@@ -114,7 +114,7 @@ pub async fn deploy(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<(StatusCode, Json<WorkflowVersion>), ApiError> {
     caller.user_may(Permission::ManageWorkflows)?;
-    let version = services::workflows::deploy(state.services.db(), &caller.0, id).await?;
+    let version = services::workflows::deploy(state.services.db(), &caller.0, id, None).await?;
     Ok((StatusCode::CREATED, Json(version)))
 }
 

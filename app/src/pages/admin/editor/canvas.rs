@@ -566,14 +566,14 @@ fn Node(
     let name = move || {
         step.with(|s| {
             s.as_ref()
-                .map(|s| truncate(&s.name, 22))
+                .map(|s| truncate(&s.name, 19))
                 .unwrap_or_default()
         })
     };
     let role = move || {
         step.with(|s| s.as_ref().and_then(|s| s.role))
             .and_then(|role| state.role_name(Some(role)))
-            .map(|name| truncate(&name, 24))
+            .map(|name| truncate(&name, 22))
             .unwrap_or_else(|| "No role yet".to_owned())
     };
     let label = move || {
@@ -622,11 +622,18 @@ fn Node(
             <rect class="node-stripe" width="5" height=NODE_HEIGHT rx="2" />
             <text class="node-name" x="16" y="26">{name}</text>
             <text class="node-role" x="16" y="46">{role}</text>
+            // Start and end are tags on the box's top edge, clear of the name however long.
             <Show when=move || step.with(|s| s.as_ref().is_some_and(|s| s.is_start))>
-                <text class="node-flag" x=NODE_WIDTH - 12.0 y="18" text-anchor="end">"START"</text>
+                <g class="node-flag" transform=format!("translate({},-8)", NODE_WIDTH - 56.0)>
+                    <rect width="44" height="16" rx="8" />
+                    <text x="22" y="11.5" text-anchor="middle">"START"</text>
+                </g>
             </Show>
             <Show when=move || step.with(|s| s.as_ref().is_some_and(|s| s.is_end))>
-                <text class="node-flag end" x=NODE_WIDTH - 12.0 y="18" text-anchor="end">"END"</text>
+                <g class="node-flag end" transform=format!("translate({},-8)", NODE_WIDTH - if step.with(|s| s.as_ref().is_some_and(|s| s.is_start)) { 106.0 } else { 56.0 })>
+                    <rect width="44" height="16" rx="8" />
+                    <text x="22" y="11.5" text-anchor="middle">"END"</text>
+                </g>
             </Show>
             <Show when=move || !problems.with(Vec::is_empty)>
                 <g class="node-problem" transform=format!("translate({},{})", NODE_WIDTH - 14.0, NODE_HEIGHT - 14.0)>

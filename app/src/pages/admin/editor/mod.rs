@@ -77,11 +77,10 @@ fn Editor(data: WorkflowPage, reload: Callback<()>) -> impl IntoView {
 
     // Saving: one save at a time; a change during a save is saved after it.
     let save = Action::new(move |_: &()| {
-        let save = state.draft_save();
+        let (save, sent) = state.draft_save();
         let changes_at_send = state.changes.get_untracked();
         state.save_state.set(SaveState::Saving);
         async move {
-            let sent = save.graph.clone();
             let result = save_workflow_draft(state.workflow_id, save).await;
             (sent, changes_at_send, result)
         }
@@ -138,13 +137,15 @@ fn Editor(data: WorkflowPage, reload: Callback<()>) -> impl IntoView {
     let deploy_open = RwSignal::new(false);
     let deploy = Action::new(move |_: &()| async move {
         if !matches!(state.save_state.get_untracked(), SaveState::Saved) {
-            let save = state.draft_save();
-            let sent = save.graph.clone();
+            let (save, sent) = state.draft_save();
             let changes_at_send = state.changes.get_untracked();
             let saved = save_workflow_draft(state.workflow_id, save).await?;
             state.saved(&sent, &saved, changes_at_send);
         }
-        let number = deploy_workflow(state.workflow_id).await?;
+        // The revision of the draft the confirmation showed: another admin's save since
+        // makes the deploy refuse (409) rather than ship what nobody reviewed.
+        let seen = state.revision.get_untracked();
+        let number = deploy_workflow(state.workflow_id, Some(seen)).await?;
         let page = load_workflow(state.workflow_id).await?;
         Ok::<_, AppError>((number, page))
     });

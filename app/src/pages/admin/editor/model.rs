@@ -312,38 +312,21 @@ pub fn neighbour(graph: &WorkflowGraph, from: StepId, dx: f64, dy: f64) -> Optio
         .map(|(_, id)| id)
 }
 
-/// The ids the server gave the new steps and transitions of a save: `sent` is the graph
-/// saved, `saved` the graph the server answered with, in the same order (the server keeps
-/// the order of both lists).
+/// The ids the server gave the steps and transitions this editor created.
+///
+/// The editor keeps its own (negative) ids for them as long as it is open, and translates
+/// at the boundary: a save sends the server's ids, and its answer teaches the new ones. So a
+/// save never redraws a node, replaces a form being typed in, loses the selection or a drag,
+/// whatever the admin does while it is on its way. (An earlier design rewrote the ids in the
+/// draft, the undo history and the selection when a save answered, and a name typed at that
+/// moment went to a step that no longer had its id.)
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct SavedIds {
+pub struct ServerIds {
     steps: HashMap<StepId, StepId>,
     transitions: HashMap<TransitionId, TransitionId>,
 }
 
-impl SavedIds {
-    pub fn between(sent: &WorkflowGraph, saved: &WorkflowGraph) -> Self {
-        let steps = sent
-            .steps
-            .iter()
-            .zip(&saved.steps)
-            .filter(|(a, b)| a.id != b.id)
-            .map(|(a, b)| (a.id, b.id))
-            .collect();
-        let transitions = sent
-            .transitions
-            .iter()
-            .zip(&saved.transitions)
-            .filter(|(a, b)| a.id != b.id)
-            .map(|(a, b)| (a.id, b.id))
-            .collect();
-        Self { steps, transitions }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.steps.is_empty() && self.transitions.is_empty()
-    }
-
+impl ServerIds {
     pub fn step(&self, id: StepId) -> StepId {
         self.steps.get(&id).copied().unwrap_or(id)
     }
@@ -352,9 +335,10 @@ impl SavedIds {
         self.transitions.get(&id).copied().unwrap_or(id)
     }
 
-    /// Gives `graph` (edited since the save, perhaps) the saved ids, so the next save updates
-    /// those rows instead of inserting them again.
-    pub fn apply(&self, graph: &mut WorkflowGraph) {
+    /// `graph` with the server's ids (steps it does not know keep their negative ids: they
+    /// are new to it).
+    pub fn to_server(&self, graph: &WorkflowGraph) -> WorkflowGraph {
+        let mut graph = graph.clone();
         for step in &mut graph.steps {
             step.id = self.step(step.id);
         }
@@ -363,14 +347,22 @@ impl SavedIds {
             t.from = self.step(t.from);
             t.to = self.step(t.to);
         }
+        graph
     }
 
-    pub fn apply_to_selection(&self, selection: &mut Selection) {
-        for id in &mut selection.steps {
-            *id = self.step(*id);
+    /// Learns the ids of a save: `sent` is the editor's graph the save was made of (its own
+    /// ids), `saved` the server's answer, in the same order (the server keeps the order of
+    /// both lists).
+    pub fn learn(&mut self, sent: &WorkflowGraph, saved: &WorkflowGraph) {
+        for (local, server) in sent.steps.iter().zip(&saved.steps) {
+            if local.id != server.id {
+                self.steps.insert(local.id, server.id);
+            }
         }
-        for id in &mut selection.transitions {
-            *id = self.transition(*id);
+        for (local, server) in sent.transitions.iter().zip(&saved.transitions) {
+            if local.id != server.id {
+                self.transitions.insert(local.id, server.id);
+            }
         }
     }
 }
@@ -424,11 +416,6 @@ impl<T: Clone + PartialEq> History<T> {
 
     pub fn can_redo(&self) -> bool {
         !self.redo.is_empty()
-    }
-
-    /// Every remembered state, to give them the saved ids (see [`SavedIds::apply`]).
-    pub fn states_mut(&mut self) -> impl Iterator<Item = &mut T> {
-        self.undo.iter_mut().chain(self.redo.iter_mut())
     }
 
     /// Forgets everything (another version was loaded).
@@ -571,36 +558,32 @@ mod tests {
     }
 
     #[test]
-    fn saved_ids_replace_the_temporary_ones_everywhere() {
-        let (mut sent, a, b) = two_steps();
-        let t = connect(&mut sent, a, b).unwrap();
-        let mut saved = sent.clone();
+    fn saves_send_the_server_ids_and_the_editor_keeps_its_own() {
+        let (mut local, a, b) = two_steps();
+        let t = connect(&mut local, a, b).unwrap();
+        let mut ids = ServerIds::default();
+        assert_eq!(ids.to_server(&local), local, "nothing saved yet: all new");
+        let mut saved = local.clone();
         saved.steps[0].id = StepId(11);
         saved.steps[1].id = StepId(12);
         saved.transitions[0] = Transition::new(21, 11, 12, "To Step 2");
-        let ids = SavedIds::between(&sent, &saved);
+        ids.learn(&local, &saved);
         // Edited while the save was on its way: a third step, joined to the second.
-        let mut current = sent.clone();
-        let c = add_step(&mut current, Position { x: 700.0, y: 100.0 });
-        connect(&mut current, b, c);
-        let mut history = History::default();
-        history.record(&sent);
-        ids.apply(&mut current);
-        for state in history.states_mut() {
-            ids.apply(state);
-        }
-        assert_eq!(current.steps[0].id, StepId(11));
-        assert_eq!(current.transitions[0].id, TransitionId(21));
-        assert_eq!(current.transitions[1].from, StepId(12));
+        let c = add_step(&mut local, Position { x: 700.0, y: 100.0 });
+        let u = connect(&mut local, b, c).unwrap();
+        assert_eq!(local.steps[0].id, a, "the editor's own ids stay");
+        let sent = ids.to_server(&local);
+        assert_eq!(sent.steps[0].id, StepId(11));
+        assert_eq!(sent.steps[1].id, StepId(12));
+        assert_eq!(sent.steps[2].id, c, "not saved yet: still new");
+        assert_eq!(sent.transitions[0].id, TransitionId(21));
+        assert_eq!(sent.transitions[0].from, StepId(11));
+        assert_eq!(sent.transitions[1].id, u);
         assert_eq!(
-            current.steps[2].id, c,
-            "not saved yet: keeps its temporary id"
+            (sent.transitions[1].from, sent.transitions[1].to),
+            (StepId(12), c)
         );
-        let mut selection = Selection::transition(t);
-        ids.apply_to_selection(&mut selection);
-        assert_eq!(selection, Selection::transition(TransitionId(21)));
-        let undone = history.undo(&current).unwrap();
-        assert_eq!(undone.steps[1].id, StepId(12));
+        assert_eq!(ids.transition(t), TransitionId(21));
     }
 
     #[test]

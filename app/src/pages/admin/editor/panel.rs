@@ -798,8 +798,10 @@ pub fn DeployDialog(
         match running {
             None => view! { <p>"This is the first version: new tickets of this workflow's category start on it."</p> }.into_any(),
             Some(version) => {
-                let changes = diff(&version.graph, &draft.graph);
-                let mut lines = describe(&changes, &version.graph, &draft.graph);
+                // The version has the server's ids; so must the draft, to be compared.
+                let graph = state.server_graph();
+                let changes = diff(&version.graph, &graph);
+                let mut lines = describe(&changes, &version.graph, &graph);
                 if version.sla != draft.settings.sla {
                     lines.push("The SLA changed.".into());
                 }

@@ -12,7 +12,7 @@ use domain::workflow::{
 };
 use leptos::prelude::*;
 
-use super::model::{self, Clipboard, History, SavedIds, Selection};
+use super::model::{self, Clipboard, History, Selection, ServerIds};
 
 /// The workflow's own properties, as the side panel edits them.
 #[derive(Debug, Clone, PartialEq)]
@@ -137,6 +137,8 @@ pub struct EditorState {
     pub draft: RwSignal<Draft>,
     pub revision: RwSignal<i64>,
     pub history: StoredValue<History<Draft>>,
+    /// The server's ids of the steps and transitions created here (see [`ServerIds`]).
+    server_ids: StoredValue<ServerIds>,
     /// Bumped by every change (for undo buttons and autosave).
     pub changes: RwSignal<u64>,
     pub selection: RwSignal<Selection>,
@@ -209,6 +211,7 @@ impl EditorState {
             draft,
             revision: RwSignal::new(workflow.revision),
             history: StoredValue::new(History::default()),
+            server_ids: StoredValue::new(ServerIds::default()),
             changes: RwSignal::new(0),
             selection: RwSignal::new(Selection::default()),
             clipboard: StoredValue::new(Clipboard::default()),
@@ -391,40 +394,31 @@ impl EditorState {
         self.viewport.set(Viewport::fitting(&graph, width, height));
     }
 
-    /// What a save sends.
-    pub fn draft_save(&self) -> DraftSave {
-        self.draft.with_untracked(|d| DraftSave {
-            revision: self.revision.get_untracked(),
-            settings: d.settings.input(),
-            graph: d.graph.clone(),
+    /// What a save sends (with the server's ids), and the draft's graph it was made of.
+    pub fn draft_save(&self) -> (DraftSave, WorkflowGraph) {
+        self.draft.with_untracked(|d| {
+            let save = DraftSave {
+                revision: self.revision.get_untracked(),
+                settings: d.settings.input(),
+                graph: self.server_ids.with_value(|ids| ids.to_server(&d.graph)),
+            };
+            (save, d.graph.clone())
         })
     }
 
+    /// The draft's graph with the server's ids, to compare with a deployed version.
+    pub fn server_graph(&self) -> WorkflowGraph {
+        self.draft
+            .with(|d| self.server_ids.with_value(|ids| ids.to_server(&d.graph)))
+    }
+
     /// Takes a save's answer: the new revision, and the ids the server gave new steps and
-    /// transitions, applied to whatever was edited since the save left.
+    /// transitions. `sent` is the draft's graph the save was made of.
     pub fn saved(&self, sent: &WorkflowGraph, workflow: &Workflow, changes_at_send: u64) {
         self.revision.set(workflow.revision);
         self.status.set(workflow.status);
-        let ids = SavedIds::between(sent, &workflow.graph);
-        if !ids.is_empty() {
-            self.draft.update(|d| ids.apply(&mut d.graph));
-            self.history.update_value(|h| {
-                for state in h.states_mut() {
-                    ids.apply(&mut state.graph);
-                }
-            });
-            self.clipboard.update_value(|c| {
-                let mut graph = WorkflowGraph {
-                    steps: std::mem::take(&mut c.steps),
-                    transitions: std::mem::take(&mut c.transitions),
-                };
-                ids.apply(&mut graph);
-                c.steps = graph.steps;
-                c.transitions = graph.transitions;
-            });
-            self.selection
-                .update(|selection| ids.apply_to_selection(selection));
-        }
+        self.server_ids
+            .update_value(|ids| ids.learn(sent, &workflow.graph));
         let edited_meanwhile = self.changes.get_untracked() != changes_at_send;
         self.save_state.set(if edited_meanwhile {
             SaveState::Unsaved
@@ -442,6 +436,7 @@ impl EditorState {
         self.revision.set(workflow.revision);
         self.status.set(workflow.status);
         self.history.update_value(History::clear);
+        self.server_ids.set_value(ServerIds::default());
         self.selection.set(Selection::default());
         self.viewing.set(None);
         self.save_state.set(SaveState::Saved);
@@ -456,20 +451,18 @@ impl EditorState {
 
     /// The problems that concern a step or a transition.
     pub fn step_problems(&self, id: StepId) -> Vec<String> {
-        self.problems.with(|problems| {
-            problems
-                .iter()
-                .filter(|p| p.steps().contains(&id))
-                .map(Problem::message)
-                .collect()
-        })
+        self.problems_where(|p| p.steps().contains(&id))
     }
 
     pub fn transition_problems(&self, id: TransitionId) -> Vec<String> {
+        self.problems_where(|p| p.transitions().contains(&id))
+    }
+
+    fn problems_where(&self, concerns: impl Fn(&Problem) -> bool) -> Vec<String> {
         self.problems.with(|problems| {
             problems
                 .iter()
-                .filter(|p| p.transitions().contains(&id))
+                .filter(|p| concerns(p))
                 .map(Problem::message)
                 .collect()
         })

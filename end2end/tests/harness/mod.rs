@@ -432,6 +432,18 @@ impl Browser {
         }
     }
 
+    /// Types over a field's text as a person does (select all, type), so that the field
+    /// reports one change when it is left; WebDriver's clear in [`Browser::fill`] reports an
+    /// empty value first, which a form that commits on change takes as an edit.
+    pub async fn type_over(&self, css: &str, value: &str) {
+        let input = self.wait_for(css).await;
+        input.click().await.unwrap();
+        input
+            .send_keys(&format!("\u{E009}a\u{E000}{value}"))
+            .await
+            .unwrap();
+    }
+
     pub async fn click(&self, css: &str) {
         self.wait_for(css)
             .await

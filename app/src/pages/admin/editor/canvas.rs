@@ -601,9 +601,18 @@ fn Node(
         }
         label
     };
-    let focus = move |_| {
+    let focus = move |event: web_sys::FocusEvent| {
         if !state.selection.with_untracked(|s| s.steps.contains(&id)) {
             state.selection.set(Selection::step(id));
+        }
+        // Reached by keyboard: bring it into view (not on a click, which would move the
+        // canvas under the pointer as a drag begins).
+        let by_keyboard = event
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .is_some_and(|e| e.matches(":focus-visible").unwrap_or(false));
+        if by_keyboard {
+            state.reveal(id);
         }
     };
     view! {
@@ -824,11 +833,7 @@ fn handle_key(state: EditorState, event: &web_sys::KeyboardEvent) -> bool {
         ("Delete" | "Backspace", _) => state.delete_selection(),
         ("Escape", _) => state.selection.set(Selection::default()),
         ("n" | "N", false) => {
-            let at = state.view_centre();
-            let mut added = None;
-            state.edit(|d| added = Some(model::add_step(&mut d.graph, at)));
-            if let Some(id) = added {
-                state.selection.set(Selection::step(id));
+            if let Some(id) = state.add_step_in_view() {
                 focus_step(id);
             }
         }

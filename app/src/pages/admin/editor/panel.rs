@@ -9,7 +9,7 @@ use domain::workflow::{
 };
 use leptos::prelude::*;
 
-use super::model::{self, Selection};
+use super::model::Selection;
 use super::state::{EditorState, PanelTab, SaveState};
 use crate::components::ui::format_duration;
 
@@ -28,11 +28,7 @@ pub fn Toolbar(state: EditorState, on_deploy: Callback<()>) -> impl IntoView {
         !state.read_only() && state.history.with_value(|h| h.can_redo())
     };
     let add_step = move |_| {
-        let at = state.view_centre();
-        let mut added = None;
-        state.edit(|d| added = Some(model::add_step(&mut d.graph, at)));
-        if let Some(id) = added {
-            state.selection.set(Selection::step(id));
+        if state.add_step_in_view().is_some() {
             state.tab.set(PanelTab::Properties);
         }
     };

@@ -388,6 +388,58 @@ impl EditorState {
         domain::workflow::Position { x, y }
     }
 
+    /// Adds a step where the admin is looking, selects it and keeps it in view.
+    pub fn add_step_in_view(&self) -> Option<StepId> {
+        let at = self.view_centre();
+        let mut added = None;
+        self.edit(|d| added = Some(model::add_step(&mut d.graph, at)));
+        let id = added?;
+        self.selection.set(Selection::step(id));
+        self.reveal(id);
+        Some(id)
+    }
+
+    /// Pans the canvas, if needed, so that the step is wholly in view: one added below a
+    /// full view, or reached with Tab or the arrows, is not left off screen.
+    pub fn reveal(&self, id: StepId) {
+        let Some(at) = self
+            .shown_graph()
+            .with_untracked(|g| g.step(id).map(|s| s.position))
+        else {
+            return;
+        };
+        let view = self.viewport.get_untracked();
+        let (width, height) = self.canvas_size.get_untracked();
+        let margin = 24.0;
+        let shift = |start: f64, size: f64, room: f64| {
+            let end = start + size;
+            if start < margin {
+                margin - start
+            } else if end > room - margin {
+                (room - margin - end).max(margin - start)
+            } else {
+                0.0
+            }
+        };
+        let dx = shift(
+            at.x * view.zoom + view.pan_x,
+            model::NODE_WIDTH * view.zoom,
+            width,
+        );
+        let dy = shift(
+            at.y * view.zoom + view.pan_y,
+            model::NODE_HEIGHT * view.zoom,
+            height,
+        );
+        if dx != 0.0 || dy != 0.0 {
+            self.viewport.set(Viewport {
+                pan_x: view.pan_x + dx,
+                pan_y: view.pan_y + dy,
+                zoom: view.zoom,
+            });
+        }
+    }
+
     pub fn fit_to_view(&self) {
         let (width, height) = self.canvas_size.get_untracked();
         let graph = self.shown_graph().get_untracked();

@@ -756,49 +756,50 @@ fn Minimap(state: EditorState, graph: Signal<WorkflowGraph>) -> impl IntoView {
             zoom: view.zoom,
         });
     };
-    move || {
+    let shown = Memo::new(move |_| graph.with(|g| g.steps.len()) >= 2);
+    // Every step's box in one path: a drag changes one attribute per move, where a rect per
+    // step rebuilt 200 elements a frame.
+    let boxes = move || {
         let (l, t, w, h) = frame.get()?;
-        if graph.with(|g| g.steps.len()) < 2 {
-            return None;
-        }
         let scale = (WIDTH / w).min(HEIGHT / h);
-        let boxes = graph.with(|g| {
-            g.steps
-                .iter()
-                .map(|s| {
-                    view! {
-                        <rect
-                            class="minimap-node"
-                            x=(s.position.x - l) * scale
-                            y=(s.position.y - t) * scale
-                            width=NODE_WIDTH * scale
-                            height=NODE_HEIGHT * scale
-                        />
-                    }
-                })
-                .collect_view()
-        });
-        let visible = move || {
-            let v = state.viewport.get();
-            let (width, height) = state.canvas_size.get();
-            let (x0, y0) = v.to_canvas(0.0, 0.0);
-            let (x1, y1) = v.to_canvas(width, height);
-            view! {
-                <rect
-                    class="minimap-view"
-                    x=(x0 - l) * scale
-                    y=(y0 - t) * scale
-                    width=(x1 - x0) * scale
-                    height=(y1 - y0) * scale
-                />
+        let (width, height) = (NODE_WIDTH * scale, NODE_HEIGHT * scale);
+        Some(graph.with(|g| {
+            let mut d = String::with_capacity(g.steps.len() * 32);
+            for s in &g.steps {
+                d.push_str(&format!(
+                    "M{:.1} {:.1}h{width:.1}v{height:.1}h{:.1}z",
+                    (s.position.x - l) * scale,
+                    (s.position.y - t) * scale,
+                    -width,
+                ));
             }
-        };
+            d
+        }))
+    };
+    let visible = move || {
+        let (l, t, w, h) = frame.get()?;
+        let scale = (WIDTH / w).min(HEIGHT / h);
+        let v = state.viewport.get();
+        let (width, height) = state.canvas_size.get();
+        let (x0, y0) = v.to_canvas(0.0, 0.0);
+        let (x1, y1) = v.to_canvas(width, height);
         Some(view! {
+            <rect
+                class="minimap-view"
+                x=(x0 - l) * scale
+                y=(y0 - t) * scale
+                width=(x1 - x0) * scale
+                height=(y1 - y0) * scale
+            />
+        })
+    };
+    view! {
+        <Show when=move || shown.get()>
             <svg class="minimap" width=WIDTH height=HEIGHT on:click=on_click aria-hidden="true">
-                {boxes}
+                <path class="minimap-node" d=boxes />
                 {visible}
             </svg>
-        })
+        </Show>
     }
 }
 

@@ -312,6 +312,23 @@ pub fn neighbour(graph: &WorkflowGraph, from: StepId, dx: f64, dy: f64) -> Optio
         .map(|(_, id)| id)
 }
 
+/// Whether two graphs differ at most in where their steps are (a drag): validation has
+/// nothing new to say then.
+pub fn same_apart_from_positions(a: &WorkflowGraph, b: &WorkflowGraph) -> bool {
+    a.transitions == b.transitions
+        && a.steps.len() == b.steps.len()
+        && a.steps.iter().zip(&b.steps).all(|(x, y)| {
+            x.id == y.id
+                && x.name == y.name
+                && x.instructions == y.instructions
+                && x.role == y.role
+                && x.escalation_role == y.escalation_role
+                && x.weight == y.weight
+                && x.is_start == y.is_start
+                && x.is_end == y.is_end
+        })
+}
+
 /// The ids the server gave the steps and transitions this editor created.
 ///
 /// The editor keeps its own (negative) ids for them as long as it is open, and translates
@@ -584,6 +601,17 @@ mod tests {
             (StepId(12), c)
         );
         assert_eq!(ids.transition(t), TransitionId(21));
+    }
+
+    #[test]
+    fn a_move_is_not_a_change_of_shape_but_a_rename_is() {
+        let (graph, a, _) = two_steps();
+        let mut moved = graph.clone();
+        move_steps(&mut moved, &[a], 40.0, 20.0, true);
+        assert!(same_apart_from_positions(&graph, &moved));
+        let mut renamed = graph.clone();
+        renamed.steps[0].name = "Triage".into();
+        assert!(!same_apart_from_positions(&graph, &renamed));
     }
 
     #[test]

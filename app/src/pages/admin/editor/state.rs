@@ -202,8 +202,22 @@ impl EditorState {
             None => draft.with(|d| d.graph.clone()),
         });
         let known_roles: HashSet<i64> = roles.iter().map(|r| r.id).collect();
-        let problems = Memo::new(move |_| {
-            draft.with(|d| validate(&d.graph, &d.settings.sla, Some(&known_roles)))
+        // Validated again on every change but a move: a drag changes the draft each frame,
+        // and positions are nothing validation looks at.
+        let validated = StoredValue::new(None::<(WorkflowGraph, SlaPolicy)>);
+        let problems = Memo::new(move |previous: Option<&Vec<Problem>>| {
+            draft.with(|d| {
+                let unchanged = validated.with_value(|last| {
+                    last.as_ref().is_some_and(|(graph, sla)| {
+                        *sla == d.settings.sla && model::same_apart_from_positions(graph, &d.graph)
+                    })
+                });
+                if unchanged && let Some(previous) = previous {
+                    return previous.clone();
+                }
+                validated.set_value(Some((d.graph.clone(), d.settings.sla)));
+                validate(&d.graph, &d.settings.sla, Some(&known_roles))
+            })
         });
         Self {
             workflow_id: workflow.id,

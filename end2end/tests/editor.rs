@@ -76,6 +76,17 @@ async fn describe_step(browser: &Browser, name: &str, role: &str) {
         .await;
 }
 
+/// A browser with the admin signed in and workflow `id` open in the editor.
+async fn open_editor(tts: &Tts, id: i64) -> Browser {
+    let admin = Browser::open(1440, 900).await;
+    admin.sign_in(tts, "admin@example.com").await;
+    admin
+        .goto(&tts.url(&format!("/admin/workflows/{id}/editor")))
+        .await;
+    admin.wait_hydrated().await;
+    admin
+}
+
 /// Presses keys on the canvas (focused first, as a click on it would).
 async fn canvas_keys(browser: &Browser, keys: &str) {
     browser
@@ -121,12 +132,7 @@ async fn an_admin_builds_simulates_and_deploys_a_workflow_that_tickets_then_foll
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_i64().unwrap();
 
-    let admin = Browser::open(1440, 900).await;
-    admin.sign_in(&tts, "admin@example.com").await;
-    admin
-        .goto(&tts.url(&format!("/admin/workflows/{id}/editor")))
-        .await;
-    admin.wait_hydrated().await;
+    let admin = open_editor(&tts, id).await;
     admin.wait_for(".canvas-empty").await;
     admin.save_screenshot("editor-empty").await;
 
@@ -305,12 +311,7 @@ async fn a_200_step_workflow_opens_moves_and_reads_as_a_list() {
         .chain_workflow(&admin_token, "Two hundred steps", 200)
         .await;
 
-    let admin = Browser::open(1440, 900).await;
-    admin.sign_in(&tts, "admin@example.com").await;
-    admin
-        .goto(&tts.url(&format!("/admin/workflows/{id}/editor")))
-        .await;
-    admin.wait_hydrated().await;
+    let admin = open_editor(&tts, id).await;
     wait_for_nodes(&admin, 200).await;
     assert_eq!(node_count(&admin).await, 200);
     admin.wait_for(".minimap").await;

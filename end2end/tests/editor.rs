@@ -7,7 +7,7 @@
 
 mod harness;
 
-use harness::{Browser, Tts};
+use harness::{Browser, Tts, screenshot_all_sizes};
 use serde_json::{Value, json};
 
 /// The id of the demo data's department (or role, category) with this name.
@@ -343,16 +343,44 @@ async fn a_200_step_workflow_opens_moves_and_reads_as_a_list() {
             "document.querySelector(\"{selector}\").getAttribute('transform') !== '{before}'"
         ))
         .await;
+    let moved = admin.attr(&selector, "transform").await;
     canvas_keys(&admin, "\u{E009}z\u{E000}").await;
     admin
         .wait_until(&format!(
             "document.querySelector(\"{selector}\").getAttribute('transform') === '{before}'"
         ))
         .await;
+    // Redo, and the move is saved with the workflow: a fresh page shows it there.
+    canvas_keys(&admin, "\u{E009}y\u{E000}").await;
+    admin
+        .wait_until(&format!(
+            "document.querySelector(\"{selector}\").getAttribute('transform') === '{moved}'"
+        ))
+        .await;
+    admin
+        .wait_for_text(".save-state", "All changes saved")
+        .await;
+    admin
+        .goto(&tts.url(&format!("/admin/workflows/{id}/editor")))
+        .await;
+    admin.wait_hydrated().await;
+    wait_for_nodes(&admin, 200).await;
+    assert_eq!(admin.attr(&selector, "transform").await, moved);
 
     // The same graph as a list, for screen readers.
     admin.click("[data-test=list-view]").await;
     admin.wait_for_text(".graph-list", "Step 200 (end)").await;
+    admin.assert_no_console_errors().await;
+
+    // A workflow of ten steps, laid out automatically, in both themes and on a phone.
+    let (ten, _) = tts.chain_workflow(&admin_token, "Ten steps", 10).await;
+    screenshot_all_sizes(
+        &admin,
+        &tts,
+        &format!("/admin/workflows/{ten}/editor"),
+        "editor-10-steps",
+    )
+    .await;
     admin.assert_no_console_errors().await;
     admin.close().await;
 }

@@ -101,7 +101,7 @@ async fn outbox_events(app: &TestApp, ticket_id: i64) -> i64 {
     let db = app.db();
     let key = format!("ticket.created:{ticket_id}");
     match db {
-        services::Db::Sqlite(pool) => {
+        services::Db::Sqlite(pool, _) => {
             sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE event_key = $1")
                 .bind(key)
                 .fetch_one(pool)
@@ -918,7 +918,7 @@ async fn users_keep_their_own_saved_filters() {
 /// Inserts `n` plain tickets for `requester_id` in one statement (as a bulk import would).
 async fn seed_tickets(app: &TestApp, n: i64, requester_id: i64) {
     match app.db() {
-        services::Db::Sqlite(pool) => {
+        services::Db::Sqlite(pool, _) => {
             sqlx::query(
                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1) \
                  INSERT INTO tickets (subject, description, priority, status, requester_id, source, \

@@ -23,7 +23,7 @@ impl SessionStore {
     /// Opens the store and creates its table if needed.
     pub async fn open(db: &Db) -> anyhow::Result<SessionStore> {
         Ok(match db {
-            Db::Sqlite(pool) => {
+            Db::Sqlite(pool, _) => {
                 let store = SqliteStore::new(pool.clone());
                 store.migrate().await?;
                 SessionStore::Sqlite(store)

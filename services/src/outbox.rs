@@ -9,13 +9,14 @@
 
 use std::time::Duration;
 
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
 use futures::StreamExt as _;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::Services;
 use crate::comments::COMMENT_POSTED;
+use crate::db::Conn;
 use crate::db::outbox::{self as rows, ClaimedEvent};
 use crate::db::tasks as task_rows;
 use crate::db::tickets as ticket_rows;
@@ -79,17 +80,30 @@ pub async fn dispatch_due(services: &Services) -> Result<usize> {
     let count = events.len();
     // Events are independent (each keyed to its own ticket or task), so on PostgreSQL several
     // are handled at once. SQLite has one writer: handlers running together would only wait
-    // for its lock (and back off while they wait), so there they run one after the other.
+    // for its lock, so there the events that only write to the database share one
+    // transaction (a transaction each made the runner take the lock a hundred times a round
+    // while tickets were being submitted), and the others run one after the other.
+    let (outcomes, rest): (Vec<Result<()>>, Vec<ClaimedEvent>) = match services.db().backend() {
+        crate::db::Backend::Sqlite => {
+            let (in_database, rest): (Vec<_>, Vec<_>) =
+                events.into_iter().partition(is_database_only);
+            (vec![process_together(services, &in_database).await], rest)
+        }
+        crate::db::Backend::Postgres => (Vec::new(), events),
+    };
     let parallel = match services.db().backend() {
         crate::db::Backend::Sqlite => 1,
         crate::db::Backend::Postgres => PARALLEL,
     };
-    let outcomes: Vec<Result<()>> = futures::stream::iter(events)
+    let others: Vec<Result<()>> = futures::stream::iter(rest)
         .map(|event| async move { process(services, &event).await })
         .buffer_unordered(parallel)
         .collect()
         .await;
-    outcomes.into_iter().collect::<Result<Vec<()>>>()?;
+    outcomes
+        .into_iter()
+        .chain(others)
+        .collect::<Result<Vec<()>>>()?;
     if count > 0 {
         // Handlers notify people (assignments, comments): push those to sockets now.
         services.live().nudge();
@@ -111,18 +125,101 @@ pub async fn claim_due(services: &Services, lease: TimeDelta) -> Result<Vec<Clai
 /// backoff. Errors only when even that record cannot be written.
 pub async fn process(services: &Services, event: &ClaimedEvent) -> Result<()> {
     if let Err(err) = handle(services, event).await {
-        let now = services.clock().now();
-        tracing::warn!(event = %event.event_key, attempts = event.attempts, error = %err, "outbox event failed");
-        let mut pooled = services.db().acquire().await?;
-        rows::mark_failed(
-            &mut pooled.conn(),
-            event.id,
-            &err.to_string(),
-            now + backoff(event.attempts),
-        )
-        .await?;
+        record_failure(services, event, &err).await?;
     }
     Ok(())
+}
+
+async fn record_failure(
+    services: &Services,
+    event: &ClaimedEvent,
+    err: &crate::error::Error,
+) -> Result<()> {
+    let now = services.clock().now();
+    tracing::warn!(event = %event.event_key, attempts = event.attempts, error = %err, "outbox event failed");
+    let mut pooled = services.db().acquire().await?;
+    rows::mark_failed(
+        &mut pooled.conn(),
+        event.id,
+        &err.to_string(),
+        now + backoff(event.attempts),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Whether the event's effect is database writes only, so it can share a transaction.
+fn is_database_only(event: &ClaimedEvent) -> bool {
+    matches!(event.topic.as_str(), TICKET_CREATED | COMMENT_POSTED)
+}
+
+/// Handles database-only events in one transaction, each in its own savepoint so a failing
+/// one is undone alone and recorded for its retry; the others land together at the commit.
+async fn process_together(services: &Services, events: &[ClaimedEvent]) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let now = services.clock().now();
+    let mut tx = services.db().begin().await?;
+    let mut failed = Vec::new();
+    for event in events {
+        execute_plain(&mut tx.conn(), "SAVEPOINT event").await?;
+        let outcome = match apply(&mut tx.conn(), event, now).await {
+            Ok(()) => rows::mark_processed(&mut tx.conn(), event.id, now)
+                .await
+                .map_err(Into::into),
+            Err(err) => Err(err),
+        };
+        match outcome {
+            Ok(true) => execute_plain(&mut tx.conn(), "RELEASE event").await?,
+            // Done already by another taker: keep nothing of this attempt.
+            Ok(false) => undo_savepoint(&mut tx.conn()).await?,
+            Err(err) => {
+                undo_savepoint(&mut tx.conn()).await?;
+                failed.push((event, err));
+            }
+        }
+    }
+    tx.commit().await?;
+    for (event, err) in failed {
+        record_failure(services, event, &err).await?;
+    }
+    Ok(())
+}
+
+async fn undo_savepoint(conn: &mut Conn<'_>) -> Result<()> {
+    execute_plain(conn, "ROLLBACK TO event").await?;
+    execute_plain(conn, "RELEASE event").await
+}
+
+async fn execute_plain(conn: &mut Conn<'_>, sql: &'static str) -> Result<()> {
+    crate::execute!(conn, sqlx::query(sql))?;
+    Ok(())
+}
+
+/// The effect of a database-only event (see [`is_database_only`]), written through `conn`.
+async fn apply(conn: &mut Conn<'_>, event: &ClaimedEvent, now: DateTime<Utc>) -> Result<()> {
+    let payload = payload_of(event)?;
+    match event.topic.as_str() {
+        TICKET_CREATED => {
+            let ticket_id = payload["ticket_id"]
+                .as_i64()
+                .ok_or_else(|| anyhow::anyhow!("no ticket_id in {}", event.payload))?;
+            tasks::start_for_ticket(conn, ticket_id, now).await
+        }
+        COMMENT_POSTED => {
+            let comment_id = payload["comment_id"]
+                .as_i64()
+                .ok_or_else(|| anyhow::anyhow!("no comment_id in {}", event.payload))?;
+            let posted = payload["posted"].as_bool().unwrap_or(true);
+            crate::comments::notify_about(conn, comment_id, posted, now).await
+        }
+        other => Err(anyhow::anyhow!("topic {other} is not handled in the database alone").into()),
+    }
+}
+
+fn payload_of(event: &ClaimedEvent) -> Result<serde_json::Value> {
+    Ok(serde_json::from_str(&event.payload).map_err(|e| anyhow::anyhow!("bad payload: {e}"))?)
 }
 
 /// Hides taken events for `lease` from now (a broker holds them; if their messages are lost
@@ -160,39 +257,22 @@ pub async fn process_by_id(services: &Services, id: i64) -> Result<bool> {
 }
 
 async fn handle(services: &Services, event: &ClaimedEvent) -> Result<()> {
-    let payload: serde_json::Value =
-        serde_json::from_str(&event.payload).map_err(|e| anyhow::anyhow!("bad payload: {e}"))?;
-    match event.topic.as_str() {
-        TICKET_CREATED => {
-            let ticket_id = payload["ticket_id"]
-                .as_i64()
-                .ok_or_else(|| anyhow::anyhow!("no ticket_id in {}", event.payload))?;
-            let now = services.clock().now();
-            let mut tx = services.db().begin().await?;
-            tasks::start_for_ticket(&mut tx.conn(), ticket_id, now).await?;
-            if rows::mark_processed(&mut tx.conn(), event.id, now).await? {
-                tx.commit().await?;
-            }
-            Ok(())
+    if is_database_only(event) {
+        let now = services.clock().now();
+        let mut tx = services.db().begin().await?;
+        apply(&mut tx.conn(), event, now).await?;
+        if rows::mark_processed(&mut tx.conn(), event.id, now).await? {
+            tx.commit().await?;
         }
+        return Ok(());
+    }
+    let payload = payload_of(event)?;
+    match event.topic.as_str() {
         END_LOGIC => {
             let task_id = payload["task_id"]
                 .as_i64()
                 .ok_or_else(|| anyhow::anyhow!("no task_id in {}", event.payload))?;
             run_end_logic(services, event, task_id).await
-        }
-        COMMENT_POSTED => {
-            let comment_id = payload["comment_id"]
-                .as_i64()
-                .ok_or_else(|| anyhow::anyhow!("no comment_id in {}", event.payload))?;
-            let posted = payload["posted"].as_bool().unwrap_or(true);
-            let now = services.clock().now();
-            let mut tx = services.db().begin().await?;
-            crate::comments::notify_about(&mut tx.conn(), comment_id, posted, now).await?;
-            if rows::mark_processed(&mut tx.conn(), event.id, now).await? {
-                tx.commit().await?;
-            }
-            Ok(())
         }
         NOTIFICATION_EMAIL => {
             let notification_id = payload["notification_id"]

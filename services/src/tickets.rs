@@ -1344,7 +1344,7 @@ fn ticket(row: TicketRow) -> Ticket {
     }
 }
 
-fn summary(row: TicketRow) -> TicketSummary {
+fn summary(row: rows::SummaryRow) -> TicketSummary {
     TicketSummary {
         id: row.id,
         number: TicketNumber(row.id).to_string(),

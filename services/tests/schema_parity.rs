@@ -26,7 +26,7 @@ async fn open(url: &str) -> Db {
 // and PostgreSQL's generated `search_vector` column and its `search_words` are left out of
 // the comparison.
 async fn sqlite_schema(db: &Db) -> Schema {
-    let Db::Sqlite(pool) = db else {
+    let Db::Sqlite(pool, _) = db else {
         panic!("expected SQLite")
     };
     let rows: Vec<(String, String, bool, i64)> = sqlx::query_as(

@@ -42,6 +42,33 @@ const TICKET_COLUMNS: &str = "t.id, t.subject, t.description, \
      t.source, t.external_ref, CAST(t.fields AS TEXT) AS fields, \
      t.created_at, t.updated_at, t.resolved_at";
 
+/// A ticket as a list shows it: no description or fields, which a page of 25 would read,
+/// copy and drop (descriptions run to kilobytes).
+#[derive(Debug, sqlx::FromRow)]
+pub struct SummaryRow {
+    pub id: i64,
+    pub subject: String,
+    pub category_name: Option<String>,
+    pub department_name: Option<String>,
+    pub priority: String,
+    pub status: String,
+    pub requester_id: i64,
+    pub requester_name: String,
+    pub requester_email: String,
+    pub assignee_id: Option<i64>,
+    pub assignee_name: Option<String>,
+    pub assignee_email: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The columns of a [`SummaryRow`].
+const SUMMARY_COLUMNS: &str = "t.id, t.subject, c.name AS category_name, \
+     d.name AS department_name, t.priority, t.status, \
+     t.requester_id, r.full_name AS requester_name, r.email AS requester_email, \
+     t.assignee_id, a.full_name AS assignee_name, a.email AS assignee_email, \
+     t.created_at, t.updated_at";
+
 const TICKET_JOINS: &str = "FROM tickets t \
      JOIN users r ON r.id = t.requester_id \
      LEFT JOIN users a ON a.id = t.assignee_id \
@@ -248,7 +275,7 @@ fn list_from(conn: &Conn<'_>, query: &ListQuery, with_names: bool) -> (String, V
     (from, args)
 }
 
-pub async fn list(conn: &mut Conn<'_>, query: &ListQuery) -> sqlx::Result<Vec<TicketRow>> {
+pub async fn list(conn: &mut Conn<'_>, query: &ListQuery) -> sqlx::Result<Vec<SummaryRow>> {
     let (from, mut args) = list_from(conn, query, true);
     let order_by = match &query.order {
         ListOrder::By(order_by) => (*order_by).to_owned(),
@@ -272,7 +299,7 @@ pub async fn list(conn: &mut Conn<'_>, query: &ListQuery) -> sqlx::Result<Vec<Ti
         }
     };
     let sql = format!(
-        "SELECT {TICKET_COLUMNS} {from} ORDER BY {order_by} LIMIT {} OFFSET {}",
+        "SELECT {SUMMARY_COLUMNS} {from} ORDER BY {order_by} LIMIT {} OFFSET {}",
         query.limit, query.offset
     );
     on_conn!(conn, c => bind_all!(sqlx::query_as(&sql), &args).fetch_all(c).await)

@@ -236,7 +236,6 @@ pub fn Canvas(state: EditorState) -> impl IntoView {
                     return;
                 }
                 if !moved {
-                    state.checkpoint();
                     gesture.set_value(Gesture::Drag {
                         origin: origin.clone(),
                         x: x0,
@@ -244,8 +243,12 @@ pub fn Canvas(state: EditorState) -> impl IntoView {
                         moved: true,
                     });
                 }
-                let snap = state.snap_to_grid.get_untracked();
-                state.edit_silently(|d| model::drag_steps(&mut d.graph, &origin, dx, dy, snap));
+                state.drag.set(Some(model::DragMove {
+                    origin,
+                    dx,
+                    dy,
+                    snap_to_grid: state.snap_to_grid.get_untracked(),
+                }));
             }
             Gesture::Band { x: x0, y: y0, .. } => {
                 band.set(Some((Position { x: x0, y: y0 }, canvas_point(&event))));
@@ -296,6 +299,13 @@ pub fn Canvas(state: EditorState) -> impl IntoView {
                     }
                 }
                 link_end.set(None);
+            }
+            Gesture::Drag { .. } => {
+                // The drag lands in the draft once, as one undoable change.
+                if let Some(drag) = state.drag.get_untracked() {
+                    state.edit(|d| drag.apply(&mut d.graph));
+                    state.drag.set(None);
+                }
             }
             _ => {}
         }
@@ -397,7 +407,7 @@ pub fn Canvas(state: EditorState) -> impl IntoView {
             return None;
         };
         let end = link_end.get()?;
-        let start = graph.with(|g| g.step(from).map(|s| s.position))?;
+        let start = graph.with(|g| state.drawn_at(g, from))?;
         let (x1, y1) = (start.x + NODE_WIDTH, start.y + NODE_HEIGHT / 2.0);
         Some(view! {
             <line class="link-preview" x1=x1 y1=y1 x2=end.x y2=end.y />
@@ -407,7 +417,7 @@ pub fn Canvas(state: EditorState) -> impl IntoView {
         let (from, to) = state.linking.get()?;
         let to = to?;
         graph.with(|g| {
-            let (a, b) = (g.step(from)?.position, g.step(to)?.position);
+            let (a, b) = (state.drawn_at(g, from)?, state.drawn_at(g, to)?);
             let (d, _) = edge_path(a, b);
             Some(view! { <path class="link-preview" d=d /> })
         })
@@ -431,7 +441,7 @@ pub fn Canvas(state: EditorState) -> impl IntoView {
         let visit = result
             .visits
             .get(index.min(result.visits.len().saturating_sub(1)))?;
-        let at = graph.with(|g| g.step(visit.step).map(|s| s.position))?;
+        let at = graph.with(|g| state.drawn_at(g, visit.step))?;
         Some(view! {
             <g class="sim-token" transform=format!("translate({},{})", at.x + NODE_WIDTH - 6.0, at.y + 6.0)>
                 <circle r="11" />
@@ -515,6 +525,13 @@ fn Node(
     start_link: impl Fn(StepId, web_sys::PointerEvent) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let step = Memo::new(move |_| graph.with(|g| g.step(id).cloned()));
+    // Its own memo: a drag reruns it for every node, and only the dragged ones change.
+    let position = Memo::new(move |_| {
+        state
+            .drag
+            .with(|drag| drag.as_ref().and_then(|d| d.position_of(id)))
+            .or_else(|| step.with(|s| s.as_ref().map(|s| s.position)))
+    });
     let selected = Memo::new(move |_| state.selection.with(|s| s.steps.contains(&id)));
     let problems = Memo::new(move |_| state.step_problems(id));
     let link_target = Memo::new(move |_| {
@@ -557,11 +574,10 @@ fn Node(
         class
     };
     let transform = move || {
-        step.with(|s| {
-            s.as_ref()
-                .map(|s| format!("translate({:.1},{:.1})", s.position.x, s.position.y))
-                .unwrap_or_default()
-        })
+        position
+            .get()
+            .map(|p| format!("translate({:.1},{:.1})", p.x, p.y))
+            .unwrap_or_default()
     };
     let name = move || {
         step.with(|s| {
@@ -666,13 +682,34 @@ fn Node(
 
 #[component]
 fn Edge(state: EditorState, graph: Signal<WorkflowGraph>, id: TransitionId) -> impl IntoView {
-    let shape = Memo::new(move |_| {
+    // The graph's part (unchanged by a drag), then the ends as drawn (a drag reruns that
+    // for every edge; only the edges of dragged steps change), then the path from the ends.
+    let transition = Memo::new(move |_| {
         graph.with(|g| {
             let t = g.transition(id)?;
             let (from, to) = (g.step(t.from)?.position, g.step(t.to)?.position);
-            let (d, label) = edge_path(from, to);
-            Some((d, label, truncate(&t.action, 24)))
+            Some((t.from, t.to, from, to, truncate(&t.action, 24)))
         })
+    });
+    let ends = Memo::new(move |_| {
+        transition.with(|t| {
+            let (from_id, to_id, from, to, _) = t.as_ref()?;
+            state.drag.with(|drag| {
+                let dragged = |id: StepId, at: Position| {
+                    drag.as_ref().and_then(|d| d.position_of(id)).unwrap_or(at)
+                };
+                Some((dragged(*from_id, *from), dragged(*to_id, *to)))
+            })
+        })
+    });
+    let shape = Memo::new(move |_| {
+        let (from, to) = ends.get()?;
+        let (d, label) = edge_path(from, to);
+        Some((
+            d,
+            label,
+            transition.with(|t| t.as_ref().map(|t| t.4.clone()))?,
+        ))
     });
     let selected = Memo::new(move |_| state.selection.with(|s| s.transitions.contains(&id)));
     let problems = Memo::new(move |_| state.transition_problems(id));
@@ -763,17 +800,23 @@ fn Minimap(state: EditorState, graph: Signal<WorkflowGraph>) -> impl IntoView {
         let (l, t, w, h) = frame.get()?;
         let scale = (WIDTH / w).min(HEIGHT / h);
         let (width, height) = (NODE_WIDTH * scale, NODE_HEIGHT * scale);
-        Some(graph.with(|g| {
-            let mut d = String::with_capacity(g.steps.len() * 32);
-            for s in &g.steps {
-                d.push_str(&format!(
-                    "M{:.1} {:.1}h{width:.1}v{height:.1}h{:.1}z",
-                    (s.position.x - l) * scale,
-                    (s.position.y - t) * scale,
-                    -width,
-                ));
-            }
-            d
+        Some(state.drag.with(|drag| {
+            graph.with(|g| {
+                let mut d = String::with_capacity(g.steps.len() * 32);
+                for s in &g.steps {
+                    let at = drag
+                        .as_ref()
+                        .and_then(|drag| drag.position_of(s.id))
+                        .unwrap_or(s.position);
+                    d.push_str(&format!(
+                        "M{:.1} {:.1}h{width:.1}v{height:.1}h{:.1}z",
+                        (at.x - l) * scale,
+                        (at.y - t) * scale,
+                        -width,
+                    ));
+                }
+                d
+            })
         }))
     };
     let visible = move || {
@@ -783,14 +826,22 @@ fn Minimap(state: EditorState, graph: Signal<WorkflowGraph>) -> impl IntoView {
         let (width, height) = state.canvas_size.get();
         let (x0, y0) = v.to_canvas(0.0, 0.0);
         let (x1, y1) = v.to_canvas(width, height);
-        Some(view! {
-            <rect
-                class="minimap-view"
-                x=(x0 - l) * scale
-                y=(y0 - t) * scale
-                width=(x1 - x0) * scale
-                height=(y1 - y0) * scale
-            />
+        // Clipped to the map: zoomed out past the graph, the view is the whole map.
+        let (left, top) = (((x0 - l) * scale).max(0.0), ((y0 - t) * scale).max(0.0));
+        let (right, bottom) = (
+            ((x1 - l) * scale).min(WIDTH),
+            ((y1 - t) * scale).min(HEIGHT),
+        );
+        (right > left && bottom > top).then(|| {
+            view! {
+                <rect
+                    class="minimap-view"
+                    x=left
+                    y=top
+                    width=right - left
+                    height=bottom - top
+                />
+            }
         })
     };
     view! {

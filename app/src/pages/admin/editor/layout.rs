@@ -14,7 +14,9 @@ use domain::workflow::{Position, StepId, WorkflowGraph};
 
 use super::model::{GRID, NODE_HEIGHT, NODE_WIDTH, snap};
 
-const COLUMN_GAP: f64 = 100.0;
+/// Room between columns for an edge's label: a label of up to 20 characters (most actions)
+/// sits between two steps without covering their handles (100 did not).
+const COLUMN_GAP: f64 = 160.0;
 const ROW_GAP: f64 = 40.0;
 const SWEEPS: usize = 4;
 

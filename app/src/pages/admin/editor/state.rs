@@ -7,8 +7,8 @@ use std::collections::HashSet;
 use domain::account::WorkflowRole;
 use domain::tickets::ReferenceData;
 use domain::workflow::{
-    DraftSave, EndLogic, Problem, SimulationResult, SlaPolicy, StepId, TransitionId, Workflow,
-    WorkflowGraph, WorkflowInput, WorkflowStatus, WorkflowVersion, validate,
+    DraftSave, EndLogic, Position, Problem, SimulationResult, SlaPolicy, StepId, TransitionId,
+    Workflow, WorkflowGraph, WorkflowInput, WorkflowStatus, WorkflowVersion, validate,
 };
 use leptos::prelude::*;
 
@@ -165,6 +165,8 @@ pub struct EditorState {
     pub simulation: RwSignal<Option<SimulationResult>>,
     /// How far the simulation's token has moved (visits shown).
     pub token: RwSignal<usize>,
+    /// Steps being dragged, drawn from here until the release (see [`model::DragMove`]).
+    pub drag: RwSignal<Option<model::DragMove>>,
     /// Which panel tab is open.
     pub tab: RwSignal<PanelTab>,
     pub list_view: RwSignal<bool>,
@@ -242,6 +244,7 @@ impl EditorState {
             linking: RwSignal::new(None),
             simulation: RwSignal::new(None),
             token: RwSignal::new(0),
+            drag: RwSignal::new(None),
             tab: RwSignal::new(PanelTab::Properties),
             list_view: RwSignal::new(false),
         }
@@ -273,20 +276,12 @@ impl EditorState {
         self.changed();
     }
 
-    /// Changes the draft without recording an undo step (the moves of a drag, after the
-    /// drag recorded the state it began from).
-    pub fn edit_silently(&self, change: impl FnOnce(&mut Draft)) {
-        if self.read_only_untracked() {
-            return;
-        }
-        self.draft.update(change);
-        self.changed();
-    }
-
-    /// Records the current state for undo (a drag, when it begins).
-    pub fn checkpoint(&self) {
-        let current = self.draft.get_untracked();
-        self.history.update_value(|h| h.record(&current));
+    /// Where a step of the shown graph is drawn: where a drag under way has taken it, or its
+    /// position in the graph. Tracks the drag.
+    pub fn drawn_at(&self, graph: &WorkflowGraph, id: StepId) -> Option<Position> {
+        self.drag
+            .with(|drag| drag.as_ref().and_then(|d| d.position_of(id)))
+            .or_else(|| graph.step(id).map(|s| s.position))
     }
 
     fn read_only_untracked(&self) -> bool {

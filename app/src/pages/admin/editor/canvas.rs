@@ -235,6 +235,7 @@ pub fn Canvas(state: EditorState) -> impl IntoView {
                 if !moved && dx.abs() + dy.abs() < 3.0 {
                     return;
                 }
+                state.drag_offset.set((dx, dy));
                 if !moved {
                     gesture.set_value(Gesture::Drag {
                         origin: origin.clone(),
@@ -242,13 +243,11 @@ pub fn Canvas(state: EditorState) -> impl IntoView {
                         y: y0,
                         moved: true,
                     });
+                    state.drag.set(Some(model::DragStart {
+                        origin,
+                        snap_to_grid: state.snap_to_grid.get_untracked(),
+                    }));
                 }
-                state.drag.set(Some(model::DragMove {
-                    origin,
-                    dx,
-                    dy,
-                    snap_to_grid: state.snap_to_grid.get_untracked(),
-                }));
             }
             Gesture::Band { x: x0, y: y0, .. } => {
                 band.set(Some((Position { x: x0, y: y0 }, canvas_point(&event))));
@@ -303,7 +302,8 @@ pub fn Canvas(state: EditorState) -> impl IntoView {
             Gesture::Drag { .. } => {
                 // The drag lands in the draft once, as one undoable change.
                 if let Some(drag) = state.drag.get_untracked() {
-                    state.edit(|d| drag.apply(&mut d.graph));
+                    let offset = state.drag_offset.get_untracked();
+                    state.edit(|d| drag.apply(&mut d.graph, offset));
                     state.drag.set(None);
                 }
             }
@@ -525,12 +525,12 @@ fn Node(
     start_link: impl Fn(StepId, web_sys::PointerEvent) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let step = Memo::new(move |_| graph.with(|g| g.step(id).cloned()));
-    // Its own memo: a drag reruns it for every node, and only the dragged ones change.
-    let position = Memo::new(move |_| {
-        state
-            .drag
-            .with(|drag| drag.as_ref().and_then(|d| d.position_of(id)))
-            .or_else(|| step.with(|s| s.as_ref().map(|s| s.position)))
+    // Whether it is dragged changes as a drag begins and ends; only a dragged step's
+    // position reads the drag's moves.
+    let dragged = Memo::new(move |_| state.dragged(id));
+    let position = Memo::new(move |_| match dragged.get() {
+        Some(dragged) => Some(dragged.at(state.drag_offset.get())),
+        None => step.with(|s| s.as_ref().map(|s| s.position)),
     });
     let selected = Memo::new(move |_| state.selection.with(|s| s.steps.contains(&id)));
     let problems = Memo::new(move |_| state.step_problems(id));
@@ -682,8 +682,9 @@ fn Node(
 
 #[component]
 fn Edge(state: EditorState, graph: Signal<WorkflowGraph>, id: TransitionId) -> impl IntoView {
-    // The graph's part (unchanged by a drag), then the ends as drawn (a drag reruns that
-    // for every edge; only the edges of dragged steps change), then the path from the ends.
+    // The graph's part (unchanged by a drag), then which ends are dragged (changes as a drag
+    // begins and ends), then the ends as drawn (only an edge of a dragged step reads the
+    // drag's moves), then the path from the ends.
     let transition = Memo::new(move |_| {
         graph.with(|g| {
             let t = g.transition(id)?;
@@ -691,15 +692,22 @@ fn Edge(state: EditorState, graph: Signal<WorkflowGraph>, id: TransitionId) -> i
             Some((t.from, t.to, from, to, truncate(&t.action, 24)))
         })
     });
+    let dragged_ends = Memo::new(move |_| {
+        let (from, to) = transition.with(|t| t.as_ref().map(|t| (t.0, t.1)))?;
+        let ends = (state.dragged(from), state.dragged(to));
+        (ends.0.is_some() || ends.1.is_some()).then_some(ends)
+    });
     let ends = Memo::new(move |_| {
-        transition.with(|t| {
-            let (from_id, to_id, from, to, _) = t.as_ref()?;
-            state.drag.with(|drag| {
-                let dragged = |id: StepId, at: Position| {
-                    drag.as_ref().and_then(|d| d.position_of(id)).unwrap_or(at)
-                };
-                Some((dragged(*from_id, *from), dragged(*to_id, *to)))
-            })
+        let (from, to) = transition.with(|t| t.as_ref().map(|t| (t.2, t.3)))?;
+        Some(match dragged_ends.get() {
+            Some((dragged_from, dragged_to)) => {
+                let offset = state.drag_offset.get();
+                (
+                    dragged_from.map_or(from, |d| d.at(offset)),
+                    dragged_to.map_or(to, |d| d.at(offset)),
+                )
+            }
+            None => (from, to),
         })
     });
     let shape = Memo::new(move |_| {
@@ -800,13 +808,14 @@ fn Minimap(state: EditorState, graph: Signal<WorkflowGraph>) -> impl IntoView {
         let (l, t, w, h) = frame.get()?;
         let scale = (WIDTH / w).min(HEIGHT / h);
         let (width, height) = (NODE_WIDTH * scale, NODE_HEIGHT * scale);
+        let offset = state.drag_offset.get();
         Some(state.drag.with(|drag| {
             graph.with(|g| {
                 let mut d = String::with_capacity(g.steps.len() * 32);
                 for s in &g.steps {
                     let at = drag
                         .as_ref()
-                        .and_then(|drag| drag.position_of(s.id))
+                        .and_then(|drag| drag.position_of(s.id, offset))
                         .unwrap_or(s.position);
                     d.push_str(&format!(
                         "M{:.1} {:.1}h{width:.1}v{height:.1}h{:.1}z",

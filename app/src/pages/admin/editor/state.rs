@@ -165,8 +165,11 @@ pub struct EditorState {
     pub simulation: RwSignal<Option<SimulationResult>>,
     /// How far the simulation's token has moved (visits shown).
     pub token: RwSignal<usize>,
-    /// Steps being dragged, drawn from here until the release (see [`model::DragMove`]).
-    pub drag: RwSignal<Option<model::DragMove>>,
+    /// Steps being dragged, set when a drag begins and ends (see [`model::DragStart`]).
+    pub drag: RwSignal<Option<model::DragStart>>,
+    /// The pointer's offset since the drag began, set on every move; read only by what a
+    /// dragged step draws.
+    pub drag_offset: RwSignal<(f64, f64)>,
     /// Which panel tab is open.
     pub tab: RwSignal<PanelTab>,
     pub list_view: RwSignal<bool>,
@@ -245,6 +248,7 @@ impl EditorState {
             simulation: RwSignal::new(None),
             token: RwSignal::new(0),
             drag: RwSignal::new(None),
+            drag_offset: RwSignal::new((0.0, 0.0)),
             tab: RwSignal::new(PanelTab::Properties),
             list_view: RwSignal::new(false),
         }
@@ -277,11 +281,18 @@ impl EditorState {
     }
 
     /// Where a step of the shown graph is drawn: where a drag under way has taken it, or its
-    /// position in the graph. Tracks the drag.
+    /// position in the graph. Tracks the drag (its moves only for a dragged step).
     pub fn drawn_at(&self, graph: &WorkflowGraph, id: StepId) -> Option<Position> {
-        self.drag
-            .with(|drag| drag.as_ref().and_then(|d| d.position_of(id)))
+        self.dragged(id)
+            .map(|step| step.at(self.drag_offset.get()))
             .or_else(|| graph.step(id).map(|s| s.position))
+    }
+
+    /// The step's part of the drag under way, if it is dragged. Tracks the drag's start and
+    /// end, not its moves.
+    pub fn dragged(&self, id: StepId) -> Option<model::DraggedStep> {
+        self.drag
+            .with(|drag| drag.as_ref().and_then(|drag| drag.step(id)))
     }
 
     fn read_only_untracked(&self) -> bool {

@@ -6,17 +6,29 @@ use clap::Parser as _;
 /// view tree, and the 2 MiB default leaves little headroom.
 const WORKER_STACK_BYTES: usize = 8 * 1024 * 1024;
 
-/// mimalloc instead of glibc's allocator. Two reasons, both measured (BENCHMARKS.md): under
-/// load glibc spent a quarter of a list request in malloc/free and another sixth in its arena
-/// locks (sqlx hands rows between its SQLite threads and tokio's, so memory is freed on
-/// another thread than the one that took it); and glibc kept the 19 MiB of each Argon2
-/// password hash in per-thread heaps for good (162 MiB idle after `serve --demo`) unless
-/// told to map large blocks on their own. mimalloc frees across threads without a lock and
-/// gives large blocks back to the system.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+/// Allocations from this size up are mapped on their own and given back when freed.
+const MMAP_FROM_BYTES: i32 = 1024 * 1024;
+
+/// glibc raises its "map large blocks on their own" threshold after the first large block is
+/// freed, so from then on blocks of that size come from per-thread heaps that keep the memory.
+/// Each password hash takes 19 MiB (Argon2id), on whichever blocking thread runs it: a few
+/// sign-ins at once, or the demo accounts hashed at start, left 100–160 MiB resident for good
+/// (measured: 162 MiB idle after `serve --demo`, 40 MiB without). A fixed threshold keeps large
+/// blocks mapped, and so returned.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn give_large_blocks_back() {
+    // SAFETY: mallopt only sets an allocator parameter; it is called once, before any other
+    // thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_FROM_BYTES);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn give_large_blocks_back() {}
 
 fn main() -> std::process::ExitCode {
+    give_large_blocks_back();
     let cli = tts_server::cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -38,11 +38,6 @@ pub const TOPICS: [&str; 5] = [
 pub const BATCH: i64 = 100;
 /// How many events of a batch are handled at once on PostgreSQL.
 const PARALLEL: usize = 8;
-/// How many database-only events share one SQLite transaction. Routing a ticket takes about
-/// a millisecond and a transaction holds the one write lock: a whole round (100 events) in
-/// one made ticket submissions wait behind it (create p99 61 ms); a few at a time keeps
-/// the lock's turns short and still saves most commits.
-const SHARED_TRANSACTION: usize = 8;
 /// How long a taken event stays hidden from other takers: longer than any handler runs.
 const LEASE: TimeDelta = TimeDelta::seconds(120);
 
@@ -92,11 +87,7 @@ pub async fn dispatch_due(services: &Services) -> Result<usize> {
         crate::db::Backend::Sqlite => {
             let (in_database, rest): (Vec<_>, Vec<_>) =
                 events.into_iter().partition(is_database_only);
-            let mut outcomes = Vec::new();
-            for chunk in in_database.chunks(SHARED_TRANSACTION) {
-                outcomes.push(process_together(services, chunk).await);
-            }
-            (outcomes, rest)
+            (vec![process_together(services, &in_database).await], rest)
         }
         crate::db::Backend::Postgres => (Vec::new(), events),
     };

@@ -16,11 +16,11 @@ use sha2::Sha256;
 
 use crate::Services;
 use crate::comments::COMMENT_POSTED;
-use crate::db::Conn;
 use crate::db::outbox::{self as rows, ClaimedEvent};
 use crate::db::tasks as task_rows;
 use crate::db::tickets as ticket_rows;
 use crate::db::workflows as workflow_rows;
+use crate::db::{Conn, execute_plain};
 use crate::email::{DIGEST_EMAIL, NOTIFICATION_EMAIL};
 use crate::error::Result;
 use crate::tasks::{self, END_LOGIC};
@@ -83,17 +83,17 @@ pub async fn dispatch_due(services: &Services) -> Result<usize> {
     // for its lock, so there the events that only write to the database share one
     // transaction (a transaction each made the runner take the lock a hundred times a round
     // while tickets were being submitted), and the others run one after the other.
-    let (outcomes, rest): (Vec<Result<()>>, Vec<ClaimedEvent>) = match services.db().backend() {
+    let (outcomes, rest, parallel) = match services.db().backend() {
         crate::db::Backend::Sqlite => {
             let (in_database, rest): (Vec<_>, Vec<_>) =
                 events.into_iter().partition(is_database_only);
-            (vec![process_together(services, &in_database).await], rest)
+            (
+                vec![process_together(services, &in_database).await],
+                rest,
+                1,
+            )
         }
-        crate::db::Backend::Postgres => (Vec::new(), events),
-    };
-    let parallel = match services.db().backend() {
-        crate::db::Backend::Sqlite => 1,
-        crate::db::Backend::Postgres => PARALLEL,
+        crate::db::Backend::Postgres => (Vec::new(), events, PARALLEL),
     };
     let others: Vec<Result<()>> = futures::stream::iter(rest)
         .map(|event| async move { process(services, &event).await })
@@ -189,11 +189,7 @@ async fn process_together(services: &Services, events: &[ClaimedEvent]) -> Resul
 
 async fn undo_savepoint(conn: &mut Conn<'_>) -> Result<()> {
     execute_plain(conn, "ROLLBACK TO event").await?;
-    execute_plain(conn, "RELEASE event").await
-}
-
-async fn execute_plain(conn: &mut Conn<'_>, sql: &'static str) -> Result<()> {
-    crate::execute!(conn, sqlx::query(sql))?;
+    execute_plain(conn, "RELEASE event").await?;
     Ok(())
 }
 

@@ -520,15 +520,15 @@ async fn write_batch_guarded(db: &Db, batch: &[WriteJob]) -> Vec<Result<Saved>> 
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
         let outcome = async {
-            execute_plain(&mut tx.conn(), "SAVEPOINT ticket").await?;
+            crate::db::execute_plain(&mut tx.conn(), "SAVEPOINT ticket").await?;
             match write_ticket(&mut tx.conn(), &job.submission, job.actor_id).await {
                 Ok(written) => {
-                    execute_plain(&mut tx.conn(), "RELEASE ticket").await?;
+                    crate::db::execute_plain(&mut tx.conn(), "RELEASE ticket").await?;
                     Ok(Ok(written))
                 }
                 Err(err) => {
-                    execute_plain(&mut tx.conn(), "ROLLBACK TO ticket").await?;
-                    execute_plain(&mut tx.conn(), "RELEASE ticket").await?;
+                    crate::db::execute_plain(&mut tx.conn(), "ROLLBACK TO ticket").await?;
+                    crate::db::execute_plain(&mut tx.conn(), "RELEASE ticket").await?;
                     Ok::<_, sqlx::Error>(Err(err))
                 }
             }
@@ -541,11 +541,6 @@ async fn write_batch_guarded(db: &Db, batch: &[WriteJob]) -> Vec<Result<Saved>> 
         }
     }
     commit_batch(tx, batch, results).await
-}
-
-async fn execute_plain(conn: &mut Conn<'_>, sql: &'static str) -> sqlx::Result<()> {
-    crate::execute!(conn, sqlx::query(sql))?;
-    Ok(())
 }
 
 /// Submits a ticket as the signed-in user (the portal, or REST with a user's token).

@@ -89,6 +89,12 @@ macro_rules! bind_all {
     }};
 }
 
+/// Runs a statement that takes no arguments and returns nothing (savepoints).
+pub(crate) async fn execute_plain(conn: &mut Conn<'_>, sql: &'static str) -> sqlx::Result<()> {
+    crate::execute!(conn, sqlx::query(sql))?;
+    Ok(())
+}
+
 /// SQLite's "database is locked" (`SQLITE_BUSY`, and its snapshot variant).
 fn is_sqlite_busy(err: &sqlx::Error) -> bool {
     err.as_database_error()

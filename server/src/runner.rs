@@ -23,6 +23,9 @@ const PRUNE_EVERY: Duration = Duration::from_secs(15 * 60);
 /// (replicas, workers) and retries coming due are found within this time.
 const OUTBOX_POLL: Duration = Duration::from_secs(1);
 
+/// How often a round runs while submissions arrive in a burst.
+const BUSY_ROUND_EVERY: Duration = Duration::from_millis(100);
+
 /// Starts the runner; it stops when `cancel` fires. With the browser-session store it also
 /// deletes expired browser sessions. With an AMQP URL the outbox goes through RabbitMQ
 /// ([`crate::broker`]); without, its events are handled here.
@@ -92,14 +95,41 @@ pub fn start(
 }
 
 /// Takes due outbox events whenever this process wrote some, and every [`OUTBOX_POLL`].
+///
+/// It gives way to a burst of submissions: while this process writes events faster than
+/// the trickle of a working day (see [`services::outbox::OutboxWake::is_busy`]), rounds are
+/// short ([`services::outbox::BUSY_BATCH`]) and at most one every [`BUSY_ROUND_EVERY`].
+/// Submitting is what people wait on, and on two cores routing a ticket costs more than
+/// taking it; the outbox keeps every event, and the backlog is routed at full speed as soon
+/// as the burst eases.
 async fn dispatch(services: Services, cancel: CancellationToken) {
     let wake = services.outbox_wake().clone();
+    let mut looked = (0, std::time::Instant::now());
+    let mut was_busy = false;
     loop {
-        // A full batch may mean more are waiting: go again at once.
-        let again = match services::outbox::dispatch_due(&services).await {
-            Ok(handled) => {
-                handled >= usize::try_from(services::outbox::BATCH).unwrap_or(usize::MAX)
+        let busy = wake.is_busy(&mut looked);
+        if busy != was_busy {
+            if busy {
+                tracing::info!("a burst of submissions: routing gives way until it eases");
+            } else {
+                tracing::info!("the burst has eased: routing at full speed");
             }
+            was_busy = busy;
+        }
+        if busy {
+            tokio::select! {
+                () = cancel.cancelled() => break,
+                () = tokio::time::sleep(BUSY_ROUND_EVERY) => {}
+            }
+        }
+        let limit = if busy {
+            services::outbox::BUSY_BATCH
+        } else {
+            services::outbox::BATCH
+        };
+        // A full round may mean more are waiting: go again at once.
+        let again = match services::outbox::dispatch_due(&services, limit).await {
+            Ok(handled) => handled >= usize::try_from(limit).unwrap_or(usize::MAX),
             Err(err) => {
                 tracing::warn!(error = %err, "outbox dispatch failed");
                 false

@@ -301,7 +301,7 @@ async fn the_users_choices_stop_a_kind_and_the_digest_gathers_the_rest() {
         .await
         .unwrap();
     assert_eq!(queued, 1);
-    services.outbox_wake().notify_one();
+    services.outbox_wake().wrote();
     let digest = smtp.wait_for("emma@example.com", "Your TTS digest").await;
     assert_eq!(
         digest.matches("mentioned you").count(),
@@ -348,7 +348,7 @@ async fn an_smtp_server_that_is_down_is_retried_visibly_until_it_answers() {
     // The server comes back; after the backoff the mail goes out, once.
     let smtp = smtp.start().await;
     app.services().clock().advance(Duration::from_secs(10));
-    app.services().outbox_wake().notify_one();
+    app.services().outbox_wake().wrote();
     smtp.wait_for("emma@example.com", "commented on").await;
     let sent = deliveries(&admin, "comment.posted", "sent", 1).await;
     assert_eq!(sent[0]["attempts"], 2, "{sent:?}");

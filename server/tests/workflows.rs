@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use common::{As, TestApp, demo_signed_in as demo, seed_demo, signed_in, spawn, spawn_with_config};
 use domain::SystemRole;
+use futures::StreamExt as _;
 use serde_json::{Value, json};
 
 /// Waits until the ticket's task exists (the runner takes `ticket.created` from the outbox).
@@ -309,7 +310,7 @@ async fn a_hardware_request_walks_every_step_to_the_asset_system() {
         "{failed}"
     );
     app.services().clock().advance(Duration::from_secs(60));
-    app.services().outbox_wake().notify_one();
+    app.services().outbox_wake().wrote();
     let done = end_logic_reaches(&app, &employee, task_id, "done").await;
     assert!(
         done["end_logic_detail"].as_str().unwrap().contains("200"),
@@ -601,6 +602,61 @@ async fn an_event_that_fails_is_retried_alone_and_the_tickets_routed_beside_it_k
         let (pending, error) = outbox_state(&app, &format!("ticket.created:{ticket}")).await;
         assert!(!pending && error.is_none(), "ticket {ticket}: {error:?}");
     }
+}
+
+/// One number read from the database.
+async fn scalar(app: &TestApp, sql: &str) -> i64 {
+    match app.db() {
+        services::Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        services::Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+    }
+}
+
+/// A burst of submissions makes the runner give way (short rounds, spaced out) while the
+/// burst lasts; once it eases, every ticket is routed, each exactly once.
+#[tokio::test]
+async fn a_burst_of_submissions_is_routed_in_full_once_it_eases() {
+    let app = spawn().await;
+    app.user("admin@example.com", SystemRole::Admin).await;
+    let agent = app.user("agent@example.com", SystemRole::Agent).await;
+    app.user("employee@example.com", SystemRole::Employee).await;
+    let admin = signed_in(&app, "admin@example.com").await;
+    let employee = signed_in(&app, "employee@example.com").await;
+    let role = role_with(&admin, "Desk", &[agent]).await;
+    simple_workflow(&admin, "Everything", role, None, 48).await;
+
+    const BURST: i64 = 400;
+    let submissions = futures::stream::iter(0..BURST).map(|n| {
+        let employee = employee.clone();
+        async move { submit(&employee, &format!("Burst {n}"), json!({})).await }
+    });
+    let tickets: Vec<i64> = submissions.buffer_unordered(32).collect().await;
+    assert_eq!(tickets.len(), usize::try_from(BURST).unwrap());
+
+    let mut routed = 0;
+    for _ in 0..400 {
+        routed = scalar(&app, "SELECT COUNT(*) FROM tasks").await;
+        if routed >= BURST {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(routed, BURST, "every ticket of the burst gets its task");
+    assert_eq!(
+        scalar(&app, "SELECT COUNT(DISTINCT ticket_id) FROM tasks").await,
+        BURST,
+        "one task per ticket"
+    );
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT COUNT(*) FROM outbox WHERE processed_at IS NULL AND topic = 'ticket.created'"
+        )
+        .await,
+        0
+    );
+    let last = tickets.iter().max().unwrap();
+    assert_eq!(holder(&task_of(&admin, *last).await), "agent@example.com");
 }
 
 #[tokio::test]
@@ -1291,7 +1347,7 @@ async fn an_asset_system_that_keeps_failing_is_retried_then_given_up_visibly() {
             );
         }
         app.services().clock().advance(Duration::from_secs(601));
-        app.services().outbox_wake().notify_one();
+        app.services().outbox_wake().wrote();
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     assert_eq!(ams.calls.lock().unwrap().len(), 8);
@@ -1299,7 +1355,7 @@ async fn an_asset_system_that_keeps_failing_is_retried_then_given_up_visibly() {
     assert_eq!(task["end_logic_status"], "gave_up", "{task}");
     // Nothing more is tried.
     app.services().clock().advance(Duration::from_secs(3600));
-    app.services().outbox_wake().notify_one();
+    app.services().outbox_wake().wrote();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(ams.calls.lock().unwrap().len(), 8);
 }

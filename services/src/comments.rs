@@ -233,7 +233,7 @@ pub async fn post(
     ticket_rows::touch(&mut tx.conn(), ticket_id, now).await?;
     enqueue_notifications(&mut tx.conn(), id, true, now).await?;
     tx.commit().await?;
-    services.outbox_wake().notify_one();
+    services.outbox_wake().wrote();
 
     let posted = get(services, principal, id).await?;
     let action = if parent_id.is_some() {
@@ -267,7 +267,7 @@ pub async fn edit(
     // Newly mentioned people are told; everyone else was told when it was posted.
     enqueue_notifications(&mut tx.conn(), id, false, now).await?;
     tx.commit().await?;
-    services.outbox_wake().notify_one();
+    services.outbox_wake().wrote();
     let edited = get(services, principal, id).await?;
     publish(services, CommentAction::Update, &edited);
     Ok(edited)

@@ -382,7 +382,7 @@ pub async fn queue_digests(services: &Services, now: DateTime<Utc>) -> Result<us
         queued += 1;
     }
     if queued > 0 {
-        services.outbox_wake().notify_one();
+        services.outbox_wake().wrote();
     }
     Ok(queued)
 }
@@ -522,7 +522,7 @@ pub async fn send_from_outside(
         crate::notifications::notify(&mut tx.conn(), user.id, &notice, now).await?;
     }
     tx.commit().await?;
-    services.outbox_wake().notify_one();
+    services.outbox_wake().wrote();
     services.live().nudge();
     Ok(batch.len())
 }

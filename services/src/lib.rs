@@ -52,7 +52,7 @@ struct Inner {
     http: reqwest::Client,
     /// Woken when this process writes outbox events, so the runner takes them at once
     /// rather than at its next poll.
-    outbox_wake: Arc<tokio::sync::Notify>,
+    outbox_wake: Arc<outbox::OutboxWake>,
     live: Arc<live::LiveHub>,
     email: email::EmailSettings,
 }
@@ -70,7 +70,7 @@ pub struct Settings {
 impl Services {
     pub fn new(db: Db, mailer: mail::Mailer, settings: Settings) -> Self {
         let auth = AuthService::new(db.clone(), mailer, settings.auth);
-        let outbox_wake = Arc::new(tokio::sync::Notify::new());
+        let outbox_wake = Arc::new(outbox::OutboxWake::default());
         let inner = Inner {
             ticket_writer: tickets::TicketWriter::new(db.clone(), outbox_wake.clone()),
             clock: clock::Clock::default(),
@@ -141,7 +141,7 @@ impl Services {
     }
 
     /// Wakes the runner's outbox dispatcher.
-    pub fn outbox_wake(&self) -> &Arc<tokio::sync::Notify> {
+    pub fn outbox_wake(&self) -> &Arc<outbox::OutboxWake> {
         &self.inner.outbox_wake
     }
 }

@@ -7,7 +7,8 @@
 //! or BMS), `comment.posted` (notify the people concerned), `notification.email` and
 //! `notification.digest` (e-mail).
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::StreamExt as _;
@@ -36,6 +37,10 @@ pub const TOPICS: [&str; 5] = [
 ];
 /// How many events one round takes.
 pub const BATCH: i64 = 100;
+/// How many events a round takes while submissions are arriving in a burst (see
+/// [`OutboxWake::is_busy`]): a short round holds SQLite's write lock only briefly, so the
+/// submissions waiting behind it are not held up for long.
+pub const BUSY_BATCH: i64 = 20;
 /// How many events of a batch are handled at once on PostgreSQL.
 const PARALLEL: usize = 8;
 /// How long a taken event stays hidden from other takers: longer than any handler runs.
@@ -73,10 +78,48 @@ pub fn backoff(attempts: i64) -> TimeDelta {
     TimeDelta::seconds(2_i64.pow(exponent).min(600))
 }
 
-/// Takes due events and handles them here; how many were handled. (With a broker, the runner
-/// relays them instead: [`claim_due`], then consumers call [`process_by_id`].)
-pub async fn dispatch_due(services: &Services) -> Result<usize> {
-    let events = claim_due(services, LEASE).await?;
+/// Wakes the runner when this process writes outbox events, and counts them, so that the
+/// runner can tell a burst of submissions from the usual trickle.
+#[derive(Default)]
+pub struct OutboxWake {
+    notify: tokio::sync::Notify,
+    written: AtomicU64,
+}
+
+/// Writes faster than this (events a second, in this process) are a burst.
+const BUSY_RATE: f64 = 200.0;
+/// The shortest time over which a rate is judged: two events a millisecond apart are not a
+/// burst.
+const SHORTEST_WINDOW: Duration = Duration::from_millis(50);
+
+impl OutboxWake {
+    /// Events were written (or became due): the runner should look.
+    pub fn wrote(&self) {
+        self.written.fetch_add(1, Ordering::Relaxed);
+        self.notify.notify_one();
+    }
+
+    /// Waits until [`Self::wrote`] is called (or was, since the last wait).
+    pub async fn notified(&self) {
+        self.notify.notified().await;
+    }
+
+    /// Whether events are being written faster than [`BUSY_RATE`] since `since`, the count
+    /// and instant of the previous look (updated to now).
+    pub fn is_busy(&self, since: &mut (u64, Instant)) -> bool {
+        let (written, now) = (self.written.load(Ordering::Relaxed), Instant::now());
+        let window = now.duration_since(since.1).max(SHORTEST_WINDOW);
+        let count = written.saturating_sub(since.0);
+        *since = (written, now);
+        count as f64 > BUSY_RATE * window.as_secs_f64()
+    }
+}
+
+/// Takes up to `limit` due events and handles them here; how many were handled. (With a
+/// broker, the runner relays them instead: [`claim_due`], then consumers call
+/// [`process_by_id`].)
+pub async fn dispatch_due(services: &Services, limit: i64) -> Result<usize> {
+    let events = claim_due(services, LEASE, limit).await?;
     let count = events.len();
     // Events are independent (each keyed to its own ticket or task), so on PostgreSQL several
     // are handled at once. SQLite has one writer: handlers running together would only wait
@@ -111,12 +154,16 @@ pub async fn dispatch_due(services: &Services) -> Result<usize> {
     Ok(count)
 }
 
-/// Takes up to [`BATCH`] due events and hides them from other takers for `lease` (if this
+/// Takes up to `limit` due events and hides them from other takers for `lease` (if this
 /// process dies before they are done, they come back then).
-pub async fn claim_due(services: &Services, lease: TimeDelta) -> Result<Vec<ClaimedEvent>> {
+pub async fn claim_due(
+    services: &Services,
+    lease: TimeDelta,
+    limit: i64,
+) -> Result<Vec<ClaimedEvent>> {
     let now = services.clock().now();
     let mut tx = services.db().begin().await?;
-    let events = rows::claim(&mut tx.conn(), &TOPICS, now, now + lease, BATCH).await?;
+    let events = rows::claim(&mut tx.conn(), &TOPICS, now, now + lease, limit).await?;
     tx.commit().await?;
     Ok(events)
 }
@@ -466,5 +513,28 @@ mod tests {
             sign("Jefe", "what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+    }
+
+    /// A few events over a second are the usual trickle; a hundred at once are a burst; the
+    /// next look, with nothing written since, is calm again.
+    #[test]
+    fn a_burst_of_writes_is_told_from_a_trickle() {
+        let wake = OutboxWake::default();
+        let second_ago = Instant::now()
+            .checked_sub(Duration::from_secs(1))
+            .unwrap_or_else(Instant::now);
+        let mut looked = (0, second_ago);
+        for _ in 0..5 {
+            wake.wrote();
+        }
+        assert!(!wake.is_busy(&mut looked), "5 events in a second");
+        assert_eq!(looked.0, 5);
+        for _ in 0..100 {
+            wake.wrote();
+        }
+        assert!(wake.is_busy(&mut looked), "100 events at once");
+        assert!(!wake.is_busy(&mut looked), "nothing since the last look");
+        wake.wrote();
+        assert!(!wake.is_busy(&mut looked), "one event is never a burst");
     }
 }

@@ -285,7 +285,7 @@ pub struct TicketWriter {
     db: Db,
     queue: Option<tokio::sync::mpsc::Sender<WriteJob>>,
     /// Told when a ticket was created, so its `ticket.created` event is taken at once.
-    outbox_wake: Option<std::sync::Arc<tokio::sync::Notify>>,
+    outbox_wake: Option<std::sync::Arc<crate::outbox::OutboxWake>>,
 }
 
 struct WriteJob {
@@ -297,7 +297,7 @@ struct WriteJob {
 impl TicketWriter {
     /// The writer for `db`; on SQLite it starts the batching task (it ends when the last
     /// copy of this writer is dropped).
-    pub fn new(db: Db, outbox_wake: std::sync::Arc<tokio::sync::Notify>) -> Self {
+    pub fn new(db: Db, outbox_wake: std::sync::Arc<crate::outbox::OutboxWake>) -> Self {
         let queue = (db.backend() == Backend::Sqlite).then(|| {
             let (queue, jobs) = tokio::sync::mpsc::channel(4 * MAX_BATCH);
             tokio::spawn(write_batches(db.clone(), jobs));
@@ -323,7 +323,7 @@ impl TicketWriter {
     async fn write(&self, submission: Submission, actor_id: Option<i64>) -> Result<Saved> {
         let saved = self.write_now(submission, actor_id).await;
         if let (Ok(Saved { created: true, .. }), Some(wake)) = (&saved, &self.outbox_wake) {
-            wake.notify_one();
+            wake.wrote();
         }
         saved
     }

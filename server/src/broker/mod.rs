@@ -214,13 +214,16 @@ async fn relay(
 ) -> anyhow::Result<()> {
     let wake = services.outbox_wake().clone();
     loop {
-        let events = match services::outbox::claim_due(services, PUBLISH_LEASE).await {
-            Ok(events) => events,
-            Err(err) => {
-                tracing::warn!(error = %err, "taking outbox events failed");
-                Vec::new()
-            }
-        };
+        let events =
+            match services::outbox::claim_due(services, PUBLISH_LEASE, services::outbox::BATCH)
+                .await
+            {
+                Ok(events) => events,
+                Err(err) => {
+                    tracing::warn!(error = %err, "taking outbox events failed");
+                    Vec::new()
+                }
+            };
         let full = i64::try_from(events.len()).unwrap_or(i64::MAX) >= services::outbox::BATCH;
         if let Err(err) = publish_events(services, channel, &events).await {
             // The batch goes back to the outbox at once rather than after its lease.

@@ -296,9 +296,9 @@ pub async fn spawn_with_demo_and_config(
 
 async fn spawn_configured(raw: RawConfig, demo: bool, dir: tempfile::TempDir) -> TestApp {
     // The server's warnings and errors go to the test's output, shown when a test fails (a
-    // 500 then says why).
+    // 500 then says why; `TTS_TEST_LOG=info` shows more).
     let _ = tracing_subscriber::fmt()
-        .with_env_filter("warn")
+        .with_env_filter(std::env::var("TTS_TEST_LOG").unwrap_or_else(|_| "warn".into()))
         .with_test_writer()
         .try_init();
     let config = raw.resolve().unwrap();

@@ -643,6 +643,9 @@ fn Node(
             on:focus=focus
             on:dblclick=move |_| state.tab.set(super::state::PanelTab::Properties)
         >
+            // A plain offset box for the shadow: an SVG drop-shadow filter on two hundred
+            // steps made every frame of a drag repaint them all through the filter.
+            <rect class="node-shadow" y="2" width=NODE_WIDTH height=NODE_HEIGHT rx="10" />
             <rect class="node-box" width=NODE_WIDTH height=NODE_HEIGHT rx="10" />
             <rect class="node-stripe" width="5" height=NODE_HEIGHT rx="2" />
             <text class="node-name" x="16" y="26">{name}</text>
@@ -775,7 +778,16 @@ fn Minimap(state: EditorState, graph: Signal<WorkflowGraph>) -> impl IntoView {
         graph.with(|g| {
             model::bounds(g).map(|(l, t, r, b)| {
                 let pad = 80.0;
-                (l - pad, t - pad, r - l + 2.0 * pad, b - t + 2.0 * pad)
+                let (w, h) = (r - l + 2.0 * pad, b - t + 2.0 * pad);
+                // Widened or heightened to the map's own shape, so the graph sits in its
+                // middle (a wide graph left the bottom of the map empty).
+                let (framed_w, framed_h) = (w.max(h * WIDTH / HEIGHT), h.max(w * HEIGHT / WIDTH));
+                (
+                    l - pad - (framed_w - w) / 2.0,
+                    t - pad - (framed_h - h) / 2.0,
+                    framed_w,
+                    framed_h,
+                )
             })
         })
     });

@@ -97,8 +97,12 @@ def wrk(url, token, script_body=None, method="GET"):
     return rate, lat.get("50"), lat.get("99"), int(errors.group(1)) if errors else 0
 
 
-def pending_routing(backend, database):
-    sql = "SELECT COUNT(*) FROM outbox WHERE processed_at IS NULL AND topic = 'ticket.created'"
+ROUTING = "processed_at IS NULL AND topic = 'ticket.created'"
+EVERY_EVENT = "processed_at IS NULL"
+
+
+def pending_events(backend, database, condition):
+    sql = f"SELECT COUNT(*) FROM outbox WHERE {condition}"
     if backend == "sqlite":
         import sqlite3
         conn = sqlite3.connect(database)
@@ -109,12 +113,12 @@ def pending_routing(backend, database):
                               capture_output=True, text=True).stdout.strip())
 
 
-def wait_for_routing(backend, database, limit=300):
+def wait_for_outbox(backend, database, condition, limit=300):
     began = time.perf_counter()
-    pending = pending_routing(backend, database)
+    pending = pending_events(backend, database, condition)
     while pending and time.perf_counter() - began < limit:
-        time.sleep(0.2)
-        pending = pending_routing(backend, database)
+        time.sleep(0.5)
+        pending = pending_events(backend, database, condition)
     return pending, time.perf_counter() - began
 
 
@@ -169,8 +173,12 @@ def bench(binary, backend, database_url, only):
                 # The runner gives way to a burst of submissions; the workloads after this
                 # one should not measure its catching up, and how long that takes is a
                 # figure of its own.
-                pending, seconds = wait_for_routing(backend, database)
+                pending, seconds = wait_for_outbox(backend, database, ROUTING)
                 print(f"[{backend}] created tickets all routed {seconds:.1f} s after the burst"
+                      f" ({pending} still pending)", flush=True)
+                # Each assignment also e-mails the assignee (to the mailbox folder here).
+                pending, seconds = wait_for_outbox(backend, database, EVERY_EVENT, limit=900)
+                print(f"[{backend}] and their e-mails sent {seconds:.1f} s after that"
                       f" ({pending} still pending)", flush=True)
     process.terminate()
     process.wait(timeout=30)

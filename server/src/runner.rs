@@ -73,6 +73,7 @@ pub fn start(
                     if let Err(err) = services.db().optimize().await {
                         tracing::warn!(error = format!("{err:#}"), "database optimize failed");
                     }
+                    tidy_search_indexes(&services).await;
                 }
                 _ = prune.tick() => {
                     match services::auth::prune_expired(services.db()).await {
@@ -106,11 +107,15 @@ async fn dispatch(services: Services, cancel: CancellationToken) {
     let wake = services.outbox_wake().clone();
     let mut looked = (0, std::time::Instant::now());
     let mut was_busy = false;
+    // A burst leaves the full-text indexes in many small pieces: merged once its backlog is
+    // routed.
+    let mut tidy_after_backlog = false;
     loop {
         let busy = wake.is_busy(&mut looked);
         if busy != was_busy {
             if busy {
                 tracing::info!("a burst of submissions: routing gives way until it eases");
+                tidy_after_backlog = true;
             } else {
                 tracing::info!("the burst has eased: routing at full speed");
             }
@@ -138,10 +143,26 @@ async fn dispatch(services: Services, cancel: CancellationToken) {
         if again {
             continue;
         }
+        if tidy_after_backlog && !busy {
+            tidy_after_backlog = false;
+            tidy_search_indexes(&services).await;
+        }
         tokio::select! {
             () = cancel.cancelled() => break,
             () = wake.notified() => {}
             () = tokio::time::sleep(OUTBOX_POLL) => {}
         }
+    }
+}
+
+/// Merges the full-text indexes (see [`services::Db::tidy_search_indexes`]), logging what it did.
+async fn tidy_search_indexes(services: &Services) {
+    match services.db().tidy_search_indexes().await {
+        Ok(0) => {}
+        Ok(steps) => tracing::info!(steps, "full-text indexes merged"),
+        Err(err) => tracing::warn!(
+            error = format!("{err:#}"),
+            "merging full-text indexes failed"
+        ),
     }
 }

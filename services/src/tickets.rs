@@ -1497,4 +1497,34 @@ mod batch_tests {
         }
         assert_eq!(count(&db, "SELECT COUNT(*) FROM outbox").await, 40);
     }
+
+    /// Batches saved one after another leave the full-text index in pieces; tidying merges
+    /// them (and then has nothing left to do), and every ticket is still found.
+    #[tokio::test]
+    async fn a_fragmented_search_index_is_merged_and_still_finds_every_ticket() {
+        let (_folder, db, requester) = database().await;
+        for batch in 0..40 {
+            let jobs: Vec<WriteJob> = (0..5)
+                .map(|n| job(requester, &format!("Printer jam {batch}-{n}"), None, None).0)
+                .collect();
+            assert!(write_batch(&db, &jobs).await.iter().all(Result::is_ok));
+        }
+        assert!(
+            db.tidy_search_indexes().await.unwrap() > 0,
+            "40 small segments to merge"
+        );
+        assert_eq!(
+            db.tidy_search_indexes().await.unwrap(),
+            0,
+            "one segment is left"
+        );
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM tickets_fts WHERE tickets_fts MATCH 'printer'"
+            )
+            .await,
+            200
+        );
+    }
 }

@@ -105,7 +105,7 @@ pub fn start(
 /// as the burst eases.
 async fn dispatch(services: Services, cancel: CancellationToken) {
     let wake = services.outbox_wake().clone();
-    let mut looked = (0, std::time::Instant::now());
+    let mut looked = services::outbox::Look::now();
     let mut was_busy = false;
     // A burst leaves the full-text indexes in many small pieces: merged once its backlog is
     // routed.

@@ -548,16 +548,23 @@ async fn outbox_state(app: &TestApp, event_key: &str) -> (bool, Option<String>) 
     }
 }
 
-#[tokio::test]
-async fn an_event_that_fails_is_retried_alone_and_the_tickets_routed_beside_it_keep_their_tasks() {
-    let app = spawn().await;
+/// An admin, an employee, and one agent who takes every ticket (a catch-all workflow whose
+/// one role has only them); the admin's and the employee's sessions.
+async fn one_agent_desk(app: &TestApp) -> (As<'_>, As<'_>) {
     app.user("admin@example.com", SystemRole::Admin).await;
     let agent = app.user("agent@example.com", SystemRole::Agent).await;
     app.user("employee@example.com", SystemRole::Employee).await;
-    let admin = signed_in(&app, "admin@example.com").await;
-    let employee = signed_in(&app, "employee@example.com").await;
+    let admin = signed_in(app, "admin@example.com").await;
+    let employee = signed_in(app, "employee@example.com").await;
     let role = role_with(&admin, "Desk", &[agent]).await;
     simple_workflow(&admin, "Everything", role, None, 48).await;
+    (admin, employee)
+}
+
+#[tokio::test]
+async fn an_event_that_fails_is_retried_alone_and_the_tickets_routed_beside_it_keep_their_tasks() {
+    let app = spawn().await;
+    let (admin, employee) = one_agent_desk(&app).await;
 
     // An event that cannot be handled (no ticket in it), due with the tickets' own: on SQLite
     // the events of a round share one transaction, and this one must not undo the others.
@@ -617,13 +624,7 @@ async fn scalar(app: &TestApp, sql: &str) -> i64 {
 #[tokio::test]
 async fn a_burst_of_submissions_is_routed_in_full_once_it_eases() {
     let app = spawn().await;
-    app.user("admin@example.com", SystemRole::Admin).await;
-    let agent = app.user("agent@example.com", SystemRole::Agent).await;
-    app.user("employee@example.com", SystemRole::Employee).await;
-    let admin = signed_in(&app, "admin@example.com").await;
-    let employee = signed_in(&app, "employee@example.com").await;
-    let role = role_with(&admin, "Desk", &[agent]).await;
-    simple_workflow(&admin, "Everything", role, None, 48).await;
+    let (admin, employee) = one_agent_desk(&app).await;
 
     const BURST: i64 = 400;
     let submissions = futures::stream::iter(0..BURST).map(|n| {

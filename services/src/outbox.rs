@@ -104,14 +104,35 @@ impl OutboxWake {
         self.notify.notified().await;
     }
 
-    /// Whether events are being written faster than [`BUSY_RATE`] since `since`, the count
-    /// and instant of the previous look (updated to now).
-    pub fn is_busy(&self, since: &mut (u64, Instant)) -> bool {
-        let (written, now) = (self.written.load(Ordering::Relaxed), Instant::now());
-        let window = now.duration_since(since.1).max(SHORTEST_WINDOW);
-        let count = written.saturating_sub(since.0);
-        *since = (written, now);
+    /// Whether events have been written faster than [`BUSY_RATE`] since the previous look
+    /// (which becomes this one).
+    pub fn is_busy(&self, previous: &mut Look) -> bool {
+        let now = Look {
+            written: self.written.load(Ordering::Relaxed),
+            at: Instant::now(),
+        };
+        let window = now.at.duration_since(previous.at).max(SHORTEST_WINDOW);
+        let count = now.written.saturating_sub(previous.written);
+        *previous = now;
         count as f64 > BUSY_RATE * window.as_secs_f64()
+    }
+}
+
+/// How many events [`OutboxWake`] had counted, and when: what [`OutboxWake::is_busy`] compares
+/// with.
+#[derive(Debug, Clone, Copy)]
+pub struct Look {
+    written: u64,
+    at: Instant,
+}
+
+impl Look {
+    /// A first look, from now.
+    pub fn now() -> Self {
+        Self {
+            written: 0,
+            at: Instant::now(),
+        }
     }
 }
 
@@ -523,12 +544,15 @@ mod tests {
         let second_ago = Instant::now()
             .checked_sub(Duration::from_secs(1))
             .unwrap_or_else(Instant::now);
-        let mut looked = (0, second_ago);
+        let mut looked = Look {
+            written: 0,
+            at: second_ago,
+        };
         for _ in 0..5 {
             wake.wrote();
         }
         assert!(!wake.is_busy(&mut looked), "5 events in a second");
-        assert_eq!(looked.0, 5);
+        assert_eq!(looked.written, 5);
         for _ in 0..100 {
             wake.wrote();
         }

@@ -70,29 +70,19 @@ const SUMMARY_COLUMNS: &str = "t.id, t.subject, c.name AS category_name, \
      t.assignee_id, a.full_name AS assignee_name, a.email AS assignee_email, \
      t.created_at, t.updated_at";
 
-/// The names of [`SUMMARY_COLUMNS`], in order.
-const SUMMARY_NAMES: [&str; 14] = [
-    "id",
-    "subject",
-    "category_name",
-    "department_name",
-    "priority",
-    "status",
-    "requester_id",
-    "requester_name",
-    "requester_email",
-    "assignee_id",
-    "assignee_name",
-    "assignee_email",
-    "created_at",
-    "updated_at",
-];
-
 /// `json_object(…)` of a page's [`SummaryRow`] columns (SQLite).
 static SUMMARY_AS_JSON: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    let pairs: Vec<String> = SUMMARY_NAMES
-        .iter()
-        .map(|name| format!("'{name}', page.{name}"))
+    // Each column's name as the page has it: its alias, or the column after `t.`.
+    let pairs: Vec<String> = SUMMARY_COLUMNS
+        .split(',')
+        .map(|column| {
+            let column = column.trim();
+            let name = match column.rsplit_once(" AS ") {
+                Some((_, alias)) => alias,
+                None => column.rsplit('.').next().unwrap_or(column),
+            };
+            format!("'{name}', page.{name}")
+        })
         .collect();
     format!("json_object({})", pairs.join(", "))
 });

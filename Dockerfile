@@ -19,7 +19,7 @@ COPY Cargo.toml Cargo.lock ./
 # wasm-bindgen-cli must match the wasm-bindgen version in Cargo.lock.
 RUN cargo install wasm-bindgen-cli --version "$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')"
 COPY . .
-RUN cargo leptos build --release -P && cp target/release/tts /usr/local/bin/tts
+RUN cargo leptos build --release -P --split && cp target/release/tts /usr/local/bin/tts
 
 FROM debian:bookworm-slim
 RUN apt-get update \

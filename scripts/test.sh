@@ -28,8 +28,8 @@ pg_test="${pg_base%/*}/tts_test"
 psql -q "$pg_base" -c 'DROP DATABASE IF EXISTS tts_test WITH (FORCE)' -c 'CREATE DATABASE tts_test'
 TTS_TEST_DATABASE_URL="$pg_test" cargo test --locked -p domain -p services -p app -p server -- --include-ignored
 
-step "release build (cargo leptos build --release -P)"
-cargo leptos build --release -P
+step "release build (cargo leptos build --release -P --split)"
+cargo leptos build --release -P --split
 
 step "browser tests (headless Chromium against the release binary)"
 target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"

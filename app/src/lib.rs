@@ -15,7 +15,7 @@ pub mod ssr;
 use leptos::prelude::*;
 use leptos_meta::{Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route, path};
 
 use components::layout::AppLayout;
 use components::toast::{Toaster, provide_toaster};
@@ -62,35 +62,83 @@ pub fn App() -> impl IntoView {
         <Title formatter=|title: String| if title.is_empty() { "TTS".to_owned() } else { format!("{title} · TTS") } />
         <Router>
             <Routes fallback=|| view! { <AppLayout><NotFound /></AppLayout> }>
-                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
-                <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async />
-                <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async />
+                <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/forgot-password") view={Lazy::<ForgotPasswordRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/reset-password") view={Lazy::<ResetPasswordRoute>::new()} ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=AppLayoutOutlet ssr=SsrMode::Async>
-                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
-                    <Route path=path!("/tickets") view=tickets::TicketsPage ssr=SsrMode::Async />
-                    <Route path=path!("/tickets/new") view=tickets::NewTicketPage ssr=SsrMode::Async />
-                    <Route path=path!("/tickets/:id") view=tickets::TicketPage ssr=SsrMode::Async />
-                    <Route path=path!("/inbox") view=agent::InboxPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin") view=admin::AdminOverviewPage ssr=SsrMode::Async />
-                    <Route path=path!("/account") view=account::AccountPage ssr=SsrMode::Async />
-                    <Route path=path!("/account/security") view=account::SecurityPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/users") view=admin::users::UsersPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/users/:id") view=admin::users::UserPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/roles") view=admin::roles::RolesPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/roles/:id") view=admin::roles::RolePage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/api-keys") view=admin::keys::ApiKeysPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/security") view=admin::security::SecurityPolicyPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/helpdesk") view=admin::helpdesk::HelpdeskSettingsPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/workflows") view=admin::workflows::WorkflowsPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/workflows/:id") view=admin::workflows::WorkflowPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/workflows/:id/editor") view=admin::editor::WorkflowEditorPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/triage") view=admin::triage::TriagePage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/audit") view=admin::audit::AuditPage ssr=SsrMode::Async />
+                    <Route path=path!("/") view={Lazy::<HomeRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/tickets") view={Lazy::<TicketsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/tickets/new") view={Lazy::<NewTicketRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/tickets/:id") view={Lazy::<TicketRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/inbox") view={Lazy::<InboxRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin") view={Lazy::<AdminOverviewRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/account") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/account/security") view={Lazy::<SecurityRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/users") view={Lazy::<UsersRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/users/:id") view={Lazy::<UserRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/roles") view={Lazy::<RolesRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/roles/:id") view={Lazy::<RoleRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/api-keys") view={Lazy::<ApiKeysRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/security") view={Lazy::<SecurityPolicyRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/helpdesk") view={Lazy::<HelpdeskSettingsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/workflows") view={Lazy::<WorkflowsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/workflows/:id") view={Lazy::<WorkflowRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/workflows/:id/editor") view={Lazy::<WorkflowEditorRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/triage") view={Lazy::<TriageRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>
         <Toaster />
     }
+}
+
+/// Each page is a [`LazyRoute`]: `cargo leptos build --split` puts its WebAssembly in a chunk
+/// of its own, fetched when the page is first shown (and preloaded by the server-rendered
+/// page that shows it), so the first load carries the app's shell and one page rather than
+/// every page. Data is loaded by the page's own resources, as before; see
+/// docs/wasm-splitting.md.
+macro_rules! split_pages {
+    ($($route:ident => $($page:ident)::+,)*) => {$(
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <$($page)::+ /> }.into_any()
+            }
+        }
+    )*};
+}
+
+split_pages! {
+    LoginRoute => LoginPage,
+    ForgotPasswordRoute => ForgotPasswordPage,
+    ResetPasswordRoute => ResetPasswordPage,
+    HomeRoute => HomePage,
+    TicketsRoute => tickets::TicketsPage,
+    NewTicketRoute => tickets::NewTicketPage,
+    TicketRoute => tickets::TicketPage,
+    InboxRoute => agent::InboxPage,
+    AdminOverviewRoute => admin::AdminOverviewPage,
+    AccountRoute => account::AccountPage,
+    SecurityRoute => account::SecurityPage,
+    UsersRoute => admin::users::UsersPage,
+    UserRoute => admin::users::UserPage,
+    RolesRoute => admin::roles::RolesPage,
+    RoleRoute => admin::roles::RolePage,
+    ApiKeysRoute => admin::keys::ApiKeysPage,
+    SecurityPolicyRoute => admin::security::SecurityPolicyPage,
+    HelpdeskSettingsRoute => admin::helpdesk::HelpdeskSettingsPage,
+    WorkflowsRoute => admin::workflows::WorkflowsPage,
+    WorkflowRoute => admin::workflows::WorkflowPage,
+    WorkflowEditorRoute => admin::editor::WorkflowEditorPage,
+    TriageRoute => admin::triage::TriagePage,
+    AuditRoute => admin::audit::AuditPage,
 }
 
 /// The signed-in layout around the nested route's page.

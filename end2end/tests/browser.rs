@@ -2,7 +2,7 @@
 //! Debian's headless Chromium by chromedriver (WebDriver). Nothing here downloads a browser.
 //!
 //! `TTS_E2E_BINARY` names the binary (scripts/test.sh builds it with `cargo leptos build
-//! --release -P` first). Every test also saves screenshots under `end2end/screenshots/`.
+//! --release -P --split` first). Every test also saves screenshots under `end2end/screenshots/`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod harness;

@@ -12,6 +12,28 @@ use rust_embed::RustEmbed;
 #[folder = "../target/site"]
 struct Site;
 
+/// Where `cargo leptos build --split` lists the WebAssembly chunks each lazy page needs.
+const SPLIT_MANIFEST: &str = "pkg/__wasm_split_manifest.json";
+
+/// Copies the embedded chunk manifest under `folder` (as `pkg/__wasm_split_manifest.json`) and
+/// returns `folder`, to be the site root Leptos reads it from: Leptos reads the manifest from
+/// disk to add a page's chunks to its `<head>` as preloads, and this binary carries its site
+/// inside. `None` when the build was not split (the pages then fetch their chunks as they
+/// hydrate, one round trip later).
+pub fn write_split_manifest(
+    folder: &std::path::Path,
+) -> std::io::Result<Option<std::path::PathBuf>> {
+    let Some(manifest) = Site::get(SPLIT_MANIFEST) else {
+        return Ok(None);
+    };
+    let path = folder.join(SPLIT_MANIFEST);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(&path, manifest.data)?;
+    Ok(Some(folder.to_owned()))
+}
+
 /// The embedded file for a request path, if there is one.
 pub fn response_for(path: &str, request_headers: &HeaderMap) -> Option<Response> {
     let name = path.trim_start_matches('/');

@@ -15,7 +15,7 @@ pub mod ssr;
 use leptos::prelude::*;
 use leptos_meta::{Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route, path};
+use leptos_router::{Lazy, LazyRoute, SsrMode, path};
 
 use components::layout::AppLayout;
 use components::toast::{Toaster, provide_toaster};
@@ -93,52 +93,80 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Each page is a [`LazyRoute`]: `cargo leptos build --split` puts its WebAssembly in a chunk
-/// of its own, fetched when the page is first shown (and preloaded by the server-rendered
-/// page that shows it), so the first load carries the app's shell and one page rather than
-/// every page. Data is loaded by the page's own resources, as before; see
-/// docs/wasm-splitting.md.
-macro_rules! split_pages {
-    ($($route:ident => $($page:ident)::+,)*) => {$(
-        struct $route;
-
-        #[lazy_route]
-        impl LazyRoute for $route {
-            fn data() -> Self {
-                $route
-            }
-
-            fn view(_this: Self) -> AnyView {
-                view! { <$($page)::+ /> }.into_any()
+/// The pages come in five groups, each a [`LazyRoute`] chunk of WebAssembly that
+/// `cargo leptos build --split` cuts out of the main module: the first load carries the app's
+/// shell and the group of the page shown, and a group is fetched when one of its pages is
+/// first shown (the server-rendered page preloads it). Groups rather than one chunk per
+/// page: the splitter gives every set of pages sharing some code a chunk of its own, and with
+/// a chunk per page a page needed up to 300 small files. Data is loaded by the pages' own
+/// resources, as before; see docs/wasm-splitting.md.
+macro_rules! page_groups {
+    ($($group:ident, preloaded by $preload:ident { $($route:ident => $($page:ident)::+,)* })*) => {$(
+        #[leptos::lazy]
+        fn $group(route: &'static str) -> AnyView {
+            match route {
+                $(stringify!($route) => view! { <$($page)::+ /> }.into_any(),)*
+                _ => unreachable!("{route} is not in {}", stringify!($group)),
             }
         }
+
+        $(
+            struct $route;
+
+            impl LazyRoute for $route {
+                fn data() -> Self {
+                    $route
+                }
+
+                async fn view(_this: Self) -> AnyView {
+                    $group(stringify!($route)).await
+                }
+
+                // The router awaits this before it builds (or hydrates) the page, so that the
+                // page's view is ready at once; `#[lazy]` names the loader `__preload_<fn>`.
+                async fn preload() {
+                    #[cfg(target_arch = "wasm32")]
+                    $preload().await;
+                }
+            }
+        )*
     )*};
 }
 
-split_pages! {
-    LoginRoute => LoginPage,
-    ForgotPasswordRoute => ForgotPasswordPage,
-    ResetPasswordRoute => ResetPasswordPage,
-    HomeRoute => HomePage,
-    TicketsRoute => tickets::TicketsPage,
-    NewTicketRoute => tickets::NewTicketPage,
-    TicketRoute => tickets::TicketPage,
-    InboxRoute => agent::InboxPage,
-    AdminOverviewRoute => admin::AdminOverviewPage,
-    AccountRoute => account::AccountPage,
-    SecurityRoute => account::SecurityPage,
-    UsersRoute => admin::users::UsersPage,
-    UserRoute => admin::users::UserPage,
-    RolesRoute => admin::roles::RolesPage,
-    RoleRoute => admin::roles::RolePage,
-    ApiKeysRoute => admin::keys::ApiKeysPage,
-    SecurityPolicyRoute => admin::security::SecurityPolicyPage,
-    HelpdeskSettingsRoute => admin::helpdesk::HelpdeskSettingsPage,
-    WorkflowsRoute => admin::workflows::WorkflowsPage,
-    WorkflowRoute => admin::workflows::WorkflowPage,
-    WorkflowEditorRoute => admin::editor::WorkflowEditorPage,
-    TriageRoute => admin::triage::TriagePage,
-    AuditRoute => admin::audit::AuditPage,
+page_groups! {
+    sign_in_pages, preloaded by __preload_sign_in_pages {
+        LoginRoute => LoginPage,
+        ForgotPasswordRoute => ForgotPasswordPage,
+        ResetPasswordRoute => ResetPasswordPage,
+    }
+    home_pages, preloaded by __preload_home_pages {
+        HomeRoute => HomePage,
+        AccountRoute => account::AccountPage,
+        SecurityRoute => account::SecurityPage,
+    }
+    ticket_pages, preloaded by __preload_ticket_pages {
+        TicketsRoute => tickets::TicketsPage,
+        NewTicketRoute => tickets::NewTicketPage,
+        TicketRoute => tickets::TicketPage,
+        InboxRoute => agent::InboxPage,
+    }
+    admin_pages, preloaded by __preload_admin_pages {
+        AdminOverviewRoute => admin::AdminOverviewPage,
+        UsersRoute => admin::users::UsersPage,
+        UserRoute => admin::users::UserPage,
+        RolesRoute => admin::roles::RolesPage,
+        RoleRoute => admin::roles::RolePage,
+        ApiKeysRoute => admin::keys::ApiKeysPage,
+        SecurityPolicyRoute => admin::security::SecurityPolicyPage,
+        HelpdeskSettingsRoute => admin::helpdesk::HelpdeskSettingsPage,
+        WorkflowsRoute => admin::workflows::WorkflowsPage,
+        WorkflowRoute => admin::workflows::WorkflowPage,
+        TriageRoute => admin::triage::TriagePage,
+        AuditRoute => admin::audit::AuditPage,
+    }
+    editor_pages, preloaded by __preload_editor_pages {
+        WorkflowEditorRoute => admin::editor::WorkflowEditorPage,
+    }
 }
 
 /// The signed-in layout around the nested route's page.

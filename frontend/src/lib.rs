@@ -3,6 +3,6 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    // Waits for the current page's WebAssembly chunk (see app::split_pages) before hydrating.
+    // Waits for the current page's WebAssembly chunk (see app::page_groups) before hydrating.
     leptos::mount::hydrate_lazy(app::App);
 }

@@ -376,6 +376,37 @@ async fn search_finds_words_and_prefixes_best_match_first() {
         assert_eq!(status, 200);
         assert_eq!(subjects(&found), vec![expected], "{typed}: {found}");
     }
+    // A prefix that begins many indexed words, or words that are not plain letters and
+    // digits, still finds what it begins (PostgreSQL searches a short prefix as the words
+    // it begins, and keeps the prefix for these).
+    let many: Vec<String> = (1..=40).map(|n| format!("widget{n:02}")).collect();
+    for (subject, description) in [
+        ("Many widgets", many.join(" ")),
+        (
+            "Host down",
+            "Cannot reach intranet-gw.example.org since noon".to_owned(),
+        ),
+    ] {
+        let (status, _) = d
+            .employee
+            .post(
+                "/api/v1/tickets/",
+                json!({"subject": subject, "description": description}),
+            )
+            .await;
+        assert_eq!(status, 201);
+    }
+    for (typed, expected) in [
+        ("widg", "Many widgets"),
+        ("widget3", "Many widgets"),
+        ("intranet", "Host down"),
+        ("intran", "Host down"),
+    ] {
+        let path = format!("/api/v1/tickets/?q={}", urlencode(typed));
+        let (status, found) = d.employee.get(&path).await;
+        assert_eq!(status, 200);
+        assert_eq!(subjects(&found), vec![expected], "{typed}: {found}");
+    }
     for far in ["qqqqqqq", "prxxxxr", "vpm"] {
         let path = format!("/api/v1/tickets/?q={}", urlencode(far));
         let (_, found) = d.employee.get(&path).await;

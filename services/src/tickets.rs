@@ -14,7 +14,7 @@ use serde::Deserialize;
 use crate::auth::policy::{Permission, Principal, TicketScope, authorize, ticket_scope};
 use crate::db::outbox::{self, OutboxEvent};
 use crate::db::tickets::{
-    self as rows, Arg, ListOrder, ListQuery, NewEvent, NewTicketRow, TicketRow,
+    self as rows, Arg, FullTextMatch, ListOrder, ListQuery, NewEvent, NewTicketRow, TicketRow,
 };
 use crate::db::{Backend, Conn, Db};
 use crate::error::Result;
@@ -946,11 +946,11 @@ async fn search_count(
 ) -> Result<i64> {
     let backend = conn.backend();
     let mut used = words.to_vec();
-    let whole = expression_for(backend, words, Matching::WholeWords);
+    let whole = expression_for(backend, words, Matching::WholeWords).map(FullTextMatch::everywhere);
     query.search = whole.clone();
     let (mut count, _) = rows::count(conn, query, bound).await?;
     if count < rows::SEARCH_CANDIDATES {
-        let prefixes = expression_for(backend, words, Matching::Prefixes);
+        let prefixes = prefix_match(conn, words).await?;
         if prefixes != whole {
             query.search = prefixes;
             (count, _) = rows::count(conn, query, bound).await?;
@@ -959,7 +959,7 @@ async fn search_count(
     if count == 0
         && let Some(corrected) = corrected_words(conn, words).await?
     {
-        query.search = expression_for(backend, &corrected, Matching::Prefixes);
+        query.search = prefix_match(conn, &corrected).await?;
         (count, _) = rows::count(conn, query, bound).await?;
         used = corrected;
     }
@@ -991,7 +991,7 @@ fn expression_for(backend: Backend, words: &[String], matching: Matching) -> Opt
         .iter()
         .enumerate()
         .map(|(i, word)| {
-            let prefix = matching == Matching::Prefixes && (i == last || word.chars().count() >= 2);
+            let prefix = matching == Matching::Prefixes && searched_as_prefix(i, last, word);
             match (backend, prefix) {
                 (Backend::Sqlite, true) => format!("\"{word}\"*"),
                 (Backend::Sqlite, false) => format!("\"{word}\""),
@@ -1004,6 +1004,56 @@ fn expression_for(backend: Backend, words: &[String], matching: Matching) -> Opt
         Backend::Sqlite => terms.join(" "),
         Backend::Postgres => terms.join(" & "),
     })
+}
+
+/// Whether the `i`th of words ending at `last` is searched as a prefix
+/// ([`Matching::Prefixes`]).
+fn searched_as_prefix(i: usize, last: usize, word: &str) -> bool {
+    i == last || word.chars().count() >= 2
+}
+
+/// Most words a prefix is searched as on PostgreSQL (see [`prefix_match`]).
+const MAX_PREFIX_WORDS: usize = 32;
+
+/// `words` as prefixes ([`Matching::Prefixes`]). On PostgreSQL, tickets are searched for
+/// each prefix as the indexed words it begins when they are few (`prin` becomes
+/// `(print | printer | printing)`): the planner knows from its statistics how common each
+/// whole word is and chooses between the GIN index and walking the newest tickets by it,
+/// while a prefix it always guesses at 2 % of the rows (`db::tickets::search_join`). A
+/// prefix that begins more than [`MAX_PREFIX_WORDS`] words, or none, or a word that is not
+/// plain letters and digits (which `to_tsquery` would parse again), stays a prefix; so do
+/// comments' (the vocabulary holds tickets' words only).
+async fn prefix_match(conn: &mut Conn<'_>, words: &[String]) -> Result<Option<FullTextMatch>> {
+    let backend = conn.backend();
+    let Some(prefixes) = expression_for(backend, words, Matching::Prefixes) else {
+        return Ok(None);
+    };
+    if backend == Backend::Sqlite {
+        return Ok(Some(FullTextMatch::everywhere(prefixes)));
+    }
+    let last = words.len() - 1;
+    let mut terms = Vec::with_capacity(words.len());
+    for (i, word) in words.iter().enumerate() {
+        let word = fold_accents(word);
+        if !searched_as_prefix(i, last, &word) {
+            terms.push(word);
+            continue;
+        }
+        let begun =
+            rows::postgres_words_starting_with(conn, &word, MAX_PREFIX_WORDS as i64 + 1).await?;
+        let plain = begun.iter().all(|w| w.chars().all(char::is_alphanumeric));
+        terms.push(
+            if begun.is_empty() || begun.len() > MAX_PREFIX_WORDS || !plain {
+                format!("{word}:*")
+            } else {
+                format!("({})", begun.join(" | "))
+            },
+        );
+    }
+    Ok(Some(FullTextMatch {
+        tickets: terms.join(" & "),
+        comments: prefixes,
+    }))
 }
 
 /// How many typing mistakes a word of `len` letters may hold and still be corrected: none

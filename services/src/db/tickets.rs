@@ -265,9 +265,11 @@ pub const SEARCH_CANDIDATES: i64 = 300;
 /// left in an expression (the service turns the short ones into words) takes the index,
 /// `id + 0` hiding the primary key's order from the planner: its cost is bounded by what
 /// matches.
-fn search_join(backend: Backend, search: SearchPlaceholders, reach: SearchReach) -> String {
+fn search_join(backend: Backend, search: SearchPlaceholders<'_>, reach: SearchReach) -> String {
     let SearchPlaceholders {
-        tickets, comments, ..
+        tickets,
+        comments,
+        expressions,
     } = search;
     let limit = if reach.newest_only {
         format!("LIMIT {SEARCH_CANDIDATES}")
@@ -291,8 +293,8 @@ fn search_join(backend: Backend, search: SearchPlaceholders, reach: SearchReach)
         ),
         Backend::Postgres => {
             let (tickets_order, comments_order) = (
-                postgres_newest_first(search.tickets_has_prefix, "id"),
-                postgres_newest_first(search.comments_has_prefix, "c.id"),
+                postgres_newest_first(&expressions.tickets, "id"),
+                postgres_newest_first(&expressions.comments, "c.id"),
             );
             format!(
                 "JOIN (SELECT ticket_id FROM (SELECT id AS ticket_id FROM tickets \
@@ -306,19 +308,19 @@ fn search_join(backend: Backend, search: SearchPlaceholders, reach: SearchReach)
     }
 }
 
-/// Where [`search_join`] finds its match expressions among the arguments, and whether each
-/// holds a prefix.
-struct SearchPlaceholders {
+/// Where [`search_join`] finds its match expressions among the arguments, and the
+/// expressions themselves (their plan depends on whether they hold a prefix).
+struct SearchPlaceholders<'a> {
     tickets: usize,
     comments: usize,
-    tickets_has_prefix: bool,
-    comments_has_prefix: bool,
+    expressions: &'a FullTextMatch,
 }
 
-/// The newest-first order of a PostgreSQL match: `id` lets the planner choose its plan;
-/// `id + 0`, for a prefix, makes it take the GIN index (see [`search_join`]).
-fn postgres_newest_first(has_prefix: bool, id: &str) -> String {
-    if has_prefix {
+/// The newest-first order of a PostgreSQL match `expression`: `id` lets the planner choose
+/// its plan; `id + 0`, for a prefix (`:*`), makes it take the GIN index (see
+/// [`search_join`]).
+fn postgres_newest_first(expression: &str, id: &str) -> String {
+    if expression.contains(":*") {
         format!("{id} + 0")
     } else {
         id.to_owned()
@@ -346,8 +348,7 @@ fn list_from(conn: &Conn<'_>, query: &ListQuery, with_names: bool) -> (String, V
             SearchPlaceholders {
                 tickets,
                 comments,
-                tickets_has_prefix: search.tickets.contains(":*"),
-                comments_has_prefix: search.comments.contains(":*"),
+                expressions: search,
             },
             query.search_reach,
         ));

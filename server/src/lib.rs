@@ -297,13 +297,12 @@ pub async fn start(config: Config, demo: bool) -> Result<RunningServer, Fatal> {
         })?;
     let address = listener.local_addr().map_err(|e| Fatal(e.to_string()))?;
 
-    let site_root = http::assets::write_split_manifest(&config.data_dir.join("site"))
-        .map_err(|e| Fatal(format!("cannot write the site's chunk manifest: {e}")))?
-        .map(|folder| folder.display().to_string())
-        .unwrap_or_else(|| "target/site".to_owned());
+    let site_root = config.data_dir.join("site");
+    http::assets::place_split_manifest(&site_root)
+        .map_err(|e| Fatal(format!("cannot write the site's chunk manifest: {e}")))?;
     let leptos_options = LeptosOptions::builder()
         .output_name(env!("LEPTOS_OUTPUT_NAME"))
-        .site_root(site_root)
+        .site_root(site_root.display().to_string())
         .site_pkg_dir("pkg")
         .site_addr(address)
         .env(leptos::config::Env::PROD)

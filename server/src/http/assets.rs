@@ -15,23 +15,23 @@ struct Site;
 /// Where `cargo leptos build --split` lists the WebAssembly chunks each lazy page needs.
 const SPLIT_MANIFEST: &str = "pkg/__wasm_split_manifest.json";
 
-/// Copies the embedded chunk manifest under `folder` (as `pkg/__wasm_split_manifest.json`) and
-/// returns `folder`, to be the site root Leptos reads it from: Leptos reads the manifest from
+/// Puts the embedded chunk manifest under `folder` (as `pkg/__wasm_split_manifest.json`), so
+/// that `folder` can be the site root Leptos reads it from: Leptos reads the manifest from
 /// disk to add a page's chunks to its `<head>` as preloads, and this binary carries its site
-/// inside. `None` when the build was not split (the pages then fetch their chunks as they
-/// hydrate, one round trip later).
-pub fn write_split_manifest(
-    folder: &std::path::Path,
-) -> std::io::Result<Option<std::path::PathBuf>> {
-    let Some(manifest) = Site::get(SPLIT_MANIFEST) else {
-        return Ok(None);
-    };
+/// inside. When the build was not split, a manifest an earlier build left there is removed
+/// (the pages then fetch their chunks as they hydrate, one round trip later).
+pub fn place_split_manifest(folder: &std::path::Path) -> std::io::Result<()> {
     let path = folder.join(SPLIT_MANIFEST);
+    let Some(manifest) = Site::get(SPLIT_MANIFEST) else {
+        return match std::fs::remove_file(&path) {
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        };
+    };
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    std::fs::write(&path, manifest.data)?;
-    Ok(Some(folder.to_owned()))
+    std::fs::write(&path, manifest.data)
 }
 
 /// The embedded file for a request path, if there is one.

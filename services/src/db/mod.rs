@@ -455,8 +455,13 @@ async fn checkpoint_in_background(mut conn: SqliteConnection, pool: SqlitePool) 
     use sqlx::Connection as _;
     let mut every = tokio::time::interval(CHECKPOINT_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    while !pool.is_closed() {
-        every.tick().await;
+    // Told the moment the pool closes, so the last checkpoint runs then, not a tick later.
+    let mut closed = std::pin::pin!(pool.close_event());
+    loop {
+        tokio::select! {
+            _ = &mut closed => break,
+            _ = every.tick() => {}
+        }
         if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
             .execute(&mut conn)
             .await

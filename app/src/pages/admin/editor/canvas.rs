@@ -774,6 +774,7 @@ fn Edge(state: EditorState, graph: Signal<WorkflowGraph>, id: TransitionId) -> i
 fn Minimap(state: EditorState, graph: Signal<WorkflowGraph>) -> impl IntoView {
     const WIDTH: f64 = 200.0;
     const HEIGHT: f64 = 130.0;
+    // The canvas point at the map's top left corner, and map units per canvas unit.
     let frame = Memo::new(move |_| {
         graph.with(|g| {
             model::bounds(g).map(|(l, t, r, b)| {
@@ -785,14 +786,13 @@ fn Minimap(state: EditorState, graph: Signal<WorkflowGraph>) -> impl IntoView {
                 (
                     l - pad - (framed_w - w) / 2.0,
                     t - pad - (framed_h - h) / 2.0,
-                    framed_w,
-                    framed_h,
+                    WIDTH / framed_w,
                 )
             })
         })
     });
     let on_click = move |event: web_sys::MouseEvent| {
-        let Some((l, t, w, h)) = frame.get_untracked() else {
+        let Some((l, t, scale)) = frame.get_untracked() else {
             return;
         };
         let Some(minimap) = event
@@ -803,7 +803,6 @@ fn Minimap(state: EditorState, graph: Signal<WorkflowGraph>) -> impl IntoView {
             return;
         };
         let (x, y) = point_in(&minimap, &event);
-        let scale = (WIDTH / w).min(HEIGHT / h);
         let (cx, cy) = (l + x / scale, t + y / scale);
         let (width, height) = state.canvas_size.get_untracked();
         let view = state.viewport.get_untracked();
@@ -817,8 +816,7 @@ fn Minimap(state: EditorState, graph: Signal<WorkflowGraph>) -> impl IntoView {
     // Every step's box in one path: a drag changes one attribute per move, where a rect per
     // step rebuilt 200 elements a frame.
     let boxes = move || {
-        let (l, t, w, h) = frame.get()?;
-        let scale = (WIDTH / w).min(HEIGHT / h);
+        let (l, t, scale) = frame.get()?;
         let (width, height) = (NODE_WIDTH * scale, NODE_HEIGHT * scale);
         let offset = state.drag_offset.get();
         Some(state.drag.with(|drag| {
@@ -841,8 +839,7 @@ fn Minimap(state: EditorState, graph: Signal<WorkflowGraph>) -> impl IntoView {
         }))
     };
     let visible = move || {
-        let (l, t, w, h) = frame.get()?;
-        let scale = (WIDTH / w).min(HEIGHT / h);
+        let (l, t, scale) = frame.get()?;
         let v = state.viewport.get();
         let (width, height) = state.canvas_size.get();
         let (x0, y0) = v.to_canvas(0.0, 0.0);

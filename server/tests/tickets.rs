@@ -1024,5 +1024,18 @@ async fn broad_lists_count_up_to_a_bound_past_the_page() {
     let (_, prefix) = d.admin.get("/api/v1/tickets/?q=bul").await;
     assert_eq!(prefix["count"], 300);
     assert_eq!(prefix["results"][0]["subject"], "Bulky parcel in the lobby");
+    // The candidates' last page, and one past them: the count stays that of the search.
+    let (_, last) = d.admin.get("/api/v1/tickets/?q=bulk&page=12").await;
+    assert_eq!(last["count"], 300);
+    assert_eq!(last["results"].as_array().unwrap().len(), 25);
+    let (status, past) = d.admin.get("/api/v1/tickets/?q=bulk&page=13").await;
+    assert_eq!(status, 200, "{past}");
+    assert_eq!(past["count"], 300);
+    assert_eq!(past["results"].as_array().unwrap().len(), 0);
+    // A word of one ticket among them.
+    let (_, rare) = d.admin.get("/api/v1/tickets/?q=lobby").await;
+    assert_eq!(rare["count"], 1);
+    assert!(rare.get("count_capped").is_none());
+    assert_eq!(rare["results"][0]["subject"], "Bulky parcel in the lobby");
     app.stop().await;
 }

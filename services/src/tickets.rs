@@ -865,32 +865,34 @@ pub async fn list(
     // Counting stops COUNT_AHEAD rows past the page (an exact count of a broad filter at
     // 100,000 tickets costs more than the page).
     let bound = list_query.offset + i64::from(size) + domain::COUNT_AHEAD;
-    let (count, count_capped) = match &searched_words {
-        None => rows::count(&mut pooled.conn(), &list_query, bound).await?,
+    let (found, count_capped) = match &searched_words {
+        None => {
+            let (count, capped) = rows::count(&mut pooled.conn(), &list_query, bound).await?;
+            (Found { count, page: None }, capped)
+        }
         // A search over every ticket ranks and counts only its newest candidates.
         Some(words) => {
-            let count = search_count(&mut pooled.conn(), &mut list_query, words, bound).await?;
+            let found = search(&mut pooled.conn(), &mut list_query, words, bound).await?;
             let cap = if search_reach.newest_only {
                 rows::SEARCH_CANDIDATES
             } else {
                 bound
             };
-            (count, count >= cap)
+            let capped = found.count >= cap;
+            (found, capped)
         }
     };
-    let results = if list_query.offset < count {
-        rows::list(&mut pooled.conn(), &list_query)
-            .await?
-            .into_iter()
-            .map(summary)
-            .collect()
-    } else {
-        Vec::new()
+    let page = match found.page {
+        Some(page) => page,
+        None if list_query.offset < found.count => {
+            rows::list(&mut pooled.conn(), &list_query).await?
+        }
+        None => Vec::new(),
     };
     Ok(Page {
-        count,
+        count: found.count,
         count_capped,
-        results,
+        results: page.into_iter().map(summary).collect(),
     })
 }
 
@@ -929,8 +931,14 @@ fn typed_words(typed: &str) -> Vec<String> {
         .collect()
 }
 
-/// How many tickets a search finds (within its candidates), with `query`'s search and
-/// relevance words set to those that found them:
+/// What a list found: how many tickets, and its page when the count came with it.
+struct Found {
+    count: i64,
+    page: Option<Vec<rows::SummaryRow>>,
+}
+
+/// What a search finds (within its candidates), with `query`'s search and relevance words
+/// set to those that found it:
 ///
 /// 1. the words as typed, as whole words: when they fill the candidates, they are what was
 ///    meant (a prefix search of a common word reads every match of every word it begins, in
@@ -938,35 +946,62 @@ fn typed_words(typed: &str) -> Vec<String> {
 /// 2. otherwise as prefixes, as you type (`prin` finds *printer*), which finds the whole
 ///    words' matches too;
 /// 3. nothing found: perhaps a typing mistake; the closest indexed words, as prefixes.
-async fn search_count(
+async fn search(
     conn: &mut Conn<'_>,
     query: &mut ListQuery,
     words: &[String],
     bound: i64,
-) -> Result<i64> {
+) -> Result<Found> {
     let backend = conn.backend();
-    let mut used = words.to_vec();
+    rank_by(query, words);
     let whole = expression_for(backend, words, Matching::WholeWords).map(FullTextMatch::everywhere);
     query.search = whole.clone();
-    let (mut count, _) = rows::count(conn, query, bound).await?;
-    if count < rows::SEARCH_CANDIDATES {
+    let mut found = search_stage(conn, query, bound).await?;
+    if found.count < rows::SEARCH_CANDIDATES {
         let prefixes = prefix_match(conn, words).await?;
         if prefixes != whole {
             query.search = prefixes;
-            (count, _) = rows::count(conn, query, bound).await?;
+            found = search_stage(conn, query, bound).await?;
         }
     }
-    if count == 0
+    if found.count == 0
         && let Some(corrected) = corrected_words(conn, words).await?
     {
         query.search = prefix_match(conn, &corrected).await?;
-        (count, _) = rows::count(conn, query, bound).await?;
-        used = corrected;
+        rank_by(query, &corrected);
+        found = search_stage(conn, query, bound).await?;
     }
+    Ok(found)
+}
+
+/// Ranks a search's page by these words in the subject (see [`ListOrder::SubjectHits`]).
+fn rank_by(query: &mut ListQuery, words: &[String]) {
     if let ListOrder::SubjectHits(rank_words) = &mut query.order {
-        *rank_words = used;
+        *rank_words = words.to_vec();
     }
-    Ok(count)
+}
+
+/// What `query`'s search finds as it stands. A search of the newest candidates is counted
+/// with its page, in one statement ([`rows::list_counted`]): both read the same candidates,
+/// and PostgreSQL plans each search statement anew (the match expression decides the plan).
+/// A narrower search joins every match with what the caller may see, so its count is
+/// bounded apart.
+async fn search_stage(conn: &mut Conn<'_>, query: &ListQuery, bound: i64) -> Result<Found> {
+    if query.search_reach.newest_only {
+        let (page, matched) = rows::list_counted(conn, query).await?;
+        let count = match matched {
+            Some(count) => count,
+            // An empty page: nothing matched, or the page lies past the matches.
+            None if query.offset == 0 => 0,
+            None => rows::count(conn, query, bound).await?.0,
+        };
+        return Ok(Found {
+            count,
+            page: Some(page),
+        });
+    }
+    let (count, _) = rows::count(conn, query, bound).await?;
+    Ok(Found { count, page: None })
 }
 
 /// How the words of a search match indexed words.

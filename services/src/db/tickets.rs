@@ -87,12 +87,26 @@ static SUMMARY_AS_JSON: std::sync::LazyLock<String> = std::sync::LazyLock::new(|
     format!("json_object({})", pairs.join(", "))
 });
 
-const TICKET_JOINS: &str = "FROM tickets t \
-     JOIN users r ON r.id = t.requester_id \
-     LEFT JOIN users a ON a.id = t.assignee_id \
-     LEFT JOIN categories c ON c.id = t.category_id \
-     LEFT JOIN categories sc ON sc.id = t.sub_category_id \
-     LEFT JOIN departments d ON d.id = t.department_id";
+/// The joins that name a ticket's people, category and department (`t` is the ticket).
+macro_rules! name_joins {
+    () => {
+        "JOIN users r ON r.id = t.requester_id \
+         LEFT JOIN users a ON a.id = t.assignee_id \
+         LEFT JOIN categories c ON c.id = t.category_id \
+         LEFT JOIN departments d ON d.id = t.department_id"
+    };
+}
+
+const TICKET_JOINS: &str = concat!(
+    "FROM tickets t ",
+    name_joins!(),
+    " LEFT JOIN categories sc ON sc.id = t.sub_category_id"
+);
+
+/// The columns of `tickets` a list page selects before it joins the names of
+/// [`SUMMARY_COLUMNS`] (see [`list`]).
+const PAGE_COLUMNS: &str = "t.id, t.subject, t.category_id, t.department_id, t.priority, \
+     t.status, t.requester_id, t.assignee_id, t.created_at, t.updated_at";
 
 pub struct NewTicketRow<'a> {
     pub subject: &'a str,
@@ -187,7 +201,7 @@ pub async fn find_id_by_external_ref(
 }
 
 /// A list query assembled by the ticket service: conditions with their arguments, an order
-/// and a page. `search` joins the full-text candidates (see [`search_join`]).
+/// and a page. `search` joins the full-text candidates (see [`search_candidates`]).
 pub struct ListQuery {
     pub conditions: Vec<String>,
     pub args: Vec<Arg>,
@@ -245,8 +259,8 @@ pub struct SearchReach {
 /// are what people look for.
 pub const SEARCH_CANDIDATES: i64 = 300;
 
-/// The full-text join: the tickets whose subject or description matches, and those with a
-/// comment that matches (internal notes only when `reach` allows), as `f(ticket_id)`.
+/// A search's candidates, as `SELECT ticket_id …`: the tickets whose subject or description
+/// matches, and those with a comment that matches (internal notes only when `reach` allows).
 /// `$tickets` and `$comments` are the match expressions ([`FullTextMatch`]).
 ///
 /// Relevance is ranked outside it, by words in the subject ([`ListOrder::SubjectHits`]), not
@@ -265,7 +279,11 @@ pub const SEARCH_CANDIDATES: i64 = 300;
 /// left in an expression (the service turns the short ones into words) takes the index,
 /// `id + 0` hiding the primary key's order from the planner: its cost is bounded by what
 /// matches.
-fn search_join(backend: Backend, search: SearchPlaceholders<'_>, reach: SearchReach) -> String {
+fn search_candidates(
+    backend: Backend,
+    search: SearchPlaceholders<'_>,
+    reach: SearchReach,
+) -> String {
     let SearchPlaceholders {
         tickets,
         comments,
@@ -285,11 +303,10 @@ fn search_join(backend: Backend, search: SearchPlaceholders<'_>, reach: SearchRe
     };
     match backend {
         Backend::Sqlite => format!(
-            "JOIN (SELECT rowid AS ticket_id FROM (SELECT rowid FROM tickets_fts \
+            "SELECT rowid AS ticket_id FROM (SELECT rowid FROM tickets_fts \
              WHERE tickets_fts MATCH ${tickets} ORDER BY rowid DESC {limit}) \
              UNION SELECT c.ticket_id FROM comments c WHERE c.id IN (SELECT rowid FROM comments_fts \
-             WHERE comments_fts MATCH ${comments} ORDER BY rowid DESC {limit}){public_only}) f \
-             ON f.ticket_id = t.id"
+             WHERE comments_fts MATCH ${comments} ORDER BY rowid DESC {limit}){public_only}"
         ),
         Backend::Postgres => {
             let (tickets_order, comments_order) = (
@@ -297,18 +314,18 @@ fn search_join(backend: Backend, search: SearchPlaceholders<'_>, reach: SearchRe
                 postgres_newest_first(&expressions.comments, "c.id"),
             );
             format!(
-                "JOIN (SELECT ticket_id FROM (SELECT id AS ticket_id FROM tickets \
+                "SELECT ticket_id FROM (SELECT id AS ticket_id FROM tickets \
                  WHERE search_vector @@ to_tsquery('simple', ${tickets}) \
                  ORDER BY {tickets_order} DESC {limit}) matched_tickets \
                  UNION SELECT ticket_id FROM (SELECT c.ticket_id FROM comments c \
                  WHERE c.search_vector @@ to_tsquery('simple', ${comments}){public_only} \
-                 ORDER BY {comments_order} DESC {limit}) matched_comments) f ON f.ticket_id = t.id"
+                 ORDER BY {comments_order} DESC {limit}) matched_comments"
             )
         }
     }
 }
 
-/// Where [`search_join`] finds its match expressions among the arguments, and the
+/// Where [`search_candidates`] finds its match expressions among the arguments, and the
 /// expressions themselves (their plan depends on whether they hold a prefix).
 struct SearchPlaceholders<'a> {
     tickets: usize,
@@ -318,7 +335,7 @@ struct SearchPlaceholders<'a> {
 
 /// The newest-first order of a PostgreSQL match `expression`: `id` lets the planner choose
 /// its plan; `id + 0`, for a prefix (`:*`), makes it take the GIN index (see
-/// [`search_join`]).
+/// [`search_candidates`]).
 fn postgres_newest_first(expression: &str, id: &str) -> String {
     if expression.contains(":*") {
         format!("{id} + 0")
@@ -327,66 +344,68 @@ fn postgres_newest_first(expression: &str, id: &str) -> String {
     }
 }
 
-/// The `FROM … WHERE …` of a list. `with_names`: join the people, categories and department
-/// the rows show; the count needs none of them (every condition is on `tickets` itself), and
-/// joining 100,000 rows only to count them costs more than the count.
-fn list_from(conn: &Conn<'_>, query: &ListQuery, with_names: bool) -> (String, Vec<Arg>) {
-    let mut args = query.args.clone();
-    let mut from = if with_names {
-        TICKET_JOINS.to_owned()
-    } else {
-        "FROM tickets t".to_owned()
-    };
-    if let Some(search) = &query.search {
-        args.push(Arg::Text(search.tickets.clone()));
-        let tickets = args.len();
-        args.push(Arg::Text(search.comments.clone()));
-        let comments = args.len();
-        from.push(' ');
-        from.push_str(&search_join(
-            conn.backend(),
-            SearchPlaceholders {
-                tickets,
-                comments,
-                expressions: search,
-            },
-            query.search_reach,
-        ));
-    }
-    if !query.conditions.is_empty() {
-        from.push_str(" WHERE ");
-        from.push_str(&query.conditions.join(" AND "));
-    }
-    (from, args)
+/// The parts of a list's statements: its search's candidates ([`search_candidates`]), its
+/// `WHERE …`, and the arguments of both.
+struct ListParts {
+    candidates: Option<String>,
+    filter: String,
+    args: Vec<Arg>,
 }
 
-pub async fn list(conn: &mut Conn<'_>, query: &ListQuery) -> sqlx::Result<Vec<SummaryRow>> {
-    let (from, mut args) = list_from(conn, query, true);
-    let order_by = match &query.order {
-        ListOrder::By(order_by) => (*order_by).to_owned(),
-        ListOrder::SubjectHits(words) if words.is_empty() => "t.id DESC".to_owned(),
-        ListOrder::SubjectHits(words) => {
-            let find = match conn.backend() {
-                Backend::Sqlite => "instr",
-                Backend::Postgres => "strpos",
-            };
-            let hits: Vec<String> = words
-                .iter()
-                .map(|word| {
-                    args.push(Arg::Text(word.to_lowercase()));
-                    format!(
-                        "CASE WHEN {find}(lower(t.subject), ${}) > 0 THEN 1 ELSE 0 END",
-                        args.len()
-                    )
-                })
-                .collect();
-            format!("{} DESC, t.id DESC", hits.join(" + "))
+impl ListParts {
+    fn of(conn: &Conn<'_>, query: &ListQuery) -> Self {
+        let mut args = query.args.clone();
+        let candidates = query.search.as_ref().map(|search| {
+            args.push(Arg::Text(search.tickets.clone()));
+            let tickets = args.len();
+            args.push(Arg::Text(search.comments.clone()));
+            let comments = args.len();
+            search_candidates(
+                conn.backend(),
+                SearchPlaceholders {
+                    tickets,
+                    comments,
+                    expressions: search,
+                },
+                query.search_reach,
+            )
+        });
+        let filter = if query.conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", query.conditions.join(" AND "))
+        };
+        Self {
+            candidates,
+            filter,
+            args,
         }
-    };
-    let sql = format!(
-        "SELECT {SUMMARY_COLUMNS} {from} ORDER BY {order_by} LIMIT {} OFFSET {}",
-        query.limit, query.offset
-    );
+    }
+
+    /// `FROM tickets t … WHERE …`. `with_names`: join the people, categories and department
+    /// the rows show; a count needs none of them (every condition is on `tickets` itself),
+    /// and joining 100,000 rows only to count them costs more than the count. `candidates`:
+    /// where the search's candidates are, `None` for inline.
+    fn from(&self, with_names: bool, candidates: Option<&str>) -> String {
+        let names = if with_names {
+            concat!(" ", name_joins!())
+        } else {
+            ""
+        };
+        let search = match (&self.candidates, candidates) {
+            (None, _) => String::new(),
+            (Some(_), Some(named)) => format!(" JOIN {named} f ON f.ticket_id = t.id"),
+            (Some(inline), None) => format!(" JOIN ({inline}) f ON f.ticket_id = t.id"),
+        };
+        format!("FROM tickets t{names}{search}{}", self.filter)
+    }
+}
+
+/// A page of the list.
+pub async fn list(conn: &mut Conn<'_>, query: &ListQuery) -> sqlx::Result<Vec<SummaryRow>> {
+    let parts = ListParts::of(conn, query);
+    let (sql, order_args) = page_sql(conn.backend(), query, &parts, PageOf::Tickets);
+    let args = [parts.args, order_args].concat();
     match conn.backend() {
         // sqlx's SQLite driver hands each row from the connection's thread to the task
         // reading it, and each hand-over is a thread switch: under load they took more of a
@@ -400,12 +419,143 @@ pub async fn list(conn: &mut Conn<'_>, query: &ListQuery) -> sqlx::Result<Vec<Su
             );
             let page: String =
                 on_conn!(conn, c => bind_all!(sqlx::query_scalar(&sql), &args).fetch_one(c).await)?;
-            serde_json::from_str(&page).map_err(|err| sqlx::Error::Decode(Box::new(err)))
+            parse_page(&page)
         }
         Backend::Postgres => {
             on_conn!(conn, c => bind_all!(sqlx::query_as(&sql), &args).fetch_all(c).await)
         }
     }
+}
+
+fn parse_page(page: &str) -> sqlx::Result<Vec<SummaryRow>> {
+    serde_json::from_str(page).map_err(|err| sqlx::Error::Decode(Box::new(err)))
+}
+
+/// A row of [`list_counted`] on PostgreSQL.
+#[derive(sqlx::FromRow)]
+struct CountedRow {
+    #[sqlx(flatten)]
+    row: SummaryRow,
+    matched: i64,
+}
+
+/// A page of the list and how many tickets it has in all, in one statement. It counts every
+/// match (no bound), so it is for lists whose matches are bounded: a search of the newest
+/// candidates, whose page and count then find the candidates once. On PostgreSQL the count
+/// comes with each row of the page (`COUNT(*) OVER ()`; the count is `None` when the page is
+/// empty); on SQLite, where that window made the page wait for every candidate's columns,
+/// the candidates are found once (`WITH … MATERIALIZED`) and counted beside the page.
+pub async fn list_counted(
+    conn: &mut Conn<'_>,
+    query: &ListQuery,
+) -> sqlx::Result<(Vec<SummaryRow>, Option<i64>)> {
+    let parts = ListParts::of(conn, query);
+    match conn.backend() {
+        Backend::Sqlite => {
+            let named = parts.candidates.as_ref().map(|_| "f");
+            let (page, order_args) =
+                page_sql(Backend::Sqlite, query, &parts, PageOf::NamedCandidates);
+            let args = [parts.args.clone(), order_args].concat();
+            let with = match &parts.candidates {
+                Some(candidates) => format!("WITH f AS MATERIALIZED ({candidates}) "),
+                None => String::new(),
+            };
+            let sql = format!(
+                "{with}SELECT (SELECT COUNT(*) {}), \
+                 (SELECT json_group_array({}) FROM ({page}) page)",
+                parts.from(false, named),
+                *SUMMARY_AS_JSON
+            );
+            let (matched, page): (i64, String) =
+                on_conn!(conn, c => bind_all!(sqlx::query_as(&sql), &args).fetch_one(c).await)?;
+            Ok((parse_page(&page)?, Some(matched)))
+        }
+        Backend::Postgres => {
+            let (sql, order_args) = page_sql(Backend::Postgres, query, &parts, PageOf::Counted);
+            let args = [parts.args, order_args].concat();
+            let rows: Vec<CountedRow> =
+                on_conn!(conn, c => bind_all!(sqlx::query_as(&sql), &args).fetch_all(c).await)?;
+            let matched = rows.first().map(|row| row.matched);
+            Ok((rows.into_iter().map(|row| row.row).collect(), matched))
+        }
+    }
+}
+
+/// What [`page_sql`] makes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PageOf {
+    /// The page, its search's candidates inline.
+    Tickets,
+    /// The page, with a `matched` column counting every match (PostgreSQL).
+    Counted,
+    /// The page, its search's candidates in `f` (SQLite's `WITH`).
+    NamedCandidates,
+}
+
+/// The statement of a page of the list, and the arguments its order adds after `parts`'.
+///
+/// On PostgreSQL the page's tickets are chosen and ordered on `tickets` alone, and only then
+/// joined with the names they show: PostgreSQL plans a statement with parameters anew each
+/// time it runs, and the five-table join made that 1.4 ms for a search, more than running
+/// it (and joined every candidate of a search before keeping 25). SQLite plans a statement
+/// once and runs the joins lazily, for the rows it keeps; the subquery made its list slower.
+fn page_sql(
+    backend: Backend,
+    query: &ListQuery,
+    parts: &ListParts,
+    of: PageOf,
+) -> (String, Vec<Arg>) {
+    let mut args = Vec::new();
+    // The order, and a column it needs (PostgreSQL's outer query orders by the same names,
+    // `t` being the page there, as a join does not keep its input's order).
+    let (relevance, order_by) = match &query.order {
+        ListOrder::By(order_by) => (String::new(), *order_by),
+        ListOrder::SubjectHits(words) if words.is_empty() => (String::new(), "t.id DESC"),
+        ListOrder::SubjectHits(words) => {
+            let find = match backend {
+                Backend::Sqlite => "instr",
+                Backend::Postgres => "strpos",
+            };
+            let hits: Vec<String> = words
+                .iter()
+                .map(|word| {
+                    args.push(Arg::Text(word.to_lowercase()));
+                    format!(
+                        "CASE WHEN {find}(lower(t.subject), ${}) > 0 THEN 1 ELSE 0 END",
+                        parts.args.len() + args.len()
+                    )
+                })
+                .collect();
+            (
+                format!(", {} AS relevance", hits.join(" + ")),
+                "relevance DESC, t.id DESC",
+            )
+        }
+    };
+    let (limit, offset) = (query.limit, query.offset);
+    let sql = match backend {
+        Backend::Sqlite => {
+            let named = (of == PageOf::NamedCandidates).then_some("f");
+            format!(
+                "SELECT {SUMMARY_COLUMNS}{relevance} {} ORDER BY {order_by} LIMIT {limit} OFFSET {offset}",
+                parts.from(true, named)
+            )
+        }
+        Backend::Postgres => {
+            let (inside, outside) = if of == PageOf::Counted {
+                (", COUNT(*) OVER () AS matched", ", t.matched")
+            } else {
+                ("", "")
+            };
+            format!(
+                "SELECT {SUMMARY_COLUMNS}{outside} FROM (SELECT {PAGE_COLUMNS}{relevance}{inside} \
+                 {} ORDER BY {order_by} LIMIT {limit} OFFSET {offset}) t {} ORDER BY {order_by}",
+                parts.from(false, None),
+                name_joins!(),
+            )
+        }
+    };
+    (sql, args)
 }
 
 /// How many tickets match, counting at most `bound`; and whether counting stopped there.
@@ -423,8 +573,12 @@ pub async fn count(
         let all = on_conn!(conn, c => sqlx::query_scalar(sql).fetch_one(c).await)?;
         return Ok((all, false));
     }
-    let (from, args) = list_from(conn, query, false);
-    let sql = format!("SELECT COUNT(*) FROM (SELECT 1 {from} LIMIT {bound}) counted");
+    let parts = ListParts::of(conn, query);
+    let sql = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 {} LIMIT {bound}) counted",
+        parts.from(false, None)
+    );
+    let args = parts.args;
     let counted: i64 =
         on_conn!(conn, c => bind_all!(sqlx::query_scalar(&sql), &args).fetch_one(c).await)?;
     Ok((counted, counted >= bound))

@@ -427,6 +427,7 @@ pub async fn list(conn: &mut Conn<'_>, query: &ListQuery) -> sqlx::Result<Vec<Su
     }
 }
 
+/// A page as SQLite returns it, one JSON array (see [`list`]).
 fn parse_page(page: &str) -> sqlx::Result<Vec<SummaryRow>> {
     serde_json::from_str(page).map_err(|err| sqlx::Error::Decode(Box::new(err)))
 }

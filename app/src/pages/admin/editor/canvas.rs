@@ -844,11 +844,13 @@ fn Minimap(state: EditorState, graph: Signal<WorkflowGraph>) -> impl IntoView {
         let (width, height) = state.canvas_size.get();
         let (x0, y0) = v.to_canvas(0.0, 0.0);
         let (x1, y1) = v.to_canvas(width, height);
-        // Clipped to the map: zoomed out past the graph, the view is the whole map.
-        let (left, top) = (((x0 - l) * scale).max(0.0), ((y0 - t) * scale).max(0.0));
+        // Clipped to the map: zoomed out past the graph, the view is the whole map. A pixel
+        // inside its edges, or the map would cut off half of the outline there.
+        const INSET: f64 = 1.0;
+        let (left, top) = (((x0 - l) * scale).max(INSET), ((y0 - t) * scale).max(INSET));
         let (right, bottom) = (
-            ((x1 - l) * scale).min(WIDTH),
-            ((y1 - t) * scale).min(HEIGHT),
+            ((x1 - l) * scale).min(WIDTH - INSET),
+            ((y1 - t) * scale).min(HEIGHT - INSET),
         );
         (right > left && bottom > top).then(|| {
             view! {

@@ -956,12 +956,13 @@ async fn search(
     rank_by(query, words);
     let whole = expression_for(backend, words, Matching::WholeWords).map(FullTextMatch::everywhere);
     query.search = whole.clone();
-    let mut found = search_stage(conn, query, bound).await?;
+    // Its page is wanted only if the whole words fill the candidates.
+    let mut found = search_stage(conn, query, bound, rows::SEARCH_CANDIDATES).await?;
     if found.count < rows::SEARCH_CANDIDATES {
         let prefixes = prefix_match(conn, words).await?;
         if prefixes != whole {
             query.search = prefixes;
-            found = search_stage(conn, query, bound).await?;
+            found = search_stage(conn, query, bound, 0).await?;
         }
     }
     if found.count == 0
@@ -969,7 +970,7 @@ async fn search(
     {
         query.search = prefix_match(conn, &corrected).await?;
         rank_by(query, &corrected);
-        found = search_stage(conn, query, bound).await?;
+        found = search_stage(conn, query, bound, 0).await?;
     }
     Ok(found)
 }
@@ -981,24 +982,26 @@ fn rank_by(query: &mut ListQuery, words: &[String]) {
     }
 }
 
-/// What `query`'s search finds as it stands. A search of the newest candidates is counted
-/// with its page, in one statement ([`rows::list_counted`]): both read the same candidates,
-/// and PostgreSQL plans each search statement anew (the match expression decides the plan).
-/// A narrower search joins every match with what the caller may see, so its count is
-/// bounded apart.
-async fn search_stage(conn: &mut Conn<'_>, query: &ListQuery, bound: i64) -> Result<Found> {
+/// What `query`'s search finds as it stands; the page may be left out when fewer than
+/// `page_from` match. A search of the newest candidates is counted with its page, in one
+/// statement ([`rows::list_counted`]): both read the same candidates, and PostgreSQL plans
+/// each search statement anew (the match expression decides the plan). A narrower search
+/// joins every match with what the caller may see, so its count is bounded apart.
+async fn search_stage(
+    conn: &mut Conn<'_>,
+    query: &ListQuery,
+    bound: i64,
+    page_from: i64,
+) -> Result<Found> {
     if query.search_reach.newest_only {
-        let (page, matched) = rows::list_counted(conn, query).await?;
+        let (page, matched) = rows::list_counted(conn, query, page_from).await?;
         let count = match matched {
             Some(count) => count,
             // An empty page: nothing matched, or the page lies past the matches.
             None if query.offset == 0 => 0,
             None => rows::count(conn, query, bound).await?.0,
         };
-        return Ok(Found {
-            count,
-            page: Some(page),
-        });
+        return Ok(Found { count, page });
     }
     let (count, _) = rows::count(conn, query, bound).await?;
     Ok(Found { count, page: None })

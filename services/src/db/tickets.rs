@@ -442,14 +442,19 @@ struct CountedRow {
 
 /// A page of the list and how many tickets it has in all, in one statement. It counts every
 /// match (no bound), so it is for lists whose matches are bounded: a search of the newest
-/// candidates, whose page and count then find the candidates once. On PostgreSQL the count
-/// comes with each row of the page (`COUNT(*) OVER ()`; the count is `None` when the page is
-/// empty); on SQLite, where that window made the page wait for every candidate's columns,
-/// the candidates are found once (`WITH … MATERIALIZED`) and counted beside the page.
+/// candidates, whose page and count then find the candidates once.
+///
+/// On PostgreSQL the count comes with each row of the page (`COUNT(*) OVER ()`; the count is
+/// `None` when the page is empty). On SQLite, where that window made the page wait for every
+/// candidate's columns, the candidates are found once (`WITH … MATERIALIZED`) and counted
+/// beside the page, and the page is made only when at least `page_from` match (`None`
+/// otherwise): a search's whole-word stage that finds too few is followed by its prefix
+/// stage, and its page would be thrown away.
 pub async fn list_counted(
     conn: &mut Conn<'_>,
     query: &ListQuery,
-) -> sqlx::Result<(Vec<SummaryRow>, Option<i64>)> {
+    page_from: i64,
+) -> sqlx::Result<(Option<Vec<SummaryRow>>, Option<i64>)> {
     let parts = ListParts::of(conn, query);
     match conn.backend() {
         Backend::Sqlite => {
@@ -458,18 +463,20 @@ pub async fn list_counted(
                 page_sql(Backend::Sqlite, query, &parts, PageOf::NamedCandidates);
             let args = [parts.args.clone(), order_args].concat();
             let with = match &parts.candidates {
-                Some(candidates) => format!("WITH f AS MATERIALIZED ({candidates}) "),
-                None => String::new(),
+                Some(candidates) => format!("WITH f AS MATERIALIZED ({candidates})"),
+                None => "WITH f AS (SELECT 1)".to_owned(),
             };
+            // SQLite runs the scalar subquery of a CASE branch only when the branch is taken.
             let sql = format!(
-                "{with}SELECT (SELECT COUNT(*) {}), \
-                 (SELECT json_group_array({}) FROM ({page}) page)",
+                "{with}, counted AS (SELECT COUNT(*) AS matched {}) \
+                 SELECT matched, CASE WHEN matched >= {page_from} THEN \
+                 (SELECT json_group_array({}) FROM ({page}) page) END FROM counted",
                 parts.from(false, named),
                 *SUMMARY_AS_JSON
             );
-            let (matched, page): (i64, String) =
+            let (matched, page): (i64, Option<String>) =
                 on_conn!(conn, c => bind_all!(sqlx::query_as(&sql), &args).fetch_one(c).await)?;
-            Ok((parse_page(&page)?, Some(matched)))
+            Ok((page.as_deref().map(parse_page).transpose()?, Some(matched)))
         }
         Backend::Postgres => {
             let (sql, order_args) = page_sql(Backend::Postgres, query, &parts, PageOf::Counted);
@@ -477,7 +484,7 @@ pub async fn list_counted(
             let rows: Vec<CountedRow> =
                 on_conn!(conn, c => bind_all!(sqlx::query_as(&sql), &args).fetch_all(c).await)?;
             let matched = rows.first().map(|row| row.matched);
-            Ok((rows.into_iter().map(|row| row.row).collect(), matched))
+            Ok((Some(rows.into_iter().map(|row| row.row).collect()), matched))
         }
     }
 }

@@ -104,7 +104,7 @@ const TICKET_JOINS: &str = concat!(
 );
 
 /// The columns of `tickets` a list page selects before it joins the names of
-/// [`SUMMARY_COLUMNS`] (see [`list`]).
+/// [`SUMMARY_COLUMNS`] (see [`page_sql`]).
 const PAGE_COLUMNS: &str = "t.id, t.subject, t.category_id, t.department_id, t.priority, \
      t.status, t.requester_id, t.assignee_id, t.created_at, t.updated_at";
 
@@ -384,18 +384,19 @@ impl ListParts {
 
     /// `FROM tickets t … WHERE …`. `with_names`: join the people, categories and department
     /// the rows show; a count needs none of them (every condition is on `tickets` itself),
-    /// and joining 100,000 rows only to count them costs more than the count. `candidates`:
-    /// where the search's candidates are, `None` for inline.
-    fn from(&self, with_names: bool, candidates: Option<&str>) -> String {
+    /// and joining 100,000 rows only to count them costs more than the count.
+    /// `candidates_in_f`: the search's candidates are a `WITH f AS (…)` the statement puts
+    /// first, instead of inline.
+    fn from(&self, with_names: bool, candidates_in_f: bool) -> String {
         let names = if with_names {
             concat!(" ", name_joins!())
         } else {
             ""
         };
-        let search = match (&self.candidates, candidates) {
-            (None, _) => String::new(),
-            (Some(_), Some(named)) => format!(" JOIN {named} f ON f.ticket_id = t.id"),
-            (Some(inline), None) => format!(" JOIN ({inline}) f ON f.ticket_id = t.id"),
+        let search = match &self.candidates {
+            None => String::new(),
+            Some(_) if candidates_in_f => " JOIN f ON f.ticket_id = t.id".to_owned(),
+            Some(inline) => format!(" JOIN ({inline}) f ON f.ticket_id = t.id"),
         };
         format!("FROM tickets t{names}{search}{}", self.filter)
     }
@@ -404,8 +405,7 @@ impl ListParts {
 /// A page of the list.
 pub async fn list(conn: &mut Conn<'_>, query: &ListQuery) -> sqlx::Result<Vec<SummaryRow>> {
     let parts = ListParts::of(conn, query);
-    let (sql, order_args) = page_sql(conn.backend(), query, &parts, PageOf::Tickets);
-    let args = [parts.args, order_args].concat();
+    let (sql, args) = page_sql(conn.backend(), query, &parts, PageOf::Tickets);
     match conn.backend() {
         // sqlx's SQLite driver hands each row from the connection's thread to the task
         // reading it, and each hand-over is a thread switch: under load they took more of a
@@ -458,20 +458,17 @@ pub async fn list_counted(
     let parts = ListParts::of(conn, query);
     match conn.backend() {
         Backend::Sqlite => {
-            let named = parts.candidates.as_ref().map(|_| "f");
-            let (page, order_args) =
-                page_sql(Backend::Sqlite, query, &parts, PageOf::NamedCandidates);
-            let args = [parts.args.clone(), order_args].concat();
-            let with = match &parts.candidates {
-                Some(candidates) => format!("WITH f AS MATERIALIZED ({candidates})"),
-                None => "WITH f AS (SELECT 1)".to_owned(),
+            let (page, args) = page_sql(Backend::Sqlite, query, &parts, PageOf::CandidatesInF);
+            let candidates = match &parts.candidates {
+                Some(candidates) => format!("f AS MATERIALIZED ({candidates}), "),
+                None => String::new(),
             };
             // SQLite runs the scalar subquery of a CASE branch only when the branch is taken.
             let sql = format!(
-                "{with}, counted AS (SELECT COUNT(*) AS matched {}) \
+                "WITH {candidates}counted AS (SELECT COUNT(*) AS matched {}) \
                  SELECT matched, CASE WHEN matched >= {page_from} THEN \
                  (SELECT json_group_array({}) FROM ({page}) page) END FROM counted",
-                parts.from(false, named),
+                parts.from(false, true),
                 *SUMMARY_AS_JSON
             );
             let (matched, page): (i64, Option<String>) =
@@ -479,8 +476,7 @@ pub async fn list_counted(
             Ok((page.as_deref().map(parse_page).transpose()?, Some(matched)))
         }
         Backend::Postgres => {
-            let (sql, order_args) = page_sql(Backend::Postgres, query, &parts, PageOf::Counted);
-            let args = [parts.args, order_args].concat();
+            let (sql, args) = page_sql(Backend::Postgres, query, &parts, PageOf::Counted);
             let rows: Vec<CountedRow> =
                 on_conn!(conn, c => bind_all!(sqlx::query_as(&sql), &args).fetch_all(c).await)?;
             let matched = rows.first().map(|row| row.matched);
@@ -497,10 +493,10 @@ enum PageOf {
     /// The page, with a `matched` column counting every match (PostgreSQL).
     Counted,
     /// The page, its search's candidates in `f` (SQLite's `WITH`).
-    NamedCandidates,
+    CandidatesInF,
 }
 
-/// The statement of a page of the list, and the arguments its order adds after `parts`'.
+/// The statement of a page of the list, and its arguments (`parts`', then its order's).
 ///
 /// On PostgreSQL the page's tickets are chosen and ordered on `tickets` alone, and only then
 /// joined with the names they show: PostgreSQL plans a statement with parameters anew each
@@ -513,7 +509,7 @@ fn page_sql(
     parts: &ListParts,
     of: PageOf,
 ) -> (String, Vec<Arg>) {
-    let mut args = Vec::new();
+    let mut args = parts.args.clone();
     // The order, and a column it needs (PostgreSQL's outer query orders by the same names,
     // `t` being the page there, as a join does not keep its input's order).
     let (relevance, order_by) = match &query.order {
@@ -530,7 +526,7 @@ fn page_sql(
                     args.push(Arg::Text(word.to_lowercase()));
                     format!(
                         "CASE WHEN {find}(lower(t.subject), ${}) > 0 THEN 1 ELSE 0 END",
-                        parts.args.len() + args.len()
+                        args.len()
                     )
                 })
                 .collect();
@@ -543,10 +539,9 @@ fn page_sql(
     let (limit, offset) = (query.limit, query.offset);
     let sql = match backend {
         Backend::Sqlite => {
-            let named = (of == PageOf::NamedCandidates).then_some("f");
             format!(
                 "SELECT {SUMMARY_COLUMNS}{relevance} {} ORDER BY {order_by} LIMIT {limit} OFFSET {offset}",
-                parts.from(true, named)
+                parts.from(true, of == PageOf::CandidatesInF)
             )
         }
         Backend::Postgres => {
@@ -558,7 +553,7 @@ fn page_sql(
             format!(
                 "SELECT {SUMMARY_COLUMNS}{outside} FROM (SELECT {PAGE_COLUMNS}{relevance}{inside} \
                  {} ORDER BY {order_by} LIMIT {limit} OFFSET {offset}) t {} ORDER BY {order_by}",
-                parts.from(false, None),
+                parts.from(false, false),
                 name_joins!(),
             )
         }
@@ -584,7 +579,7 @@ pub async fn count(
     let parts = ListParts::of(conn, query);
     let sql = format!(
         "SELECT COUNT(*) FROM (SELECT 1 {} LIMIT {bound}) counted",
-        parts.from(false, None)
+        parts.from(false, false)
     );
     let args = parts.args;
     let counted: i64 =

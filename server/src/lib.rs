@@ -310,7 +310,7 @@ pub async fn start(config: Config, demo: bool) -> Result<RunningServer, Fatal> {
     let session_store = services::browser_sessions::SessionStore::open(services.db())
         .await
         .map_err(|e| Fatal(format!("cannot prepare the session store: {e:#}")))?;
-    let state = http::AppState {
+    let state = http::AppState::new(http::AppStateParts {
         leptos_options,
         services: services.clone(),
         metrics: http::ops::metrics_handle(),
@@ -321,7 +321,7 @@ pub async fn start(config: Config, demo: bool) -> Result<RunningServer, Fatal> {
         ),
         session_store: session_store.clone(),
         secure_cookies: config.secure_cookies,
-    };
+    });
     let app = MapRequestLayer::new(http::trim_trailing_slash).layer(http::router(state));
 
     let cancel = CancellationToken::new();

@@ -9,6 +9,7 @@ pub mod rest;
 pub mod security;
 
 use std::any::Any;
+use std::sync::Arc;
 
 use app::{App, shell};
 use axum::Router;
@@ -26,9 +27,29 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-/// The state every handler can reach.
+/// The state every handler can reach, behind one `Arc`: axum clones the state for every
+/// extractor and middleware that takes it, several times a request, and cloning the fields
+/// themselves (Leptos's options alone hold a dozen shared strings) took 40 % of the CPU of a
+/// flood of requests with a bad token (`perf`, BENCHMARKS.md 2026-11-27 evening).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateParts>);
+
+impl AppState {
+    pub fn new(parts: AppStateParts) -> Self {
+        Self(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateParts;
+
+    fn deref(&self) -> &AppStateParts {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+pub struct AppStateParts {
     pub leptos_options: LeptosOptions,
     pub services: Services,
     pub metrics: PrometheusHandle,

@@ -29,7 +29,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 /// The state every handler can reach, behind one `Arc`: axum clones the state for every
 /// extractor and middleware that takes it, several times a request, and cloning the fields
-/// themselves (Leptos's options alone hold a dozen shared strings) took 40 % of the CPU of a
+/// themselves (Leptos's options alone hold a dozen shared strings) took 47 % of the CPU of a
 /// flood of requests with a bad token (`perf`, BENCHMARKS.md 2026-11-27 evening).
 #[derive(Clone)]
 pub struct AppState(Arc<AppStateParts>);

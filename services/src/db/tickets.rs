@@ -458,7 +458,7 @@ pub async fn list_counted(
     let parts = ListParts::of(conn, query);
     match conn.backend() {
         Backend::Sqlite => {
-            let (page, args) = page_sql(Backend::Sqlite, query, &parts, PageOf::CandidatesInF);
+            let (page, args) = page_sql(Backend::Sqlite, query, &parts, PageOf::Counted);
             let candidates = match &parts.candidates {
                 Some(candidates) => format!("f AS MATERIALIZED ({candidates}), "),
                 None => String::new(),
@@ -490,10 +490,9 @@ pub async fn list_counted(
 enum PageOf {
     /// The page, its search's candidates inline.
     Tickets,
-    /// The page, with a `matched` column counting every match (PostgreSQL).
+    /// The page of [`list_counted`]: on PostgreSQL with a `matched` column counting every
+    /// match; on SQLite with its search's candidates in `f` (the statement's `WITH`).
     Counted,
-    /// The page, its search's candidates in `f` (SQLite's `WITH`).
-    CandidatesInF,
 }
 
 /// The statement of a page of the list, and its arguments (`parts`', then its order's).
@@ -541,7 +540,7 @@ fn page_sql(
         Backend::Sqlite => {
             format!(
                 "SELECT {SUMMARY_COLUMNS}{relevance} {} ORDER BY {order_by} LIMIT {limit} OFFSET {offset}",
-                parts.from(true, of == PageOf::CandidatesInF)
+                parts.from(true, of == PageOf::Counted)
             )
         }
         Backend::Postgres => {

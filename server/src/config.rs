@@ -47,7 +47,9 @@ pub struct RawConfig {
     pub attachment_max_count: u32,
     pub log_format: LogFormat,
     pub log_level: String,
-    pub db_max_connections: u32,
+    /// The connection pool's size; unset, the database's default
+    /// (`services::db::DbOptions::max_connections`).
+    pub db_max_connections: Option<u32>,
     pub db_connect_timeout_secs: u64,
     pub shutdown_grace_secs: u64,
     /// Where the `asset` end logic posts completed tasks (the asset management system).
@@ -83,7 +85,7 @@ impl Default for RawConfig {
             attachment_max_count: 20,
             log_format: LogFormat::Human,
             log_level: "info".to_owned(),
-            db_max_connections: 10,
+            db_max_connections: None,
             db_connect_timeout_secs: 5,
             shutdown_grace_secs: 20,
             ams_url: None,
@@ -219,7 +221,10 @@ impl RawConfig {
                 self.log_level
             )));
         }
-        if !(1..=1000).contains(&self.db_max_connections) {
+        if self
+            .db_max_connections
+            .is_some_and(|size| !(1..=1000).contains(&size))
+        {
             return Err(ConfigError(
                 "TTS_DB_MAX_CONNECTIONS must be between 1 and 1000".into(),
             ));
@@ -380,7 +385,7 @@ pub struct Config {
     pub secure_cookies: bool,
     pub log_format: LogFormat,
     pub log_level: String,
-    pub db_max_connections: u32,
+    pub db_max_connections: Option<u32>,
     pub db_connect_timeout: Duration,
     pub shutdown_grace: Duration,
     pub ams_url: Option<String>,
@@ -570,7 +575,7 @@ mod tests {
         assert!(err.unwrap_err().to_string().contains("TTS_LOG_LEVEL"));
 
         let err = RawConfig {
-            db_max_connections: 0,
+            db_max_connections: Some(0),
             ..base.clone()
         }
         .resolve();

@@ -102,7 +102,7 @@ async fn prepared_database() -> (tempfile::TempDir, String, services::Db) {
     let url = common::fresh_database_url(folder.path()).await;
     let db = services::Db::connect(&services::db::DbOptions {
         url: url.clone(),
-        max_connections: 4,
+        max_connections: Some(4),
         connect_timeout: Duration::from_secs(10),
     })
     .await

@@ -364,6 +364,31 @@ async fn search_finds_words_and_prefixes_best_match_first() {
         vec!["VPN drops every hour", "Printer toner empty"],
         "a match in the subject ranks first"
     );
+    // An administrator's search (the newest candidates, counted with their page) narrowed by
+    // a filter, and in an order of its own.
+    let (_, open_vpn) = d.admin.get("/api/v1/tickets/?q=vpn&status=new").await;
+    assert_eq!(open_vpn["count"], 2, "{open_vpn}");
+    assert_eq!(
+        subjects(&open_vpn),
+        vec!["VPN drops every hour", "Printer toner empty"]
+    );
+    let (_, closed_vpn) = d.admin.get("/api/v1/tickets/?q=vpn&status=closed").await;
+    assert_eq!(closed_vpn["count"], 0, "{closed_vpn}");
+    assert_eq!(closed_vpn["results"], json!([]));
+    let (_, oldest_vpn) = d
+        .admin
+        .get("/api/v1/tickets/?q=vpn&ordering=created_at&page_size=1")
+        .await;
+    assert_eq!(oldest_vpn["count"], 2, "{oldest_vpn}");
+    assert_eq!(subjects(&oldest_vpn), vec!["VPN drops every hour"]);
+    let (_, newest_vpn) = d
+        .admin
+        .get("/api/v1/tickets/?q=vpn&ordering=-created_at")
+        .await;
+    assert_eq!(
+        subjects(&newest_vpn),
+        vec!["Printer toner empty", "VPN drops every hour"]
+    );
     // As you type: the last word is a prefix.
     let (_, typed) = d.employee.get("/api/v1/tickets/?q=pass").await;
     assert_eq!(subjects(&typed), vec!["Password expired"]);

@@ -845,8 +845,12 @@ pub async fn list(
     let order = match (ordering, searched_words.is_some()) {
         // The words are set once the search knows which it used.
         (TicketOrdering::Relevance, true) => ListOrder::SubjectHits(Vec::new()),
-        (TicketOrdering::Relevance | TicketOrdering::CreatedDesc, _) => ListOrder::By("t.id DESC"),
-        (TicketOrdering::CreatedAsc, _) => ListOrder::By("t.id"),
+        (TicketOrdering::Relevance | TicketOrdering::CreatedDesc, _) => {
+            ListOrder::Ids { newest_first: true }
+        }
+        (TicketOrdering::CreatedAsc, _) => ListOrder::Ids {
+            newest_first: false,
+        },
         (TicketOrdering::UpdatedDesc, _) => ListOrder::By("t.updated_at DESC, t.id DESC"),
         (TicketOrdering::UpdatedAsc, _) => ListOrder::By("t.updated_at, t.id"),
         (TicketOrdering::PriorityDesc, _) => ListOrder::By(PRIORITY_DESC),
@@ -1490,7 +1494,7 @@ mod batch_tests {
         let folder = tempfile::tempdir().unwrap();
         let options = DbOptions {
             url: format!("sqlite://{}", folder.path().join("tts.db").display()),
-            max_connections: 2,
+            max_connections: Some(2),
             connect_timeout: std::time::Duration::from_secs(5),
         };
         let db = Db::connect(&options).await.unwrap();

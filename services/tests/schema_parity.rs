@@ -14,7 +14,7 @@ type Schema = BTreeSet<(String, String, bool)>;
 async fn open(url: &str) -> Db {
     let options = DbOptions {
         url: url.to_owned(),
-        max_connections: 2,
+        max_connections: Some(2),
         connect_timeout: Duration::from_secs(5),
     };
     let db = Db::connect(&options).await.unwrap();

@@ -215,6 +215,9 @@ pub struct ListQuery {
 
 /// The order of a list.
 pub enum ListOrder {
+    /// By id, newest or oldest first: the order of `tickets`' own b-tree, which SQLite can
+    /// walk without sorting (see [`page_sql`]).
+    Ids { newest_first: bool },
     /// An `ORDER BY` clause on `t`.
     By(&'static str),
     /// Search relevance: tickets with more of these words in their subject first, newest
@@ -463,12 +466,17 @@ pub async fn list_counted(
                 Some(candidates) => format!("f AS MATERIALIZED ({candidates}), "),
                 None => String::new(),
             };
+            // Every candidate is a ticket: without conditions they are counted as they are.
+            let counted = if parts.candidates.is_some() && parts.filter.is_empty() {
+                "FROM f".to_owned()
+            } else {
+                parts.from(false, true)
+            };
             // SQLite runs the scalar subquery of a CASE branch only when the branch is taken.
             let sql = format!(
-                "WITH {candidates}counted AS (SELECT COUNT(*) AS matched {}) \
+                "WITH {candidates}counted AS (SELECT COUNT(*) AS matched {counted}) \
                  SELECT matched, CASE WHEN matched >= {page_from} THEN \
                  (SELECT json_group_array({}) FROM ({page}) page) END FROM counted",
-                parts.from(false, true),
                 *SUMMARY_AS_JSON
             );
             let (matched, page): (i64, Option<String>) =
@@ -500,8 +508,14 @@ enum PageOf {
 /// On PostgreSQL the page's tickets are chosen and ordered on `tickets` alone, and only then
 /// joined with the names they show: PostgreSQL plans a statement with parameters anew each
 /// time it runs, and the five-table join made that 1.4 ms for a search, more than running
-/// it (and joined every candidate of a search before keeping 25). SQLite plans a statement
-/// once and runs the joins lazily, for the rows it keeps; the subquery made its list slower.
+/// it (and joined every candidate of a search before keeping 25).
+///
+/// SQLite runs the joins lazily when it walks tickets in the page's order (newest first,
+/// without a search): it joins the 25 rows it keeps, and a subquery made that list slower
+/// (0.056 against 0.043 ms). Any other page is sorted, and SQLite's sorter takes every
+/// sorted row whole, names joined: so the page's ids are chosen first, ordered on `tickets`
+/// alone, and only those 25 tickets are read again and joined (a search of a common word at
+/// 100,000 tickets 0.44 -> 0.32 ms; every ticket by priority 75 -> 37 ms).
 fn page_sql(
     backend: Backend,
     query: &ListQuery,
@@ -512,6 +526,10 @@ fn page_sql(
     // The order, and a column it needs (PostgreSQL's outer query orders by the same names,
     // `t` being the page there, as a join does not keep its input's order).
     let (relevance, order_by) = match &query.order {
+        ListOrder::Ids { newest_first: true } => (String::new(), "t.id DESC"),
+        ListOrder::Ids {
+            newest_first: false,
+        } => (String::new(), "t.id"),
         ListOrder::By(order_by) => (String::new(), *order_by),
         ListOrder::SubjectHits(words) if words.is_empty() => (String::new(), "t.id DESC"),
         ListOrder::SubjectHits(words) => {
@@ -537,10 +555,20 @@ fn page_sql(
     };
     let (limit, offset) = (query.limit, query.offset);
     let sql = match backend {
+        Backend::Sqlite
+            if parts.candidates.is_none() && matches!(query.order, ListOrder::Ids { .. }) =>
+        {
+            format!(
+                "SELECT {SUMMARY_COLUMNS} {} ORDER BY {order_by} LIMIT {limit} OFFSET {offset}",
+                parts.from(true, false)
+            )
+        }
         Backend::Sqlite => {
             format!(
-                "SELECT {SUMMARY_COLUMNS}{relevance} {} ORDER BY {order_by} LIMIT {limit} OFFSET {offset}",
-                parts.from(true, of == PageOf::Counted)
+                "SELECT {SUMMARY_COLUMNS} FROM (SELECT t.id{relevance} {} ORDER BY {order_by} \
+                 LIMIT {limit} OFFSET {offset}) p JOIN tickets t ON t.id = p.id {} ORDER BY {order_by}",
+                parts.from(false, of == PageOf::Counted),
+                name_joins!(),
             )
         }
         Backend::Postgres => {

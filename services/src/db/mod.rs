@@ -633,23 +633,25 @@ mod tests {
             "the earlier rounds are in the database file itself: {in_file} bytes"
         );
         // And nothing was lost on the way: all eight rounds read back whole.
+        assert_eq!(filler_read_back(&db).await, (8, 8 * 1_048_576));
+        db.close().await;
+    }
+
+    /// How many rounds the `filler` table holds, and their bytes.
+    async fn filler_read_back(db: &Db) -> (i64, i64) {
         let mut pooled = db.acquire().await.unwrap();
         let mut conn = pooled.conn();
         let Conn::Sqlite(conn) = &mut conn else {
             unreachable!()
         };
-        let (rounds, bytes): (i64, i64) =
-            sqlx::query_as("SELECT COUNT(DISTINCT round), SUM(length(bytes)) FROM filler")
-                .fetch_one(&mut **conn)
-                .await
-                .unwrap();
-        assert_eq!((rounds, bytes), (8, 8 * 1_048_576));
-        drop(pooled);
-        db.close().await;
+        sqlx::query_as("SELECT COUNT(DISTINCT round), SUM(length(bytes)) FROM filler")
+            .fetch_one(&mut **conn)
+            .await
+            .unwrap()
     }
 
     /// With a read always in progress the log cannot start over by itself: the checkpointer
-    /// empties it once it passes its bound, and the reads and writes go on meanwhile.
+    /// starts it over once it passes its bound, and the reads and writes go on meanwhile.
     #[tokio::test]
     async fn the_write_ahead_log_stays_bounded_under_overlapping_reads() {
         let folder = tempfile::tempdir().unwrap();
@@ -728,18 +730,7 @@ mod tests {
             "the log stayed near its bound of {bound} bytes: it reached {largest}"
         );
         // Nothing was lost: every round reads back whole.
-        let mut pooled = db.acquire().await.unwrap();
-        let mut conn = pooled.conn();
-        let Conn::Sqlite(conn) = &mut conn else {
-            unreachable!()
-        };
-        let (rounds, bytes): (i64, i64) =
-            sqlx::query_as("SELECT COUNT(DISTINCT round), SUM(length(bytes)) FROM filler")
-                .fetch_one(&mut **conn)
-                .await
-                .unwrap();
-        assert_eq!((rounds, bytes), (128, 128 * 1_048_576));
-        drop(pooled);
+        assert_eq!(filler_read_back(&db).await, (128, 128 * 1_048_576));
         db.close().await;
     }
 

@@ -518,18 +518,23 @@ async fn checkpoint_in_background(mut conn: SqliteConnection, pool: SqlitePool, 
 }
 
 /// Copies the whole log into the database and has the next write start it over, in a write
-/// turn of this process (see [`checkpoint_in_background`]). A read that lasts past the busy
-/// timeout leaves the log as it is, for the next tick.
+/// turn of this process (see [`checkpoint_in_background`]).
 async fn restart_log(conn: &mut SqliteConnection, turns: &WriteTurns) {
     let Ok(_turn) = tokio::time::timeout(WRITE_TURN_TIMEOUT, turns.0.clone().lock_owned()).await
     else {
         return;
     };
-    if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(RESTART)")
-        .execute(conn)
-        .await
-    {
-        tracing::warn!(error = %err, "SQLite log not started over");
+    // Writers of this process wait meanwhile: a read that keeps using the log (a long one, or a
+    // connection whose last statement still holds its snapshot) is waited for 100 ms at most,
+    // not the 5 s of the busy timeout; the next tick tries again.
+    for statement in [
+        "PRAGMA busy_timeout = 100",
+        "PRAGMA wal_checkpoint(RESTART)",
+        "PRAGMA busy_timeout = 5000",
+    ] {
+        if let Err(err) = sqlx::query(statement).execute(&mut *conn).await {
+            tracing::warn!(error = %err, statement, "SQLite log not started over");
+        }
     }
 }
 

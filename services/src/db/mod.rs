@@ -136,8 +136,11 @@ pub enum Db {
 #[derive(Clone, Debug, Default)]
 pub struct WriteTurns(std::sync::Arc<tokio::sync::Mutex<()>>);
 
+/// How long SQLite waits for another connection's lock before it answers "busy".
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// How long a writer waits for its turn, as long as SQLite's own busy timeout.
-const WRITE_TURN_TIMEOUT: Duration = Duration::from_secs(5);
+const WRITE_TURN_TIMEOUT: Duration = BUSY_TIMEOUT;
 
 /// A borrowed connection, from a pool or inside a transaction; what every query takes.
 pub enum Conn<'c> {
@@ -295,7 +298,7 @@ impl Db {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5))
+            .busy_timeout(BUSY_TIMEOUT)
             .pragma("temp_store", "memory")
             // Checkpoints are the background checkpointer's, not the writers' (see there).
             .pragma("wal_autocheckpoint", "0");
@@ -527,10 +530,11 @@ async fn restart_log(conn: &mut SqliteConnection, turns: &WriteTurns) {
     // Writers of this process wait meanwhile: a read that keeps using the log (a long one, or a
     // connection whose last statement still holds its snapshot) is waited for 100 ms at most,
     // not the 5 s of the busy timeout; the next tick tries again.
+    let restore = format!("PRAGMA busy_timeout = {}", BUSY_TIMEOUT.as_millis());
     for statement in [
         "PRAGMA busy_timeout = 100",
         "PRAGMA wal_checkpoint(RESTART)",
-        "PRAGMA busy_timeout = 5000",
+        &restore,
     ] {
         if let Err(err) = sqlx::query(statement).execute(&mut *conn).await {
             tracing::warn!(error = %err, statement, "SQLite log not started over");

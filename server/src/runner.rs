@@ -99,7 +99,7 @@ pub fn start(
 ///
 /// It gives way to a burst of submissions: while this process writes events faster than
 /// the trickle of a working day (see [`services::outbox::OutboxWake::is_busy`]), rounds are
-/// short ([`services::outbox::BUSY_BATCH`]) and at most one every [`BUSY_ROUND_EVERY`].
+/// short ([`services::outbox::BUSY_ROUND`]) and at most one every [`BUSY_ROUND_EVERY`].
 /// Submitting is what people wait on, and on two cores routing a ticket costs more than
 /// taking it; the outbox keeps every event, and the backlog is routed at full speed as soon
 /// as the burst eases.
@@ -127,14 +127,14 @@ async fn dispatch(services: Services, cancel: CancellationToken) {
                 () = tokio::time::sleep(BUSY_ROUND_EVERY) => {}
             }
         }
-        let limit = if busy {
-            services::outbox::BUSY_BATCH
+        let round = if busy {
+            services::outbox::BUSY_ROUND
         } else {
-            services::outbox::BATCH
+            services::outbox::ROUND
         };
         // A full round may mean more are waiting: go again at once.
-        let again = match services::outbox::dispatch_due(&services, limit).await {
-            Ok(handled) => handled >= usize::try_from(limit).unwrap_or(usize::MAX),
+        let again = match services::outbox::dispatch_due(&services, round).await {
+            Ok(handled) => handled >= round.events,
             Err(err) => {
                 tracing::warn!(error = %err, "outbox dispatch failed");
                 false

@@ -2,7 +2,21 @@
 //! safe to put in a page: pulldown-cmark renders, ammonia keeps only harmless tags and
 //! attributes (no scripts, no event handlers, no `javascript:` links, no inline styles).
 
+use std::sync::LazyLock;
+
 use pulldown_cmark::{Options, Parser, html};
+
+/// The sanitiser's rules, made once: they are a few dozen sets and maps of tag and attribute
+/// names, and every ticket read or created renders its description.
+static SANITISER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+    let mut rules = ammonia::Builder::default();
+    rules
+        .link_rel(Some("noopener noreferrer nofollow"))
+        .url_schemes(["http", "https", "mailto"].into())
+        .add_tag_attributes("input", ["type", "checked", "disabled"])
+        .add_tags(["input"]);
+    rules
+});
 
 /// Renders `source` as CommonMark with tables, strikethrough and task lists, then sanitises.
 /// Links get `rel="noopener noreferrer nofollow"`; raw HTML in the source is escaped or
@@ -12,13 +26,7 @@ pub fn render(source: &str) -> String {
         Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
     let mut unsafe_html = String::with_capacity(source.len() * 3 / 2);
     html::push_html(&mut unsafe_html, Parser::new_ext(source, options));
-    ammonia::Builder::default()
-        .link_rel(Some("noopener noreferrer nofollow"))
-        .url_schemes(["http", "https", "mailto"].into())
-        .add_tag_attributes("input", ["type", "checked", "disabled"])
-        .add_tags(["input"])
-        .clean(&unsafe_html)
-        .to_string()
+    SANITISER.clean(&unsafe_html).to_string()
 }
 
 /// The words of `source` without Markdown's marks, blocks joined by spaces, cut to `limit`

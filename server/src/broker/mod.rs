@@ -73,6 +73,8 @@ pub const MAX_TRIES: i64 = 5;
 /// How long a taken event may take to be published: if the process dies before RabbitMQ
 /// confirms it, it is taken again after this.
 const PUBLISH_LEASE: TimeDelta = TimeDelta::seconds(10);
+/// Most outbox events taken to publish at once.
+const PUBLISH_BATCH: i64 = 100;
 /// How long a published event waits for its consumer before it is sent again.
 const RELAY_LEASE: TimeDelta = TimeDelta::minutes(10);
 /// The first wait before reconnecting; it doubles up to 15 s while the broker stays away.
@@ -214,17 +216,15 @@ async fn relay(
 ) -> anyhow::Result<()> {
     let wake = services.outbox_wake().clone();
     loop {
-        let events =
-            match services::outbox::claim_due(services, PUBLISH_LEASE, services::outbox::BATCH)
-                .await
-            {
-                Ok(events) => events,
-                Err(err) => {
-                    tracing::warn!(error = %err, "taking outbox events failed");
-                    Vec::new()
-                }
-            };
-        let full = i64::try_from(events.len()).unwrap_or(i64::MAX) >= services::outbox::BATCH;
+        let events = match services::outbox::claim_due(services, PUBLISH_LEASE, PUBLISH_BATCH).await
+        {
+            Ok(events) => events,
+            Err(err) => {
+                tracing::warn!(error = %err, "taking outbox events failed");
+                Vec::new()
+            }
+        };
+        let full = i64::try_from(events.len()).unwrap_or(i64::MAX) >= PUBLISH_BATCH;
         if let Err(err) = publish_events(services, channel, &events).await {
             // The batch goes back to the outbox at once rather than after its lease.
             let ids: Vec<i64> = events.iter().map(|e| e.id).collect();

@@ -142,6 +142,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a writer waits for its turn, as long as SQLite's own busy timeout.
 const WRITE_TURN_TIMEOUT: Duration = BUSY_TIMEOUT;
 
+/// How long a PostgreSQL connection may sit idle in the pool before it is pinged on its way
+/// out (HikariCP skips its check for connections used in the last half second, alike).
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
+
 /// A borrowed connection, from a pool or inside a transaction; what every query takes.
 pub enum Conn<'c> {
     Sqlite(&'c mut SqliteConnection),
@@ -281,6 +285,18 @@ impl Db {
         let connect = connect.application_name("tts");
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.unwrap_or(10))
+            // A connection used a moment ago is handed out as it is; one idle for longer is
+            // pinged first, in case the server or a proxy closed it meanwhile. Pinging every
+            // time (sqlx's default) is one more round trip per request.
+            .test_before_acquire(false)
+            .before_acquire(|conn, connection| {
+                Box::pin(async move {
+                    if connection.idle_for >= PING_WHEN_IDLE_FOR {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .acquire_timeout(options.connect_timeout)
             .connect_with(connect)
             .await?;

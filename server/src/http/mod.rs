@@ -78,10 +78,9 @@ pub fn router(state: AppState) -> Router {
         // Room for the multipart envelope around the largest allowed file.
         .saturating_add(64 * 1024);
     let api = api_routes(upload_limit).fallback(rest::not_found);
-    let docs = utoipa_swagger_ui::SwaggerUi::new("/api/docs").url(
-        "/api/openapi.json",
-        <rest::openapi::ApiDoc as utoipa::OpenApi>::openapi(),
-    );
+    // Swagger UI reads the document from its own route (see `rest::openapi::document`).
+    let docs = utoipa_swagger_ui::SwaggerUi::new("/api/docs")
+        .config(utoipa_swagger_ui::Config::from("/api/openapi.json"));
     let browser_sessions = tower_sessions::SessionManagerLayer::new(state.session_store.clone())
         .with_name("tts_session")
         .with_http_only(true)
@@ -97,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .route("/ws/comments/{ticket_id}", get(live::comments))
         .route("/ws/notifications", get(live::notifications))
+        .route("/api/openapi.json", get(rest::openapi::document))
         .nest("/api/v1", api)
         .merge(docs)
         .leptos_routes_with_context(

@@ -9,7 +9,6 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use domain::{RoleGrant, System, SystemRole};
-use sqlx::Connection as _;
 use tts_server::RunningServer;
 use tts_server::config::{Config, RawConfig};
 
@@ -229,18 +228,9 @@ pub fn browser_like_client() -> reqwest::Client {
 /// PostgreSQL database named by `TTS_TEST_DATABASE_URL`.
 pub async fn fresh_database_url(dir: &std::path::Path) -> String {
     match std::env::var("TTS_TEST_DATABASE_URL") {
-        Ok(base) if !base.is_empty() => {
-            let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = sqlx::PgConnection::connect(&base)
-                .await
-                .expect("TTS_TEST_DATABASE_URL must point at a reachable PostgreSQL");
-            sqlx::query(&format!("CREATE SCHEMA {schema}"))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            let separator = if base.contains('?') { '&' } else { '?' };
-            format!("{base}{separator}options[search_path]={schema}")
-        }
+        Ok(base) if !base.is_empty() => services::db::new_postgres_schema(&base)
+            .await
+            .expect("TTS_TEST_DATABASE_URL must point at a reachable PostgreSQL"),
         _ => format!("sqlite://{}", dir.join("tts.db").display()),
     }
 }

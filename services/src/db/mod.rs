@@ -563,6 +563,22 @@ async fn restart_log(conn: &mut SqliteConnection, turns: &WriteTurns) {
     }
 }
 
+/// A new, empty schema in the PostgreSQL database at `base_url`, as a URL whose connections
+/// work in it: each test of the PostgreSQL pass gets a database of its own this way.
+pub async fn new_postgres_schema(base_url: &str) -> sqlx::Result<String> {
+    use sqlx::Connection as _;
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(base_url).await?;
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&mut conn)
+        .await?;
+    conn.close().await?;
+    let separator = if base_url.contains('?') { '&' } else { '?' };
+    Ok(format!(
+        "{base_url}{separator}options[search_path]={schema}"
+    ))
+}
+
 /// The URL with its password replaced, fit for logs and error messages.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

@@ -788,6 +788,67 @@ pub async fn category_brief(
     on_conn!(conn, c => sqlx::query_as(SQL).bind(id).fetch_optional(c).await)
 }
 
+/// `select`, a query ending in `IN (`, run with `values` as the list; its rows.
+async fn fetch_where_in<'v, T, V>(
+    conn: &mut Conn<'_>,
+    select: &str,
+    values: &[V],
+) -> sqlx::Result<Vec<T>>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin,
+    V: Copy
+        + Send
+        + 'v
+        + sqlx::Encode<'v, sqlx::Sqlite>
+        + sqlx::Type<sqlx::Sqlite>
+        + sqlx::Encode<'v, sqlx::Postgres>
+        + sqlx::Type<sqlx::Postgres>,
+{
+    if values.is_empty() {
+        return Ok(Vec::new());
+    }
+    on_conn!(conn, c => {
+        let mut query = sqlx::QueryBuilder::new(select);
+        let mut list = query.separated(", ");
+        for value in values {
+            list.push_bind(*value);
+        }
+        query.push(")");
+        query.build_query_as().fetch_all(c).await
+    })
+}
+
+/// The categories of `ids` that exist, each with its parent and whether it is active: one
+/// statement for the checks of a whole batch of submissions.
+pub async fn categories_brief(
+    conn: &mut Conn<'_>,
+    ids: &[i64],
+) -> sqlx::Result<Vec<(i64, Option<i64>, bool)>> {
+    const SQL: &str = "SELECT id, parent_id, is_active FROM categories WHERE id IN (";
+    fetch_where_in(conn, SQL, ids).await
+}
+
+/// The departments of `ids` that exist, each with whether it is active.
+pub async fn departments_active(
+    conn: &mut Conn<'_>,
+    ids: &[i64],
+) -> sqlx::Result<Vec<(i64, bool)>> {
+    const SQL: &str = "SELECT id, is_active FROM departments WHERE id IN (";
+    fetch_where_in(conn, SQL, ids).await
+}
+
+/// The tickets already received under any of `external_refs`: each reference with its ticket.
+pub async fn ids_by_external_ref(
+    conn: &mut Conn<'_>,
+    external_refs: &[&str],
+) -> sqlx::Result<Vec<(String, i64)>> {
+    const SQL: &str = "SELECT external_ref, id FROM tickets WHERE external_ref IN (";
+    fetch_where_in(conn, SQL, external_refs).await
+}
+
 /// Whether the department is active; `None` if there is no such department.
 pub async fn department_active(conn: &mut Conn<'_>, id: i64) -> sqlx::Result<Option<bool>> {
     const SQL: &str = "SELECT is_active FROM departments WHERE id = $1";

@@ -93,3 +93,30 @@ impl Modify for SecuritySchemes {
         );
     }
 }
+
+/// `GET /api/openapi.json`: the document, built on the first request and kept as its JSON.
+///
+/// Kept as utoipa's `OpenApi` value (a tree of thousands of small maps), as Swagger UI's own
+/// route keeps it, the document held about 10 MB of the server's memory from start-up on,
+/// and building it was part of every start. As JSON it is a few hundred kilobytes, and only
+/// once someone asks for it.
+pub async fn document() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    static DOCUMENT: std::sync::OnceLock<axum::body::Bytes> = std::sync::OnceLock::new();
+    let json = DOCUMENT.get_or_init(|| match serde_json::to_vec(&ApiDoc::openapi()) {
+        Ok(json) => json.into(),
+        // Not expected (every key is text); the error names what could not be written.
+        Err(err) => {
+            tracing::error!(error = %err, "the OpenAPI document could not be written as JSON");
+            axum::body::Bytes::new()
+        }
+    });
+    if json.is_empty() {
+        return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        json.clone(),
+    )
+        .into_response()
+}

@@ -486,19 +486,29 @@ async fn write_alone(db: &Db, submission: Submission, actor_id: Option<i64>) -> 
             }
             Ok(saved)
         }
-        // The same external submission arriving twice at once (PostgreSQL): the other won.
-        Err(crate::Error::App(err))
-            if err.kind == ErrorKind::Conflict && submission.external_ref.is_some() =>
-        {
+        Err(err) => {
+            let Some(external_ref) = raced_external_ref(&err, &submission) else {
+                return Err(err);
+            };
             drop(tx);
-            let external_ref = submission.external_ref.as_deref().unwrap_or_default();
             let mut pooled = db.acquire().await?;
             match rows::find_id_by_external_ref(&mut pooled.conn(), external_ref).await? {
                 Some(id) => saved(&mut pooled.conn(), id, false).await,
-                None => Err(err.into()),
+                None => Err(err),
             }
         }
-        Err(err) => Err(err),
+    }
+}
+
+/// The external reference another request saved a ticket under at the same time, when `err`
+/// is the conflict this submission's insert met (PostgreSQL: the insert waited for the other's
+/// commit, which a statement now sees): that ticket is the answer. `None` for other errors.
+fn raced_external_ref<'a>(err: &crate::Error, submission: &'a Submission) -> Option<&'a str> {
+    match err {
+        crate::Error::App(refused) if refused.kind == ErrorKind::Conflict => {
+            submission.external_ref.as_deref()
+        }
+        _ => None,
     }
 }
 
@@ -624,11 +634,7 @@ async fn write_batch_guarded(db: &Db, batch: &[WriteJob]) -> Vec<Result<Saved>> 
                 Err(err) => {
                     crate::db::execute_plain(&mut tx.conn(), "ROLLBACK TO ticket").await?;
                     crate::db::execute_plain(&mut tx.conn(), "RELEASE ticket").await?;
-                    // The same external submission saved meanwhile by another replica
-                    // (PostgreSQL: the insert waited for its commit): answer with that ticket.
-                    if let crate::Error::App(refused) = &err
-                        && refused.kind == ErrorKind::Conflict
-                        && let Some(external_ref) = &job.submission.external_ref
+                    if let Some(external_ref) = raced_external_ref(&err, &job.submission)
                         && let Some(id) =
                             rows::find_id_by_external_ref(&mut tx.conn(), external_ref).await?
                     {
@@ -1600,25 +1606,21 @@ mod batch_tests {
         match std::env::var("TTS_TEST_DATABASE_URL") {
             Ok(base) if !base.is_empty() => {
                 let url = crate::db::new_postgres_schema(&base).await.unwrap();
-                database_at(url).await
+                database_at(Some(url)).await
             }
             _ => sqlite_database().await,
         }
     }
 
     async fn sqlite_database() -> (tempfile::TempDir, Db, i64) {
-        database_at(String::new()).await
+        database_at(None).await
     }
 
-    /// The database at `url`, or a new SQLite file if `url` is empty, migrated and with one
-    /// requester.
-    async fn database_at(url: String) -> (tempfile::TempDir, Db, i64) {
+    /// The database at `url`, or a new SQLite file, migrated and with one requester.
+    async fn database_at(url: Option<String>) -> (tempfile::TempDir, Db, i64) {
         let folder = tempfile::tempdir().unwrap();
-        let url = if url.is_empty() {
-            format!("sqlite://{}", folder.path().join("tts.db").display())
-        } else {
-            url
-        };
+        let url =
+            url.unwrap_or_else(|| format!("sqlite://{}", folder.path().join("tts.db").display()));
         let options = DbOptions {
             url,
             max_connections: Some(2),

@@ -171,20 +171,8 @@ pub async fn insert_many(conn: &mut Conn<'_>, rows: &[NewTicketRow<'_>]) -> sqlx
 
 /// The tickets with these ids (those that exist), in no particular order.
 pub async fn find_many(conn: &mut Conn<'_>, ids: &[i64]) -> sqlx::Result<Vec<TicketRow>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    on_conn!(conn, c => {
-        let mut select = sqlx::QueryBuilder::new(format!(
-            "SELECT {TICKET_COLUMNS} {TICKET_JOINS} WHERE t.id IN ("
-        ));
-        let mut list = select.separated(", ");
-        for id in ids {
-            list.push_bind(*id);
-        }
-        select.push(")");
-        select.build_query_as().fetch_all(c).await
-    })
+    let select = format!("SELECT {TICKET_COLUMNS} {TICKET_JOINS} WHERE t.id IN (");
+    fetch_where_in(conn, &select, ids).await
 }
 
 pub async fn find(conn: &mut Conn<'_>, id: i64) -> sqlx::Result<Option<TicketRow>> {

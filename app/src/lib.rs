@@ -26,15 +26,18 @@ use pages::{
 use session::provide_session;
 
 /// The HTML document around the app. The inline script applies a theme the user chose before
-/// the first paint, so a dark-theme user never sees a white flash.
+/// the first paint, so a dark-theme user never sees a white flash. Every inline script carries
+/// the page's nonce, which the page's Content-Security-Policy names (`ssr::send_page_policy`).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    ssr::send_page_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
-                <script>
+                <script nonce=leptos::nonce::use_nonce()>
                     "try{var t=localStorage.getItem('tts-theme');if(t==='light'||t==='dark')document.documentElement.dataset.theme=t}catch(e){}"
                 </script>
                 <HydrationScripts options />

@@ -10,6 +10,33 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Socket(u64);
 
+/// Why the server ended a socket for good: the page stops reconnecting and says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SocketEnded {
+    /// The user was signed out (here or elsewhere), or their account was deactivated (4401).
+    SignedOut,
+    /// The user may no longer see what the socket is about (4403).
+    OutOfReach,
+}
+
+impl SocketEnded {
+    /// The close codes the server uses (`services::auth::socket_rights`, the comment socket);
+    /// `None` for a close after which the socket reconnects.
+    pub fn from_close_code(code: u16) -> Option<SocketEnded> {
+        match code {
+            4401 => Some(SocketEnded::SignedOut),
+            4403 => Some(SocketEnded::OutOfReach),
+            _ => None,
+        }
+    }
+}
+
+/// Close codes after which the socket comes back at once rather than after a pause: it fell
+/// behind (4008: reload), or its access token expired (4001: the reconnection renews it).
+pub fn reconnect_at_once(code: u16) -> bool {
+    matches!(code, 4001 | 4008)
+}
+
 /// Milliseconds since the epoch (the browser's clock in the browser).
 pub fn now_millis() -> i64 {
     chrono::Utc::now().timestamp_millis()
@@ -33,10 +60,11 @@ mod browser {
     use wasm_bindgen::closure::Closure;
     use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
 
-    use super::{Socket, backoff_millis};
+    use super::{Socket, SocketEnded, backoff_millis, reconnect_at_once};
 
     type OnMessage = Rc<dyn Fn(String)>;
     type OnOpen = Rc<dyn Fn(bool)>;
+    type OnEnd = Rc<dyn Fn(SocketEnded)>;
 
     struct Entry {
         url: String,
@@ -45,6 +73,7 @@ mod browser {
         opened_before: bool,
         on_message: OnMessage,
         on_open: OnOpen,
+        on_end: OnEnd,
         // Kept alive as long as the socket they handle.
         _handlers: Vec<Closure<dyn FnMut(Event)>>,
     }
@@ -64,7 +93,7 @@ mod browser {
         Some(format!("{scheme}://{}{path}", location.host().ok()?))
     }
 
-    pub fn open(path: &str, on_message: OnMessage, on_open: OnOpen) -> Socket {
+    pub fn open(path: &str, on_message: OnMessage, on_open: OnOpen, on_end: OnEnd) -> Socket {
         let id = NEXT.with(|n| {
             let id = n.get();
             n.set(id + 1);
@@ -83,6 +112,7 @@ mod browser {
                     opened_before: false,
                     on_message,
                     on_open,
+                    on_end,
                     _handlers: Vec::new(),
                 },
             )
@@ -125,11 +155,18 @@ mod browser {
         });
         let on_close = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
             let code = event.dyn_ref::<CloseEvent>().map_or(0, CloseEvent::code);
+            if let Some(ended) = SocketEnded::from_close_code(code) {
+                // Over for good: no reconnection; the page says why.
+                let entry = SOCKETS.with(|s| s.borrow_mut().remove(&id));
+                if let Some(entry) = entry {
+                    (entry.on_end)(ended);
+                }
+                return;
+            }
             let open = SOCKETS.with(|s| {
                 s.borrow_mut().get_mut(&id).map(|e| {
                     e.socket = None;
-                    // Fell behind (4008): come back at once and reload.
-                    if code == 4008 {
+                    if reconnect_at_once(code) {
                         e.attempts = 0;
                     }
                 })
@@ -189,17 +226,20 @@ mod browser {
 impl Socket {
     /// Opens a socket to `path` (`/ws/…/`) on this site. `on_message` gets each text message;
     /// `on_open` is told whether the connection is a reconnection (events may have been
-    /// missed: reload). In the browser only.
+    /// missed: reload); `on_end` is told when the server ended it for good. In the browser
+    /// only.
     #[cfg(feature = "hydrate")]
     pub fn open(
         path: &str,
         on_message: impl Fn(String) + 'static,
         on_open: impl Fn(bool) + 'static,
+        on_end: impl Fn(SocketEnded) + 'static,
     ) -> Socket {
         browser::open(
             path,
             std::rc::Rc::new(on_message),
             std::rc::Rc::new(on_open),
+            std::rc::Rc::new(on_end),
         )
     }
 
@@ -209,6 +249,7 @@ impl Socket {
         _path: &str,
         _on_message: impl Fn(String) + 'static,
         _on_open: impl Fn(bool) + 'static,
+        _on_end: impl Fn(SocketEnded) + 'static,
     ) -> Socket {
         Socket(0)
     }
@@ -233,7 +274,22 @@ impl Socket {
 
 #[cfg(test)]
 mod tests {
-    use super::backoff_millis;
+    use super::{SocketEnded, backoff_millis, reconnect_at_once};
+
+    #[test]
+    fn the_servers_close_codes_say_whether_to_come_back() {
+        assert_eq!(
+            SocketEnded::from_close_code(4401),
+            Some(SocketEnded::SignedOut)
+        );
+        assert_eq!(
+            SocketEnded::from_close_code(4403),
+            Some(SocketEnded::OutOfReach)
+        );
+        assert_eq!(SocketEnded::from_close_code(4001), None);
+        assert!(reconnect_at_once(4001) && reconnect_at_once(4008));
+        assert!(!reconnect_at_once(1006));
+    }
 
     #[test]
     fn reconnections_back_off_up_to_half_a_minute() {

@@ -154,18 +154,11 @@ pub fn encode_query_value(value: &str) -> String {
     out
 }
 
-/// Where to go after signing in: only paths on this site, so a crafted link cannot send a
-/// user elsewhere (`//evil.example` and `https://…` are refused).
+/// Where to go after signing in: only paths every browser keeps on this site
+/// (`domain::links::local_path`), never the sign-in page itself; anything else goes home.
 pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(path)
-            if path.starts_with('/')
-                && !path.starts_with("//")
-                && !path.contains('\\')
-                && !path.starts_with("/login") =>
-        {
-            path.to_owned()
-        }
+    match next.and_then(domain::links::local_path) {
+        Some(path) if !path.starts_with("/login") => path.to_owned(),
         _ => "/".to_owned(),
     }
 }
@@ -181,6 +174,8 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(Some("/login")), "/");
+        assert_eq!(safe_next(Some("/\t/evil.example/x")), "/");
+        assert_eq!(safe_next(Some("/x\u{1}")), "/");
         assert_eq!(safe_next(None), "/");
     }
 

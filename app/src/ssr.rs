@@ -29,6 +29,35 @@ pub fn client() -> Result<ClientInfo, AppError> {
     ))
 }
 
+/// The Content-Security-Policy of a page: scripts only from this site or carrying this page's
+/// nonce (the hydration scripts and the theme script do), WebAssembly compiled from this site,
+/// images only from this site (ticket text may show attachments, never another host's
+/// images), connections (server functions, the sockets) only to this site, no plugins, no
+/// `<base>`, forms posting only here, and no framing. Styles allow inline `style` attributes:
+/// a few components size elements with them (an upload's progress bar), and a style attribute
+/// cannot run script.
+pub fn page_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self'; \
+         connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+         frame-ancestors 'none'"
+    )
+}
+
+/// Sends the page's policy ([`page_policy`]) with the nonce Leptos gave this response's inline
+/// scripts. A page rendered without one (it cannot happen with the `nonce` feature on) gets
+/// the server's default policy, which allows no inline script at all.
+pub fn send_page_policy() {
+    if let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) && let Ok(value) = http::HeaderValue::from_str(&page_policy(&nonce))
+    {
+        response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
 /// Who requests a page, found once by the server before it renders the page (a middleware
 /// puts it in the request's extensions): the page and the server functions it calls while
 /// rendering use it instead of authenticating again.

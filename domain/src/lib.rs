@@ -53,6 +53,7 @@ pub mod account;
 pub mod audit;
 pub mod comments;
 pub mod error;
+pub mod links;
 pub mod notifications;
 pub mod roles;
 pub mod session;

@@ -79,6 +79,8 @@ string_enum!(
         NoWorkflow = "no_workflow" / "No matching workflow",
         /// The step's role has no active member to assign.
         NoAssignee = "no_assignee" / "No one to assign",
+        /// Another system sent names (category, department, …) that TTS does not know.
+        UnknownNames = "unknown_names" / "Unknown names",
     }
 );
 
@@ -179,6 +181,23 @@ pub struct Task {
     /// The caller may reassign or escalate the current item.
     pub can_manage: bool,
     pub items: Vec<TaskItem>,
+}
+
+impl Task {
+    /// The task as its requester (or an integration reading tickets) sees it: where it is and
+    /// how it moves, without what was written for staff: the step's instructions, the notes
+    /// agents left on their items, and the answers of the systems called at the end.
+    pub fn without_staff_detail(mut self) -> Task {
+        self.instructions_html.clear();
+        self.end_logic_detail = None;
+        for item in &mut self.items {
+            item.notes.clear();
+            for event in &mut item.history {
+                event.note.clear();
+            }
+        }
+        self
+    }
 }
 
 /// A row of the agent inbox: an open item of a task.

@@ -129,6 +129,29 @@ pub struct Ticket {
     pub resolved_at: Option<DateTime<Utc>>,
 }
 
+/// What `POST /api/v1/tickets/send/` answers another system: that its ticket is here, under
+/// which number and in which status. Nothing more: the sender may lack the right to read
+/// tickets (`tickets:read`), and a repeated submission must not become a way to read one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TicketReceipt {
+    pub id: i64,
+    /// `TKT-000123`.
+    pub number: String,
+    /// The reference as the sender gave it.
+    pub external_ref: String,
+    pub status: TicketStatus,
+    pub created_at: DateTime<Utc>,
+    /// Names the sender used that TTS does not know (`category`, `sub_category`, `department`,
+    /// `priority`): kept on the ticket, which waits in triage until an admin places it.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub unknown_names: std::collections::BTreeMap<String, String>,
+}
+
+/// The key of a ticket's `fields` under which names another system sent and TTS did not know
+/// are kept (`{"category": "Laptops"}`): the ticket waits in triage while it has them.
+pub const UNKNOWN_NAMES_FIELD: &str = "unknown_names";
+
 /// A row of a ticket list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -38,6 +38,12 @@ pub struct RawConfig {
     pub auth_rate_per_minute: u32,
     /// Take the client IP from `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
+    /// How many trusted proxies stand in front of TTS: the client is the address that many
+    /// places from the right of `X-Forwarded-For` (what the outermost trusted proxy appended).
+    pub trusted_proxies: u32,
+    /// A bearer token that lets a scraper read `/metrics` from another host; without it only
+    /// this host may (a loopback connection that no proxy forwarded).
+    pub metrics_token: Option<String>,
     /// Where attachments are stored (a shared folder in a cluster); `DATA_DIR/attachments`
     /// when unset.
     pub attachments_dir: Option<PathBuf>,
@@ -80,6 +86,8 @@ impl Default for RawConfig {
             mail_from: "TTS <tts@localhost>".to_owned(),
             auth_rate_per_minute: 30,
             trust_forwarded_for: false,
+            trusted_proxies: 1,
+            metrics_token: None,
             attachments_dir: None,
             attachment_max_bytes: 10 * 1024 * 1024,
             attachment_max_count: 20,
@@ -250,6 +258,11 @@ impl RawConfig {
                 "TTS_ATTACHMENT_MAX_BYTES must be between 1 and 1073741824 (1 GiB)".into(),
             ));
         }
+        if !(1..=16).contains(&self.trusted_proxies) {
+            return Err(ConfigError(
+                "TTS_TRUSTED_PROXIES must be between 1 and 16".into(),
+            ));
+        }
         if !(1..=1000).contains(&self.attachment_max_count) {
             return Err(ConfigError(
                 "TTS_ATTACHMENT_MAX_COUNT must be between 1 and 1000".into(),
@@ -346,6 +359,8 @@ impl RawConfig {
             mail_from: self.mail_from,
             auth_rate_per_minute: self.auth_rate_per_minute,
             trust_forwarded_for: self.trust_forwarded_for,
+            trusted_proxies: self.trusted_proxies,
+            metrics_token: non_empty("metrics_token", self.metrics_token)?,
             attachments_dir,
             attachment_max_bytes: self.attachment_max_bytes,
             attachment_max_count: self.attachment_max_count,
@@ -379,6 +394,8 @@ pub struct Config {
     pub mail_from: String,
     pub auth_rate_per_minute: u32,
     pub trust_forwarded_for: bool,
+    pub trusted_proxies: u32,
+    pub metrics_token: Option<String>,
     pub attachments_dir: PathBuf,
     pub attachment_max_bytes: u64,
     pub attachment_max_count: u32,

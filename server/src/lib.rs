@@ -315,10 +315,13 @@ pub async fn start(config: Config, demo: bool) -> Result<RunningServer, Fatal> {
         services: services.clone(),
         metrics: http::ops::metrics_handle(),
         protection: http::security::Protection::new(
-            config.trust_forwarded_for,
+            config
+                .trust_forwarded_for
+                .then_some(config.trusted_proxies as usize),
             config.public_url.as_deref(),
             config.auth_rate_per_minute,
-        ),
+        )
+        .with_metrics_token(config.metrics_token.clone()),
         session_store: session_store.clone(),
         secure_cookies: config.secure_cookies,
     });

@@ -27,8 +27,24 @@ fn give_large_blocks_back() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn give_large_blocks_back() {}
 
+/// Everything TTS writes is its own: the database, generated secrets, attachments and the
+/// mailbox folder's e-mails (which hold reset links and sign-in codes) are created readable by
+/// this user only (files 0600, folders 0700), whatever umask the shell or service manager set.
+#[cfg(unix)]
+fn keep_files_private() {
+    // SAFETY: umask only sets the process's file-creation mask; it is called once, before
+    // any other thread exists.
+    unsafe {
+        libc::umask(0o077);
+    }
+}
+
+#[cfg(not(unix))]
+fn keep_files_private() {}
+
 fn main() -> std::process::ExitCode {
     give_large_blocks_back();
+    keep_files_private();
     let cli = tts_server::cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -294,6 +294,11 @@ pub async fn open(
     if row.comment_internal == Some(true) && !crate::comments::sees_internal(principal) {
         return Err(AppError::not_found("Attachment").into());
     }
+    // A deleted comment's files went with it, for everyone (the stored file stays, as its
+    // earlier texts do, out of every door's reach).
+    if row.comment_deleted_at.is_some() {
+        return Err(AppError::not_found("Attachment").into());
+    }
     let path = path_for(&settings.dir, &row.sha256);
     Ok((attachment(row), path))
 }

@@ -211,7 +211,7 @@ pub async fn post(
             Some(parent.parent_id.unwrap_or(parent.id))
         }
     };
-    let mentioned = resolve_mentions(services, ticket_id, &text, is_internal).await?;
+    let mentioned = resolve_mentions(services, principal, ticket_id, &text, is_internal).await?;
 
     let now = Utc::now();
     let mut tx = services.db().begin().await?;
@@ -257,7 +257,8 @@ pub async fn edit(
     if text == row.body {
         return get(services, principal, id).await;
     }
-    let mentioned = resolve_mentions(services, row.ticket_id, &text, row.is_internal).await?;
+    let mentioned =
+        resolve_mentions(services, principal, row.ticket_id, &text, row.is_internal).await?;
     let now = Utc::now();
     let mut tx = services.db().begin().await?;
     rows::set_body(&mut tx.conn(), id, &text, row.author_id, now).await?;
@@ -273,8 +274,8 @@ pub async fn edit(
     Ok(edited)
 }
 
-/// Deletes a comment: its author, or an admin (moderation). The text stays in its history;
-/// the thread shows that a comment was deleted.
+/// Deletes a comment: its author, or an admin (moderation). The thread shows that a comment
+/// was deleted; its texts and files are no longer served to anyone.
 pub async fn delete(services: &Services, principal: &Principal, id: i64) -> Result<Comment> {
     let user_id = author_of(principal)?;
     let row = find_visible(services, principal, id).await?;
@@ -352,13 +353,20 @@ pub async fn attach(
     Ok(attached)
 }
 
-/// The earlier texts of a comment, oldest first.
+/// The earlier texts of a comment, oldest first; none once it is deleted (its author took it
+/// back: the texts stay in the database, out of every reader's reach, admins' included).
 pub async fn revisions(
     services: &Services,
     principal: &Principal,
     id: i64,
 ) -> Result<Vec<CommentRevision>> {
-    find_visible(services, principal, id).await?;
+    if find_visible(services, principal, id)
+        .await?
+        .deleted_at
+        .is_some()
+    {
+        return Ok(Vec::new());
+    }
     let mut pooled = services.db().acquire().await?;
     Ok(rows::revisions(&mut pooled.conn(), id)
         .await?
@@ -405,13 +413,17 @@ fn publish(services: &Services, action: CommentAction, comment: &Comment) {
 }
 
 /// The users `@mentioned` in the text who may see the comment (the ticket, and for an
-/// internal note, internal notes); unknown or ambiguous handles are ignored.
+/// internal note, internal notes); unknown or ambiguous handles are ignored. A comment by
+/// someone who is not staff (a requester) reaches only people who already take part in the
+/// ticket: otherwise mentioning handles one by one would list the staff with their addresses.
 async fn resolve_mentions(
     services: &Services,
+    author: &Principal,
     ticket_id: i64,
     text: &str,
     is_internal: bool,
 ) -> Result<Vec<i64>> {
+    let author_is_staff = sees_internal(author);
     let mut users = Vec::new();
     for handle in mention_handles(text).into_iter().take(20) {
         let candidates = {
@@ -421,6 +433,12 @@ async fn resolve_mentions(
         let [(user_id, _, _)] = candidates.as_slice() else {
             continue;
         };
+        if !author_is_staff {
+            let mut pooled = services.db().acquire().await?;
+            if !rows::takes_part_in(&mut pooled.conn(), ticket_id, *user_id).await? {
+                continue;
+            }
+        }
         let Some(user) = services.auth().session_user(*user_id).await? else {
             continue;
         };

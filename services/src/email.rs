@@ -488,7 +488,7 @@ pub async fn send_from_outside(
         }
         if n.link
             .as_deref()
-            .is_some_and(|l| !l.starts_with('/') || l.starts_with("//"))
+            .is_some_and(|l| domain::links::local_path(l).is_none())
         {
             return Err(AppError::invalid_field(
                 &field("link"),

@@ -25,6 +25,10 @@ use crate::db::notifications as notification_rows;
 
 /// Events a socket may fall behind by before it is dropped.
 pub const ROOM_BUFFER: usize = 256;
+/// Sockets one user may hold open in one process (a browser holds two per tab: the ticket's
+/// and the notifications'): beyond it a new one is refused with 429, so one client cannot
+/// exhaust the process.
+pub const SOCKETS_PER_USER: usize = 40;
 /// How often new notifications are looked for while someone listens, unless nudged: this
 /// process nudges after its own writes ([`LiveHub::nudge`]); other replicas' writes are found
 /// within this time.
@@ -67,6 +71,11 @@ pub enum PeerEvent {
     Read { user_id: i64 },
     /// A replica wrote notifications: look for them now rather than at the next poll.
     NotificationsWritten,
+    /// Someone's access changed on a replica (signed out, deactivated, a role taken away):
+    /// remembered checks here are stale, and that user's sockets check their rights again.
+    AccessChanged {
+        change: crate::auth::access_cache::AccessChange,
+    },
 }
 
 /// Live events waiting to go to the other replicas; beyond this they are dropped (live
@@ -92,6 +101,26 @@ pub struct LiveHub {
     written: tokio::sync::Notify,
     /// Where events for the other replicas go, once a broker link is made ([`Self::link_peers`]).
     peers: std::sync::OnceLock<tokio::sync::mpsc::Sender<PeerEvent>>,
+    /// Open sockets per user ([`Self::hold_socket`]).
+    sockets: Arc<Mutex<HashMap<i64, usize>>>,
+}
+
+/// One of a user's open sockets, counted while it is held ([`LiveHub::hold_socket`]).
+pub struct SocketPlace {
+    sockets: Arc<Mutex<HashMap<i64, usize>>>,
+    user_id: i64,
+}
+
+impl Drop for SocketPlace {
+    fn drop(&mut self) {
+        let mut sockets = self.sockets.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = sockets.get_mut(&self.user_id) {
+            *count -= 1;
+            if *count == 0 {
+                sockets.remove(&self.user_id);
+            }
+        }
+    }
 }
 
 struct Room {
@@ -124,6 +153,26 @@ impl LiveHub {
 
     fn users(&self) -> MutexGuard<'_, HashMap<i64, broadcast::Sender<UserEvent>>> {
         self.users.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Counts a socket of `user_id` for as long as the place is held; 429 past
+    /// [`SOCKETS_PER_USER`].
+    pub fn hold_socket(&self, user_id: i64) -> Result<SocketPlace, domain::AppError> {
+        let mut sockets = self.sockets.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = sockets.entry(user_id).or_default();
+        if *count >= SOCKETS_PER_USER {
+            return Err(domain::AppError::new(
+                domain::ErrorKind::RateLimited,
+                format!(
+                    "Too many open connections ({SOCKETS_PER_USER}): close some tabs and reload."
+                ),
+            ));
+        }
+        *count += 1;
+        Ok(SocketPlace {
+            sockets: self.sockets.clone(),
+            user_id,
+        })
     }
 
     /// Enters the ticket's room as `viewer` (who is viewing changes if they were not there).
@@ -198,7 +247,9 @@ impl LiveHub {
     /// drained by the broker link. Only the first call links.
     pub fn link_peers(&self) -> Option<tokio::sync::mpsc::Receiver<PeerEvent>> {
         let (sender, receiver) = tokio::sync::mpsc::channel(PEER_BUFFER);
-        self.peers.set(sender).ok().map(|()| receiver)
+        self.peers.set(sender.clone()).ok()?;
+        tokio::spawn(tell_peers_of_access_changes(sender));
+        Some(receiver)
     }
 
     fn to_peers(&self, event: impl FnOnce() -> PeerEvent) {
@@ -216,7 +267,7 @@ impl LiveHub {
                 comment.ticket_id,
                 TicketEvent::Comment {
                     action,
-                    comment: Arc::new(*comment),
+                    comment: Arc::new(rendered_here(*comment)),
                 },
             ),
             PeerEvent::Typing {
@@ -226,6 +277,9 @@ impl LiveHub {
             } => self.publish_here(ticket_id, TicketEvent::Typing { user, is_typing }),
             PeerEvent::Read { user_id } => self.publish_user_here(user_id, UserEvent::Read),
             PeerEvent::NotificationsWritten => self.written.notify_one(),
+            PeerEvent::AccessChanged { change } => {
+                crate::auth::access_cache::access_changed_elsewhere(change);
+            }
         }
     }
 
@@ -278,6 +332,42 @@ impl LiveHub {
         let mut users = self.users();
         users.retain(|_, sender| sender.receiver_count() > 0);
         !users.is_empty()
+    }
+}
+
+/// A comment from another replica, its HTML rendered again here from its text: whoever can
+/// publish to the broker's live exchange must not be able to put markup of their own choosing
+/// into every viewer's page (the text is rendered and sanitised as this process's own are).
+fn rendered_here(mut comment: Comment) -> Comment {
+    comment.html = if comment.deleted_at.is_some() {
+        String::new()
+    } else {
+        crate::markdown::render(&comment.text)
+    };
+    comment
+}
+
+/// Sends the access changes made in this process to the other replicas, for as long as the
+/// link lasts.
+async fn tell_peers_of_access_changes(peers: tokio::sync::mpsc::Sender<PeerEvent>) {
+    let mut notices = crate::auth::access_cache::subscribe();
+    loop {
+        let change = match notices.recv().await {
+            Ok(notice) if notice.here => notice.change,
+            Ok(_) => continue,
+            // Missed some: everyone's then.
+            Err(broadcast::error::RecvError::Lagged(_)) => {
+                crate::auth::access_cache::AccessChange::Everyone
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        if peers
+            .send(PeerEvent::AccessChanged { change })
+            .await
+            .is_err()
+        {
+            return;
+        }
     }
 }
 

@@ -100,6 +100,19 @@ pub async fn unread_count(db: &Db, user_id: i64) -> Result<i64> {
 
 /// Marks one of the user's notifications (or all, with `None`) read; another user's or a
 /// missing one is a 404.
+/// Marks user `user_id`'s notification `id` read on behalf of another system (the seeds'
+/// `notifications.mark_notification_read`): only for a sender of notifications, and only a
+/// notification of that user.
+pub async fn mark_read_for(
+    services: &crate::Services,
+    sender: &crate::auth::policy::Principal,
+    user_id: i64,
+    id: i64,
+) -> Result<()> {
+    crate::auth::policy::authorize(sender, crate::auth::policy::Permission::SendNotifications)?;
+    mark_read(services, user_id, Some(id)).await
+}
+
 pub async fn mark_read(services: &crate::Services, user_id: i64, id: Option<i64>) -> Result<()> {
     let mut pooled = services.db().acquire().await?;
     let mut conn = pooled.conn();

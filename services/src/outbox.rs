@@ -291,7 +291,7 @@ async fn apply(conn: &mut Conn<'_>, event: &ClaimedEvent, now: DateTime<Utc>) ->
             let ticket_id = payload["ticket_id"]
                 .as_i64()
                 .ok_or_else(|| anyhow::anyhow!("no ticket_id in {}", event.payload))?;
-            tasks::start_for_ticket(conn, ticket_id, now).await
+            tasks::start_for_ticket(conn, ticket_id, tasks::Routing::New, now).await
         }
         COMMENT_POSTED => {
             let comment_id = payload["comment_id"]

@@ -364,6 +364,28 @@ async fn to_triage(
     Ok(())
 }
 
+/// What an admin reads in triage of a ticket sent with names TTS does not know (kept in its
+/// fields by `tickets::submit_external`); `None` when it has none.
+fn unknown_names_detail(fields: &str) -> Option<String> {
+    let fields: serde_json::Value = serde_json::from_str(fields).ok()?;
+    let names = fields
+        .get(domain::tickets::UNKNOWN_NAMES_FIELD)?
+        .as_object()?;
+    let listed: Vec<String> = names
+        .iter()
+        .map(|(field, name)| {
+            let field = field.replace('_', "-");
+            format!("{field} '{}'", name.as_str().unwrap_or_default())
+        })
+        .collect();
+    (!listed.is_empty()).then(|| {
+        format!(
+            "Sent with names TTS does not know: {}. Set them on the ticket, then try again.",
+            listed.join(", ")
+        )
+    })
+}
+
 /// Assigns the task at `step` to the next member of the step's role; with nobody to assign,
 /// the ticket goes to triage. Returns the new item's id.
 async fn assign_at_step(
@@ -410,12 +432,23 @@ async fn assign_at_step(
     Ok(Some(item))
 }
 
+/// How a ticket comes to be routed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Routing {
+    /// Its `ticket.created` event: a ticket sent with names TTS does not know waits in triage.
+    New,
+    /// An admin's "Try again" from triage: routed by what the ticket names now (the admin may
+    /// have set its category meanwhile, or chosen to let the catch-all workflow take it).
+    Retried,
+}
+
 /// Starts the ticket's task on the deployed workflow that fits it most specifically, and
 /// assigns the start step; with no workflow, the ticket waits in triage. Does nothing if the
 /// ticket has a task already (a redelivered event).
 pub(crate) async fn start_for_ticket(
     conn: &mut Conn<'_>,
     ticket_id: i64,
+    routing: Routing,
     now: DateTime<Utc>,
 ) -> Result<()> {
     if rows::find_by_ticket(conn, ticket_id).await?.is_some() {
@@ -430,6 +463,11 @@ pub(crate) async fn start_for_ticket(
         .is_ok_and(TicketStatus::is_done)
     {
         return Ok(()); // resolved before its event was taken: nothing to route
+    }
+    if routing == Routing::New
+        && let Some(detail) = unknown_names_detail(&ticket.fields)
+    {
+        return to_triage(conn, &ticket, TriageReason::UnknownNames, &detail, now).await;
     }
     let versions = workflow_rows::matching_versions(
         conn,
@@ -737,7 +775,18 @@ pub async fn get(db: &Db, principal: &Principal, id: i64, now: DateTime<Utc>) ->
         .await
         .map_err(|_| AppError::not_found("Task"))?;
     let mut pooled = db.acquire().await?;
-    view(&mut pooled.conn(), task, Acting::of(principal), now).await
+    let task = view(&mut pooled.conn(), task, Acting::of(principal), now).await?;
+    Ok(as_seen_by(principal, task))
+}
+
+/// What of a task `principal` may read: staff (who read internal notes) everything; the
+/// requester and integrations not the staff's instructions, notes and end-logic answers.
+fn as_seen_by(principal: &Principal, task: Task) -> Task {
+    if crate::comments::sees_internal(principal) {
+        task
+    } else {
+        task.without_staff_detail()
+    }
 }
 
 /// The task of a ticket the caller may see; `None` if the ticket has none (yet).
@@ -751,9 +800,10 @@ pub async fn for_ticket(
     let mut pooled = db.acquire().await?;
     let mut conn = pooled.conn();
     match rows::find_by_ticket(&mut conn, ticket_id).await? {
-        Some(task) => Ok(Some(
+        Some(task) => Ok(Some(as_seen_by(
+            principal,
             view(&mut conn, task, Acting::of(principal), now).await?,
-        )),
+        ))),
         None => Ok(None),
     }
 }
@@ -1357,7 +1407,7 @@ pub async fn retry_triage(
         .ok_or_else(|| AppError::not_found("Triage entry"))?;
     rows::resolve_triage(conn, entry.ticket_id, acting.user_id, now).await?;
     match rows::find_by_ticket(conn, entry.ticket_id).await? {
-        None => start_for_ticket(conn, entry.ticket_id, now).await?,
+        None => start_for_ticket(conn, entry.ticket_id, Routing::Retried, now).await?,
         Some(task) if task.status == TaskStatus::Open.as_str() => {
             if rows::open_item(conn, task.id).await?.is_none() {
                 let ticket = ticket_rows::find(conn, task.ticket_id)

@@ -5,8 +5,8 @@
 use chrono::Utc;
 use domain::tickets::{
     AgentVisibility, NamedRef, NewTicket, PersonRef, Priority, StatusChange, Ticket, TicketEvent,
-    TicketNumber, TicketOrdering, TicketQuery, TicketSource, TicketStatus, TicketSummary,
-    TicketUpdate, check_description, check_subject,
+    TicketNumber, TicketOrdering, TicketQuery, TicketReceipt, TicketSource, TicketStatus,
+    TicketSummary, TicketUpdate, UNKNOWN_NAMES_FIELD, check_description, check_subject,
 };
 use domain::{AppError, ErrorKind, Page};
 use serde::Deserialize;
@@ -207,7 +207,29 @@ struct Submission {
     fields: String,
     requester_id: i64,
     source: TicketSource,
-    external_ref: Option<String>,
+    external: Option<ExternalRef>,
+}
+
+/// The reference a sender gave its ticket, and the key a repeated submission finds it by.
+/// References are the sender's own numbering, so they are kept per sender (migration 0011).
+#[derive(Debug, Clone)]
+struct ExternalRef {
+    reference: String,
+    /// `<sender>/<reference>`.
+    key: String,
+}
+
+impl ExternalRef {
+    fn new(sender: &str, reference: String) -> Self {
+        let key = format!("{sender}/{reference}");
+        Self { reference, key }
+    }
+
+    /// The key of the same reference received before references were kept per sender: those
+    /// tickets answer a repeat from any sender (with a receipt only, see [`submit_external`]).
+    fn legacy_key(&self) -> String {
+        format!("legacy/{}", self.reference)
+    }
 }
 
 impl Submission {
@@ -247,12 +269,17 @@ async fn check_submissions(
     conn: &mut Conn<'_>,
     submissions: &[&Submission],
 ) -> Result<Vec<Result<Option<i64>>>> {
-    let external_refs: Vec<&str> = submissions
+    let legacy_keys: Vec<String> = submissions
         .iter()
-        .filter_map(|submission| submission.external_ref.as_deref())
+        .filter_map(|submission| submission.external.as_ref().map(ExternalRef::legacy_key))
+        .collect();
+    let external_keys: Vec<&str> = submissions
+        .iter()
+        .filter_map(|submission| submission.external.as_ref().map(|e| e.key.as_str()))
+        .chain(legacy_keys.iter().map(String::as_str))
         .collect();
     let received: std::collections::HashMap<String, i64> =
-        rows::ids_by_external_ref(conn, &external_refs)
+        rows::ids_by_external_key(conn, &external_keys)
             .await?
             .into_iter()
             .collect();
@@ -265,10 +292,11 @@ async fn check_submissions(
         .iter()
         .zip(named)
         .map(|(submission, named)| {
-            let earlier = submission
-                .external_ref
-                .as_ref()
-                .and_then(|external_ref| received.get(external_ref));
+            let earlier = submission.external.as_ref().and_then(|external| {
+                received
+                    .get(&external.key)
+                    .or_else(|| received.get(&external.legacy_key()))
+            });
             match earlier {
                 Some(&id) => Ok(Some(id)),
                 None => references.check(named).map(|()| None),
@@ -308,7 +336,8 @@ async fn insert_tickets(
             status: TicketStatus::New.as_str(),
             requester_id: submission.requester_id,
             source: submission.source.as_str(),
-            external_ref: submission.external_ref.as_deref(),
+            external_ref: submission.external.as_ref().map(|e| e.reference.as_str()),
+            external_key: submission.external.as_ref().map(|e| e.key.as_str()),
             fields: &submission.fields,
             now,
         })
@@ -487,12 +516,12 @@ async fn write_alone(db: &Db, submission: Submission, actor_id: Option<i64>) -> 
             Ok(saved)
         }
         Err(err) => {
-            let Some(external_ref) = raced_external_ref(&err, &submission) else {
+            let Some(external_key) = raced_external_key(&err, &submission) else {
                 return Err(err);
             };
             drop(tx);
             let mut pooled = db.acquire().await?;
-            match rows::find_id_by_external_ref(&mut pooled.conn(), external_ref).await? {
+            match rows::find_id_by_external_key(&mut pooled.conn(), external_key).await? {
                 Some(id) => saved(&mut pooled.conn(), id, false).await,
                 None => Err(err),
             }
@@ -500,13 +529,13 @@ async fn write_alone(db: &Db, submission: Submission, actor_id: Option<i64>) -> 
     }
 }
 
-/// The external reference another request saved a ticket under at the same time, when `err`
-/// is the conflict this submission's insert met (PostgreSQL: the insert waited for the other's
+/// The external key another request saved a ticket under at the same time, when `err` is the
+/// conflict this submission's insert met (PostgreSQL: the insert waited for the other's
 /// commit, which a statement now sees): that ticket is the answer. `None` for other errors.
-fn raced_external_ref<'a>(err: &crate::Error, submission: &'a Submission) -> Option<&'a str> {
+fn raced_external_key<'a>(err: &crate::Error, submission: &'a Submission) -> Option<&'a str> {
     match err {
         crate::Error::App(refused) if refused.kind == ErrorKind::Conflict => {
-            submission.external_ref.as_deref()
+            submission.external.as_ref().map(|e| e.key.as_str())
         }
         _ => None,
     }
@@ -634,9 +663,9 @@ async fn write_batch_guarded(db: &Db, batch: &[WriteJob]) -> Vec<Result<Saved>> 
                 Err(err) => {
                     crate::db::execute_plain(&mut tx.conn(), "ROLLBACK TO ticket").await?;
                     crate::db::execute_plain(&mut tx.conn(), "RELEASE ticket").await?;
-                    if let Some(external_ref) = raced_external_ref(&err, &job.submission)
+                    if let Some(external_key) = raced_external_key(&err, &job.submission)
                         && let Some(id) =
-                            rows::find_id_by_external_ref(&mut tx.conn(), external_ref).await?
+                            rows::find_id_by_external_key(&mut tx.conn(), external_key).await?
                     {
                         return Ok(Ok((id, false)));
                     }
@@ -692,27 +721,33 @@ pub(crate) async fn submit_for(
         fields: check_fields(input.fields)?,
         requester_id,
         source,
-        external_ref: None,
+        external: None,
     };
     writer.write(submission, Some(requester_id)).await
 }
 
 /// Takes a ticket from another system (`POST /api/v1/tickets/send/`, the HDTS queue):
-/// idempotent on the system's ticket id. Returns the ticket and whether it was new.
+/// idempotent on the sender's own ticket id. Returns a receipt and whether it was new.
+///
+/// Integrations and admins only (`SubmitExternalTickets`): the caller names the requester.
+/// References are kept per sender ([`Principal::external_sender`]). Names of category,
+/// sub-category, department and priority are matched ignoring letter case; a name TTS does not
+/// know (or has retired) is kept in the ticket's fields under [`UNKNOWN_NAMES_FIELD`] and the
+/// ticket waits in triage for an admin, so an employee's request is never lost for a name.
 pub async fn submit_external(
     services: &crate::Services,
     principal: &Principal,
     input: ExternalTicket,
     source: TicketSource,
-) -> Result<(Ticket, bool)> {
-    authorize(principal, Permission::SubmitTickets)?;
+) -> Result<(TicketReceipt, bool)> {
+    authorize(principal, Permission::SubmitExternalTickets)?;
     let db = services.db();
-    let external_ref = match &input.ticket_id {
+    let reference = match &input.ticket_id {
         serde_json::Value::String(s) => s.trim().to_owned(),
         serde_json::Value::Number(n) => n.to_string(),
         _ => String::new(),
     };
-    if external_ref.is_empty() || external_ref.chars().count() > MAX_EXTERNAL_REF {
+    if reference.is_empty() || reference.chars().count() > MAX_EXTERNAL_REF {
         return Err(AppError::invalid_field(
             "ticket_id",
             format!("must be a number or a text of 1 to {MAX_EXTERNAL_REF} characters"),
@@ -721,52 +756,45 @@ pub async fn submit_external(
     }
     let subject = check_subject(&input.subject)?;
     let description = check_description(&input.description)?;
-    let priority = match input
-        .priority
-        .as_deref()
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-    {
+    let mut unknown = std::collections::BTreeMap::new();
+    let priority = match nonblank(&input.priority) {
         None => Priority::Medium,
-        Some(p) => p
-            .parse::<Priority>()
-            .map_err(|problem| AppError::invalid_field("priority", problem))?,
+        Some(name) => name.parse::<Priority>().unwrap_or_else(|_| {
+            unknown.insert("priority".to_owned(), name.to_owned());
+            Priority::Medium
+        }),
     };
     let (category_id, sub_category_id, department_id) = {
         let mut pooled = db.acquire().await?;
         let conn = &mut pooled.conn();
-        let category_id = match nonblank(&input.category) {
+        let category = nonblank(&input.category);
+        let category_id = match category {
+            Some(name) => rows::active_category_named(conn, None, name).await?,
             None => None,
-            Some(name) => Some(
-                rows::category_named(conn, None, name)
-                    .await?
-                    .ok_or_else(|| AppError::invalid_field("category", "is not a category"))?,
-            ),
         };
-        let sub_category_id = match (nonblank(&input.sub_category), category_id) {
-            (None, _) => None,
-            (Some(_), None) => {
-                return Err(AppError::invalid_field("sub_category", "needs a category").into());
+        // A sub-category is looked for under its category only: under an unknown category it
+        // is unknown too.
+        let sub_category = nonblank(&input.sub_category);
+        let sub_category_id = match (sub_category, category_id) {
+            (Some(name), Some(parent)) => {
+                rows::active_category_named(conn, Some(parent), name).await?
             }
-            (Some(name), Some(parent)) => Some(
-                rows::category_named(conn, Some(parent), name)
-                    .await?
-                    .ok_or_else(|| {
-                        AppError::invalid_field(
-                            "sub_category",
-                            "is not a sub-category of the category",
-                        )
-                    })?,
-            ),
+            _ => None,
         };
-        let department_id = match nonblank(&input.department) {
+        let department = nonblank(&input.department);
+        let department_id = match department {
+            Some(name) => rows::active_department_named(conn, name).await?,
             None => None,
-            Some(name) => Some(
-                rows::department_named(conn, name)
-                    .await?
-                    .ok_or_else(|| AppError::invalid_field("department", "is not a department"))?,
-            ),
         };
+        for (field, name, found) in [
+            ("category", category, category_id),
+            ("sub_category", sub_category, sub_category_id),
+            ("department", department, department_id),
+        ] {
+            if let (Some(name), None) = (name, found) {
+                unknown.insert(field.to_owned(), name.to_owned());
+            }
+        }
         (category_id, sub_category_id, department_id)
     };
     let employee = input
@@ -783,6 +811,9 @@ pub async fn submit_external(
             serde_json::Value::Object(employee.extra.clone()),
         );
     }
+    if !unknown.is_empty() {
+        fields.insert(UNKNOWN_NAMES_FIELD.into(), serde_json::json!(unknown));
+    }
     let submission = Submission {
         subject,
         description,
@@ -793,10 +824,33 @@ pub async fn submit_external(
         fields: check_fields(serde_json::Value::Object(fields))?,
         requester_id,
         source,
-        external_ref: Some(external_ref),
+        external: Some(ExternalRef::new(&principal.external_sender(), reference)),
     };
     let saved = services.ticket_writer().write(submission, None).await?;
-    Ok((ticket(saved.row), saved.created))
+    if !unknown.is_empty() && saved.created {
+        tracing::warn!(
+            ticket = saved.row.id,
+            ?unknown,
+            "ticket received with names TTS does not know: waiting in triage"
+        );
+    }
+    Ok((receipt(saved.row), saved.created))
+}
+
+/// What the sender of an external ticket is told of it.
+fn receipt(row: TicketRow) -> TicketReceipt {
+    let unknown_names = serde_json::from_str::<serde_json::Value>(&row.fields)
+        .ok()
+        .and_then(|fields| serde_json::from_value(fields.get(UNKNOWN_NAMES_FIELD)?.clone()).ok())
+        .unwrap_or_default();
+    TicketReceipt {
+        id: row.id,
+        number: TicketNumber(row.id).to_string(),
+        external_ref: row.external_ref.unwrap_or_default(),
+        status: row.status.parse().unwrap_or(TicketStatus::New),
+        created_at: row.created_at,
+        unknown_names,
+    }
 }
 
 fn nonblank(value: &Option<String>) -> Option<&str> {
@@ -1651,7 +1705,7 @@ mod batch_tests {
             fields: "{}".into(),
             requester_id,
             source: TicketSource::Hdts,
-            external_ref: external_ref.map(str::to_owned),
+            external: external_ref.map(|r| ExternalRef::new("api_key:1", r.to_owned())),
         };
         let job = WriteJob {
             submission,

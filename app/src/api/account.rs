@@ -82,9 +82,10 @@ pub async fn begin_totp() -> Result<TotpEnrolment, AppError> {
     .await
 }
 
-/// Confirms the authenticator app with its current code; returns the recovery codes.
+/// Confirms the authenticator app with its current code and the account's password; returns
+/// the recovery codes.
 #[server(endpoint = "account/totp/confirm")]
-pub async fn confirm_totp(code: String) -> Result<Vec<String>, AppError> {
+pub async fn confirm_totp(code: String, current_password: String) -> Result<Vec<String>, AppError> {
     crate::ssr::respond(async move {
         let me = crate::ssr::require_user(OwnAccount).await?;
         let services = crate::ssr::services()?;
@@ -94,7 +95,10 @@ pub async fn confirm_totp(code: String) -> Result<Vec<String>, AppError> {
             .await
             .unwrap_or(None)
             .ok_or_else(|| AppError::bad_request("Start the setup again: it took too long."))?;
-        let codes = services.auth().confirm_totp(&me, &secret, &code).await?;
+        let codes = services
+            .auth()
+            .confirm_totp(&me, &secret, &code, &current_password)
+            .await?;
         let _ = session
             .remove::<String>(services::browser_sessions::PENDING_TOTP_SECRET)
             .await;
@@ -114,11 +118,17 @@ pub async fn begin_email_codes() -> Result<(), AppError> {
 }
 
 #[server(endpoint = "account/email-codes/confirm")]
-pub async fn confirm_email_codes(code: String) -> Result<Vec<String>, AppError> {
+pub async fn confirm_email_codes(
+    code: String,
+    current_password: String,
+) -> Result<Vec<String>, AppError> {
     crate::ssr::respond(async move {
         let me = crate::ssr::require_user(OwnAccount).await?;
         let services = crate::ssr::services()?;
-        Ok(services.auth().confirm_email_codes(&me, &code).await?)
+        Ok(services
+            .auth()
+            .confirm_email_codes(&me, &code, &current_password)
+            .await?)
     })
     .await
 }

@@ -15,7 +15,7 @@ use super::ui::{ErrorNotice, RelativeTime, Spinner};
 use crate::api::comments::{
     CommentThreadView, delete_comment, edit_comment, list_comments, post_comment, rate_comment,
 };
-use crate::live::{Socket, now_millis};
+use crate::live::{Socket, SocketEnded, now_millis};
 use crate::session::use_session;
 
 /// Others' typing indicator goes after this long without news.
@@ -66,6 +66,9 @@ pub struct ThreadState {
     edit_draft: RwSignal<String>,
     confirm_delete: RwSignal<Option<i64>>,
     busy: RwSignal<bool>,
+    /// The server ended the live thread for good (signed out, or the ticket out of reach):
+    /// nothing more can be written here.
+    ended: RwSignal<Option<SocketEnded>>,
     toasts: Toasts,
 }
 
@@ -99,6 +102,7 @@ impl ThreadState {
             edit_draft: RwSignal::new(String::new()),
             confirm_delete: RwSignal::new(None),
             busy: RwSignal::new(false),
+            ended: RwSignal::new(None),
             toasts: use_toasts(),
         };
         // A fresh list (another ticket, or after a reconnection) replaces the thread.
@@ -137,6 +141,11 @@ impl ThreadState {
                 if reconnected {
                     self.resource.refetch();
                 }
+            },
+            move |ended| {
+                self.ended.set(Some(ended));
+                self.viewers.set(Vec::new());
+                self.typists.set(Vec::new());
             },
         );
         self.socket.set_value(Some(socket));
@@ -356,7 +365,56 @@ fn ThreadBody(state: ThreadState, view: CommentThreadView) -> impl IntoView {
             </For>
         </ol>
         <TypingIndicator state />
-        <Composer state sees_internal />
+        {move || match state.ended.get() {
+            None => view! { <Composer state sees_internal /> }.into_any(),
+            Some(ended) => view! { <ThreadEnded state ended /> }.into_any(),
+        }}
+    }
+}
+
+/// In place of the composer once the server ended the live thread: why, and the way back.
+#[component]
+fn ThreadEnded(state: ThreadState, ended: SocketEnded) -> impl IntoView {
+    let (title, text) = match ended {
+        SocketEnded::SignedOut => (
+            "You are signed out",
+            "Your session ended (you signed out, perhaps in another tab). Sign in again to \
+             keep following this ticket; what you wrote is kept below.",
+        ),
+        SocketEnded::OutOfReach => (
+            "This ticket is no longer yours to see",
+            "Your access changed while the ticket was open. Go back to your tickets.",
+        ),
+    };
+    let next = state
+        .ticket_id
+        .get_untracked()
+        .map(|id| format!("/tickets/{id}"))
+        .unwrap_or_else(|| "/".to_owned());
+    let href = match ended {
+        SocketEnded::SignedOut => {
+            format!("/login?next={}", crate::session::encode_query_value(&next))
+        }
+        SocketEnded::OutOfReach => "/tickets".to_owned(),
+    };
+    let draft = move || state.draft.get();
+    view! {
+        <div class="thread-ended" role="status" data-test="thread-ended">
+            <Icon name="lock" />
+            <div>
+                <p class="strong">{title}</p>
+                <p class="muted small">{text}</p>
+                {move || (!draft().trim().is_empty()).then(|| view! {
+                    <blockquote class="thread-ended-draft small">{draft()}</blockquote>
+                })}
+            </div>
+            <a class="button button-primary" href=href data-test="thread-ended-action">
+                {match ended {
+                    SocketEnded::SignedOut => "Sign in again",
+                    SocketEnded::OutOfReach => "My tickets",
+                }}
+            </a>
+        </div>
     }
 }
 

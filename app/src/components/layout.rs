@@ -184,6 +184,8 @@ fn NotificationsBell() -> impl IntoView {
                     reload();
                 }
             },
+            // Signed out elsewhere: the bell stops; the thread (if any) says so.
+            move |_ended| unread.set(0),
         );
         socket.set_value(Some(opened));
     });
@@ -243,7 +245,13 @@ fn NotificationsBell() -> impl IntoView {
                             {list.into_iter().map(|n| {
                                 let was_unread = n.read_at.is_none();
                                 let id = n.id;
-                                let href = n.link.clone().unwrap_or_else(|| "#".to_owned());
+                                // Stored links were checked when sent; checked again as they are shown.
+                                let href = n
+                                    .link
+                                    .as_deref()
+                                    .and_then(domain::links::local_path)
+                                    .unwrap_or("#")
+                                    .to_owned();
                                 view! {
                                     <li class="notification-item" class:unread=was_unread data-test="notification-item"
                                         data-unread=was_unread.to_string()>

@@ -300,6 +300,12 @@ fn TotpSetup(enrolment: TotpEnrolment, confirm: ServerAction<ConfirmTotp>) -> im
                         <input id="totp_code" name="code" class="code-input" inputmode="numeric" autocomplete="one-time-code" required placeholder="123456" />
                         <FieldError error field="code" />
                     </div>
+                    <div class="field">
+                        <label for="totp_password">"Your password"</label>
+                        <input id="totp_password" name="current_password" type="password" autocomplete="current-password" required />
+                        <p class="field-hint muted small">"Adding a second factor asks for your password, so a borrowed session cannot add one."</p>
+                        <FieldError error field="current_password" />
+                    </div>
                     <FormError error />
                     <button type="submit" class="button button-primary">"Turn on"</button>
                 </ActionForm>
@@ -322,6 +328,13 @@ fn EmailSetup(confirm: ServerAction<ConfirmEmailCodes>) -> impl IntoView {
                 <input id="email_code" name="code" class="code-input" inputmode="numeric" autocomplete="one-time-code" required placeholder="123456" />
                 <FieldError error field="code" />
             </div>
+            <div class="field">
+                <label for="email_password">"Your password"</label>
+                <input id="email_password" name="current_password" type="password" autocomplete="current-password" required />
+                <p class="field-hint muted small">"Adding a second factor asks for your password, so a borrowed session cannot add one."</p>
+                <FieldError error field="current_password" />
+            </div>
+            <FormError error />
             <button type="submit" class="button button-primary">"Turn on"</button>
         </ActionForm>
     }

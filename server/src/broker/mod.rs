@@ -519,7 +519,7 @@ async fn run_task_inner(services: &Services, message: &TaskMessage) -> Result<()
                 .map_err(|e| Outcome::Refused(format!("ticket_data: {e}")))?;
             let (ticket, created) = services::tickets::submit_external(
                 services,
-                &Principal::broker(),
+                &Principal::celery("tickets:submit"),
                 input,
                 domain::tickets::TicketSource::Hdts,
             )
@@ -561,7 +561,13 @@ async fn run_task_inner(services: &Services, message: &TaskMessage) -> Result<()
             };
             let user_id = number("user_id")?;
             let notification_id = number("notification_id")?;
-            services::notifications::mark_read(services, user_id, Some(notification_id)).await?;
+            services::notifications::mark_read_for(
+                services,
+                &Principal::celery("notifications:send"),
+                user_id,
+                notification_id,
+            )
+            .await?;
         }
         other => {
             return Err(Outcome::Refused(format!("unknown task name '{other}'")));
@@ -610,8 +616,8 @@ async fn notify(
     message: &TaskMessage,
     batch: &[domain::notifications::OutsideNotification],
 ) -> Result<(), Outcome> {
-    services::email::send_from_outside(services, &Principal::broker(), batch, Some(&message.id))
-        .await?;
+    let sender = Principal::celery("notifications:send");
+    services::email::send_from_outside(services, &sender, batch, Some(&message.id)).await?;
     Ok(())
 }
 

@@ -24,8 +24,9 @@ use axum::response::{IntoResponse, Response};
 use domain::comments::{ClientMessage, NewComment, NotificationMessage, ServerMessage, Viewer};
 use domain::{AppError, ErrorKind};
 use serde::Deserialize;
+use services::auth::CredentialSource;
 use services::auth::policy::{Permission, Principal, authorize};
-use services::auth::{ACCESS_COOKIE, REFRESH_COOKIE};
+use services::auth::socket_rights::{RightsLost, SocketRights, Wake};
 use services::live::{TicketEvent, UserEvent};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -51,43 +52,42 @@ pub struct SocketParams {
     token: Option<String>,
 }
 
-/// Who opens a socket: the token parameter, else the request's credentials; a cookie-borne
-/// session only from TTS's own pages.
+/// Who opens a socket, with the rights it will hold: the token parameter, else the request's
+/// access token (bearer, or a browser's cookie, only from TTS's own pages). API keys are for
+/// requests, not sockets: a socket belongs to a person.
 async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     params: &SocketParams,
-) -> Result<Principal, ApiError> {
-    if let Some(token) = params.token.as_deref().filter(|t| !t.is_empty()) {
-        return Ok(state
-            .services
-            .auth()
-            .authenticate_access_token(token)
-            .await?);
-    }
-    let by_cookie = !headers.contains_key(axum::http::header::AUTHORIZATION)
-        && !headers.contains_key(services::auth::API_KEY_HEADER)
-        && [ACCESS_COOKIE, REFRESH_COOKIE]
-            .iter()
-            .any(|name| services::auth::cookie_value(headers, name).is_some());
-    if by_cookie && !super::security::is_same_site(&state.protection, headers) {
-        return Err(AppError::new(
-            ErrorKind::Forbidden,
-            "Cross-site socket refused: open it from TTS's own pages.",
-        )
-        .into());
-    }
-    state
-        .services
-        .auth()
-        .authenticate(headers)
-        .await?
-        .ok_or_else(|| {
-            AppError::unauthorized(
-                "Authentication required: send a Bearer token, a token parameter, or sign in.",
-            )
-            .into()
-        })
+) -> Result<SocketRights, ApiError> {
+    let token = match params.token.as_deref().filter(|t| !t.is_empty()) {
+        Some(token) => token.to_owned(),
+        None => {
+            let source = services::auth::credential_source(headers);
+            if source == CredentialSource::ApiKey {
+                return Err(AppError::new(
+                    ErrorKind::Forbidden,
+                    "API keys cannot open sockets; sign in as a user.",
+                )
+                .into());
+            }
+            if source == CredentialSource::Cookies
+                && !super::security::is_same_site(&state.protection, headers)
+            {
+                return Err(AppError::new(
+                    ErrorKind::Forbidden,
+                    "Cross-site socket refused: open it from TTS's own pages.",
+                )
+                .into());
+            }
+            services::auth::access_token_of(headers).ok_or_else(|| {
+                AppError::unauthorized(
+                    "Authentication required: send a Bearer token, a token parameter, or sign in.",
+                )
+            })?
+        }
+    };
+    Ok(SocketRights::open(state.services.auth(), token).await?)
 }
 
 fn upgrade_of(
@@ -118,22 +118,16 @@ pub async fn comments(
     headers: HeaderMap,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
-    let principal = authenticate(&state, &headers, &params).await?;
-    let user = principal.user().cloned().ok_or_else(|| {
-        AppError::new(
-            ErrorKind::Forbidden,
-            "API keys cannot open comment sockets.",
-        )
-    })?;
+    let rights = authenticate(&state, &headers, &params).await?;
     // 404 for a ticket the user may not see, as the REST API answers.
-    services::tickets::get(state.services.db(), &principal, ticket_id).await?;
+    services::tickets::get(state.services.db(), rights.principal(), ticket_id).await?;
+    let place = state.services.live().hold_socket(rights.user_id())?;
     let ws = upgrade_of(ws)?;
-    let viewer = Viewer {
-        user_id: user.user.id,
-        full_name: user.user.full_name.clone(),
-    };
     Ok(ws
-        .on_upgrade(move |socket| comment_socket(state, principal, viewer, ticket_id, socket))
+        .on_upgrade(move |socket| async move {
+            let _place = place;
+            comment_socket(state, rights, ticket_id, socket).await;
+        })
         .into_response())
 }
 
@@ -195,12 +189,13 @@ impl Drop for SocketGauge {
 
 async fn comment_socket(
     state: AppState,
-    principal: Principal,
-    viewer: Viewer,
+    mut rights: SocketRights,
     ticket_id: i64,
     mut socket: WebSocket,
 ) {
     let _gauge = SocketGauge::open("comments");
+    let auth = state.services.auth();
+    let viewer = viewer_of(rights.principal());
     let mut room = state.services.live().join(ticket_id, viewer.clone());
     if !send(
         &mut socket,
@@ -210,23 +205,32 @@ async fn comment_socket(
     {
         return;
     }
-    let sees_internal = services::comments::sees_internal(&principal);
     let mut heartbeat = tokio::time::interval(PING_EVERY);
     heartbeat.reset();
     let mut last_heard = Instant::now();
+    let mut typing = TypingThrottle::default();
     loop {
         tokio::select! {
             event = room.events.recv() => {
-                let text = match event {
-                    Ok(event) => match outgoing(event, sees_internal, viewer.user_id) {
-                        Some(text) => text,
-                        None => continue,
-                    },
+                let event = match event {
+                    Ok(event) => event,
                     Err(RecvError::Lagged(_)) => {
                         close(&mut socket, CLOSE_LAGGED, "fell behind; reconnect and reload").await;
                         return;
                     }
                     Err(RecvError::Closed) => return,
+                };
+                // An internal note goes out only on rights checked since the last change.
+                let sees_internal = if is_internal(&event) {
+                    match rights.current(auth).await {
+                        Ok(principal) => services::comments::sees_internal(principal),
+                        Err(lost) => return close_for(&mut socket, &lost.into()).await,
+                    }
+                } else {
+                    false
+                };
+                let Some(text) = outgoing(event, sees_internal, viewer.user_id) else {
+                    continue;
                 };
                 if !send_text(&mut socket, text).await {
                     return;
@@ -236,6 +240,11 @@ async fn comment_socket(
                 let viewers = room.presence.borrow_and_update().as_ref().clone();
                 if !send(&mut socket, &ServerMessage::Presence { viewers }).await {
                     return;
+                }
+            }
+            wake = rights.changed() => {
+                if let Err(lost) = recheck(&state, &mut rights, wake, Some(ticket_id)).await {
+                    return close_for(&mut socket, &lost).await;
                 }
             }
             incoming = socket.recv() => {
@@ -256,8 +265,19 @@ async fn comment_socket(
                     Some(Ok(Message::Close(_)) | Err(_)) | None => return,
                 };
                 last_heard = Instant::now();
-                if let Some(reply) =
-                    handle_client(&state, &principal, &viewer, ticket_id, text.as_str()).await
+                // Every message is judged with the user's rights of this moment.
+                if let Err(lost) = recheck(&state, &mut rights, Wake::Recheck, Some(ticket_id)).await {
+                    return close_for(&mut socket, &lost).await;
+                }
+                if let Some(reply) = handle_client(
+                    &state,
+                    rights.principal(),
+                    &viewer,
+                    ticket_id,
+                    &mut typing,
+                    text.as_str(),
+                )
+                .await
                     && !send(&mut socket, &reply).await
                 {
                     return;
@@ -269,6 +289,110 @@ async fn comment_socket(
                 }
             }
         }
+    }
+}
+
+/// Who a socket's user is to the others in the room.
+fn viewer_of(principal: &Principal) -> Viewer {
+    let user = principal.user().map(|u| &u.user);
+    Viewer {
+        user_id: user.map_or(0, |u| u.id),
+        full_name: user.map(|u| u.full_name.clone()).unwrap_or_default(),
+    }
+}
+
+fn is_internal(event: &TicketEvent) -> bool {
+    matches!(event, TicketEvent::Comment { comment, .. } if comment.is_internal)
+}
+
+/// Acts on a [`Wake`]: checks the socket's rights again and, for a ticket's socket, whether
+/// the user may still see the ticket. `Err` when the socket must close.
+async fn recheck(
+    state: &AppState,
+    rights: &mut SocketRights,
+    wake: Wake,
+    ticket_id: Option<i64>,
+) -> Result<(), SocketEnd> {
+    if wake == Wake::Expired {
+        return Err(SocketEnd::Rights(RightsLost::TokenExpired));
+    }
+    rights
+        .recheck(state.services.auth())
+        .await
+        .map_err(SocketEnd::Rights)?;
+    if let Some(ticket_id) = ticket_id {
+        match services::tickets::get(state.services.db(), rights.principal(), ticket_id).await {
+            Ok(_) => {}
+            Err(services::Error::App(err))
+                if matches!(err.kind, ErrorKind::NotFound | ErrorKind::Forbidden) =>
+            {
+                return Err(SocketEnd::TicketOutOfReach);
+            }
+            // The database is away: the rights were just checked; the ticket is looked at again
+            // at the next wake.
+            Err(err) => tracing::warn!(error = %err, "could not check a socket's ticket again"),
+        }
+    }
+    Ok(())
+}
+
+/// Why a socket is closed by the server for its user's rights.
+enum SocketEnd {
+    Rights(RightsLost),
+    /// The user may no longer see the socket's ticket (moved out of their departments, a role
+    /// taken away).
+    TicketOutOfReach,
+}
+
+impl From<RightsLost> for SocketEnd {
+    fn from(lost: RightsLost) -> Self {
+        SocketEnd::Rights(lost)
+    }
+}
+
+/// The close code for a socket whose user may no longer see its ticket.
+const CLOSE_OUT_OF_REACH: u16 = 4403;
+
+async fn close_for(socket: &mut WebSocket, end: &SocketEnd) {
+    match end {
+        SocketEnd::Rights(lost) => close(socket, lost.close_code(), lost.reason()).await,
+        SocketEnd::TicketOutOfReach => {
+            close(
+                socket,
+                CLOSE_OUT_OF_REACH,
+                "you may no longer see this ticket",
+            )
+            .await;
+        }
+    }
+}
+
+/// Typing events from one socket, thinned: "typing" at most once per [`TypingThrottle::GAP`]
+/// and "stopped" only after a "typing" that went out, so a client cannot flood a room (and
+/// make its slower readers fall behind) with them. The others are dropped quietly.
+#[derive(Default)]
+struct TypingThrottle {
+    last_typing: Option<Instant>,
+    shown: bool,
+}
+
+impl TypingThrottle {
+    const GAP: Duration = Duration::from_millis(500);
+
+    fn allow(&mut self, is_typing: bool) -> bool {
+        if !is_typing {
+            return std::mem::take(&mut self.shown);
+        }
+        let now = Instant::now();
+        if self
+            .last_typing
+            .is_some_and(|last| now.duration_since(last) < Self::GAP)
+        {
+            return false;
+        }
+        self.last_typing = Some(now);
+        self.shown = true;
+        true
     }
 }
 
@@ -329,6 +453,7 @@ async fn handle_client(
     principal: &Principal,
     viewer: &Viewer,
     ticket_id: i64,
+    typing: &mut TypingThrottle,
     text: &str,
 ) -> Option<ServerMessage> {
     if text.len() > MAX_CLIENT_MESSAGE {
@@ -349,6 +474,9 @@ async fn handle_client(
     let outcome = match message {
         ClientMessage::Ping { timestamp } => return Some(ServerMessage::Pong { timestamp }),
         ClientMessage::Typing { is_typing } => {
+            if !typing.allow(is_typing) {
+                return None;
+            }
             services.live().publish(
                 ticket_id,
                 TicketEvent::Typing {
@@ -429,20 +557,21 @@ pub async fn notifications(
     headers: HeaderMap,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
-    let principal = authenticate(&state, &headers, &params).await?;
-    authorize(&principal, Permission::OwnAccount)?;
-    let user_id = principal
-        .user()
-        .map(|u| u.user.id)
-        .ok_or_else(|| AppError::new(ErrorKind::Forbidden, "API keys have no notifications."))?;
+    let rights = authenticate(&state, &headers, &params).await?;
+    authorize(rights.principal(), Permission::OwnAccount)?;
+    let place = state.services.live().hold_socket(rights.user_id())?;
     let ws = upgrade_of(ws)?;
     Ok(ws
-        .on_upgrade(move |socket| notification_socket(state, user_id, socket))
+        .on_upgrade(move |socket| async move {
+            let _place = place;
+            notification_socket(state, rights, socket).await;
+        })
         .into_response())
 }
 
-async fn notification_socket(state: AppState, user_id: i64, mut socket: WebSocket) {
+async fn notification_socket(state: AppState, mut rights: SocketRights, mut socket: WebSocket) {
     let _gauge = SocketGauge::open("notifications");
+    let user_id = rights.user_id();
     let mut events = state.services.live().subscribe_user(user_id);
     let unread = |state: &AppState| {
         let db = state.services.db().clone();
@@ -478,6 +607,11 @@ async fn notification_socket(state: AppState, user_id: i64, mut socket: WebSocke
                 };
                 if !send(&mut socket, &message).await {
                     return;
+                }
+            }
+            wake = rights.changed() => {
+                if let Err(end) = recheck(&state, &mut rights, wake, None).await {
+                    return close_for(&mut socket, &end).await;
                 }
             }
             incoming = socket.recv() => {

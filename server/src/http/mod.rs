@@ -14,7 +14,7 @@ use std::sync::Arc;
 use app::{App, shell};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef, Request, State};
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{Method, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
@@ -25,7 +25,6 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use services::Services;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::set_header::SetResponseHeaderLayer;
 
 /// The state every handler can reach, behind one `Arc`: axum clones the state for every
 /// extractor and middleware that takes it, several times a request, and cloning the fields
@@ -82,7 +81,7 @@ pub fn router(state: AppState) -> Router {
     let docs = utoipa_swagger_ui::SwaggerUi::new("/api/docs")
         .config(utoipa_swagger_ui::Config::from("/api/openapi.json"));
     let browser_sessions = tower_sessions::SessionManagerLayer::new(state.session_store.clone())
-        .with_name("tts_session")
+        .with_name(services::auth::BROWSER_SESSION_COOKIE)
         .with_http_only(true)
         .with_same_site(tower_sessions::cookie::SameSite::Lax)
         .with_secure(state.secure_cookies)
@@ -130,17 +129,9 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             security::resolve_client_ip,
         ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            HeaderName::from_static("x-content-type-options"),
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            HeaderName::from_static("x-frame-options"),
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            HeaderName::from_static("referrer-policy"),
-            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        .layer(from_fn_with_state(
+            state.clone(),
+            security::security_headers,
         ))
         .layer(from_fn(ops::observe))
         .layer(PropagateRequestIdLayer::x_request_id())

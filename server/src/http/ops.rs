@@ -59,8 +59,20 @@ pub async fn ready(State(state): State<AppState>) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// `GET /metrics`: Prometheus text format.
-pub async fn metrics(State(state): State<AppState>) -> Response {
+/// `GET /metrics`: Prometheus text format, for this host or the holder of the metrics token
+/// (`Protection::may_read_metrics`); 403 for anyone else.
+pub async fn metrics(State(state): State<AppState>, request: Request) -> Response {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    if !state.protection.may_read_metrics(peer, request.headers()) {
+        return super::rest::ApiError(domain::AppError::new(
+            domain::ErrorKind::Forbidden,
+            "Metrics are for this host, or for a scraper holding TTS_METRICS_TOKEN.",
+        ))
+        .into_response();
+    }
     let mut response = state.metrics.render().into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

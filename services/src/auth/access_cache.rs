@@ -20,9 +20,11 @@
 //! - Refusals are never remembered: a revoked token costs the statement every time.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
+
+use tokio::sync::broadcast;
 
 use super::policy::UserPrincipal;
 
@@ -36,10 +38,59 @@ const CAPACITY: usize = 10_000;
 /// Bumped by every change that could alter an access check, in any service of this process.
 static GENERATION: AtomicU64 = AtomicU64::new(0);
 
-/// Makes every remembered access check stale. Called by the database functions that change
-/// sessions, revoked tokens, accounts, roles and second-factor policies.
-pub fn access_changed() {
+/// Whose access changed: one user's (their sessions, tokens, account, roles), or anyone's (a
+/// policy for a whole role, who belongs to a department or a workflow role).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "who", content = "id", rename_all = "snake_case")]
+pub enum AccessChange {
+    User(i64),
+    Everyone,
+}
+
+impl AccessChange {
+    /// Whether the change may concern `user_id`.
+    pub fn concerns(self, user_id: i64) -> bool {
+        match self {
+            AccessChange::User(id) => id == user_id,
+            AccessChange::Everyone => true,
+        }
+    }
+}
+
+/// A change as open sockets hear of it ([`subscribe`]).
+#[derive(Debug, Clone, Copy)]
+pub struct AccessNotice {
+    pub change: AccessChange,
+    /// Made in this process (and so to be told to the other replicas), or heard from one.
+    pub here: bool,
+}
+
+/// Changes waiting for slow listeners; one that falls behind re-checks as for `Everyone`.
+const NOTICE_BUFFER: usize = 1024;
+
+static NOTICES: LazyLock<broadcast::Sender<AccessNotice>> =
+    LazyLock::new(|| broadcast::channel(NOTICE_BUFFER).0);
+
+/// Makes every remembered access check stale and tells the open sockets of the users
+/// concerned, which check their rights again at once. Called by the database functions that
+/// change sessions, revoked tokens, accounts, roles, policies and memberships.
+pub fn access_changed(change: AccessChange) {
     GENERATION.fetch_add(1, Ordering::SeqCst);
+    let _ = NOTICES.send(AccessNotice { change, here: true });
+}
+
+/// The same for a change another replica made and announced (`live::PeerEvent`).
+pub fn access_changed_elsewhere(change: AccessChange) {
+    GENERATION.fetch_add(1, Ordering::SeqCst);
+    let _ = NOTICES.send(AccessNotice {
+        change,
+        here: false,
+    });
+}
+
+/// Hears every access change from now on.
+pub fn subscribe() -> broadcast::Receiver<AccessNotice> {
+    NOTICES.subscribe()
 }
 
 /// The current generation, read before a check so that a change during it makes it stale.
@@ -122,7 +173,7 @@ mod tests {
         });
         assert!(believed);
         assert!(cache.get("two").is_none());
-        access_changed();
+        access_changed(AccessChange::Everyone);
         assert!(cache.get("one").is_none());
     }
 
@@ -130,7 +181,7 @@ mod tests {
     fn a_check_that_overlapped_a_change_is_not_believed() {
         let cache = AccessCache::default();
         let started = generation();
-        access_changed();
+        access_changed(AccessChange::Everyone);
         cache.remember(&principal("one"), started);
         assert!(cache.get("one").is_none());
     }

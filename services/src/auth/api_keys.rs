@@ -134,7 +134,10 @@ impl AuthService {
             .await?
             .filter(|row| row.revoked_at.is_none())
             .filter(|row| {
-                constant_time_eq(&row.secret_hash, &crypto::sha256_hex(secret.as_bytes()))
+                crypto::constant_time_eq(
+                    row.secret_hash.as_bytes(),
+                    crypto::sha256_hex(secret.as_bytes()).as_bytes(),
+                )
             })
             .ok_or_else(|| AppError::unauthorized(INVALID_KEY))?;
         // "Last used" is for people; a minute of precision saves a write per request. It is
@@ -154,12 +157,4 @@ impl AuthService {
             scopes: row.scopes.split_whitespace().map(str::to_owned).collect(),
         }))
     }
-}
-
-fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
 }

@@ -19,6 +19,12 @@ pub fn sha256_hex(data: &[u8]) -> String {
         .collect()
 }
 
+/// Whether two secrets are equal, in a time that depends on their length only (not on where
+/// they first differ).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// `bytes` random bytes, URL-safe base64.
 pub fn random_token(bytes: usize) -> String {
     let mut buffer = vec![0u8; bytes];

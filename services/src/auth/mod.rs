@@ -12,6 +12,7 @@ pub mod crypto;
 pub mod password;
 pub mod policy;
 pub mod second_factor;
+pub mod socket_rights;
 pub mod tokens;
 
 use chrono::{DateTime, Duration, Utc};
@@ -146,7 +147,12 @@ pub struct AuthService {
     access_cache: access_cache::AccessCache,
 }
 
-const WRONG_CREDENTIALS: &str = "The e-mail or password is incorrect.";
+/// The one answer to a sign-in that fails on its credentials: an unknown e-mail, a wrong
+/// password, and a locked account (whatever the password) all read the same, so the answer
+/// tells nobody which addresses have accounts, and a locked account does not confirm a right
+/// guess. The owner of a locked account is told by e-mail, with until when.
+const WRONG_CREDENTIALS: &str = "The e-mail or password is incorrect, or the account is locked \
+     for a while after repeated failed sign-ins (its owner gets an e-mail).";
 const CHALLENGE_LIFETIME_MINUTES: i64 = 5;
 /// A refresh token replaced less than this long ago may still be presented once more: two
 /// requests of the same page racing to refresh are not an attack.
@@ -230,7 +236,8 @@ impl AuthService {
         };
         let now = Utc::now();
         if user.is_locked(now) {
-            return Err(locked_error(user.locked_until, now).into());
+            tracing::info!(user_id = user.id, "sign-in to a locked account");
+            return Err(AppError::unauthorized(WRONG_CREDENTIALS).into());
         }
         if !matches || !has_password {
             self.record_failure(&user, now).await?;
@@ -464,8 +471,14 @@ impl AuthService {
                         .is_some_and(|at| now - at < Duration::seconds(REFRESH_RACE_GRACE_SECONDS))
             });
             if !benign_race {
-                sessions::revoke(&mut pooled.conn(), &session_id, "refresh token reused", now)
-                    .await?;
+                sessions::revoke(
+                    &mut pooled.conn(),
+                    claims.user_id,
+                    &session_id,
+                    "refresh token reused",
+                    now,
+                )
+                .await?;
                 tracing::warn!(
                     user_id = claims.user_id,
                     "refresh token reused: the session is revoked"
@@ -489,12 +502,20 @@ impl AuthService {
         let mut tx = self.db.begin().await?;
         sessions::revoke_access(
             &mut tx.conn(),
+            principal.user.id,
             &principal.token_id,
             principal.token_expires_at,
         )
         .await?;
         if let Some(session_id) = &principal.session_id {
-            sessions::revoke(&mut tx.conn(), session_id, "signed out", now).await?;
+            sessions::revoke(
+                &mut tx.conn(),
+                principal.user.id,
+                session_id,
+                "signed out",
+                now,
+            )
+            .await?;
         }
         tx.commit().await?;
         tracing::info!(user_id = principal.user.id, "signed out");
@@ -507,7 +528,14 @@ impl AuthService {
             && let Some(session_id) = claims.sid
         {
             let mut pooled = self.db.acquire().await?;
-            sessions::revoke(&mut pooled.conn(), &session_id, "signed out", Utc::now()).await?;
+            sessions::revoke(
+                &mut pooled.conn(),
+                claims.user_id,
+                &session_id,
+                "signed out",
+                Utc::now(),
+            )
+            .await?;
         }
         Ok(())
     }
@@ -542,6 +570,7 @@ impl AuthService {
             .ok_or_else(|| AppError::not_found("Session"))?;
         sessions::revoke(
             &mut pooled.conn(),
+            user_id,
             &session.id,
             "signed out remotely",
             Utc::now(),
@@ -569,17 +598,22 @@ impl AuthService {
     /// `Unauthorized` error when they carry credentials that are not (or no longer) valid.
     /// An API key wins over a bearer token, which wins over the cookie.
     pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Option<Principal>> {
-        if let Some(key) = headers.get(API_KEY_HEADER) {
-            let key = key
-                .to_str()
-                .map_err(|_| AppError::unauthorized("The API key is not valid."))?;
-            return Ok(Some(self.authenticate_api_key(key).await?));
-        }
-        let Some(token) = bearer_token(headers).or_else(|| cookie_value(headers, ACCESS_COOKIE))
-        else {
-            return Ok(None);
+        let token = match credential_source(headers) {
+            CredentialSource::None => return Ok(None),
+            CredentialSource::ApiKey => {
+                let key = headers
+                    .get(API_KEY_HEADER)
+                    .and_then(|key| key.to_str().ok())
+                    .ok_or_else(|| AppError::unauthorized("The API key is not valid."))?;
+                return Ok(Some(self.authenticate_api_key(key).await?));
+            }
+            CredentialSource::Bearer => bearer_token(headers),
+            CredentialSource::Cookies => cookie_value(headers, ACCESS_COOKIE),
         };
-        Ok(Some(self.authenticate_access_token(&token).await?))
+        match token {
+            Some(token) => Ok(Some(self.authenticate_access_token(&token).await?)),
+            None => Ok(None),
+        }
     }
 
     /// Checks an access token: signature, expiry, deny-list, session and account still valid.
@@ -808,6 +842,26 @@ impl AuthService {
         sessions::revoke_all_of_user(&mut tx.conn(), user.id, None, "password reset", now).await?;
         tx.commit().await?;
         tracing::info!(user_id = user.id, "password reset");
+        // The reset keeps the second factor (the reset link alone must not undo it), so the
+        // owner is told it is there: one they did not put there is theirs to have removed.
+        let factor = match domain::account::SecondFactorMethod::parse(&user.second_factor) {
+            domain::account::SecondFactorMethod::None => String::new(),
+            method => format!(
+                "\n\nYour account's second factor ({}) is still in place. If you did not set it \
+                 up yourself, ask your administrator to reset it.",
+                method.label()
+            ),
+        };
+        self.mailer.send_in_background(Mail {
+            to: user.email,
+            subject: "Your TTS password was reset".into(),
+            text: format!(
+                "Hello {},\n\nthe password of your TTS account was reset with a link sent to this \
+                 address, and every session was signed out. If this was not you, contact your \
+                 administrator at once.{factor}\n",
+                user.full_name
+            ),
+        });
         Ok(())
     }
 
@@ -924,13 +978,55 @@ pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
+/// The name of the browser-session cookie (tower-sessions' server-side state).
+pub const BROWSER_SESSION_COOKIE: &str = "tts_session";
+
+/// What a request's credentials are, read once for every door: authentication takes the
+/// credentials from here, and the cross-site checks apply exactly when they are cookies (a
+/// page on another site can make a browser send its cookies, never a header of its choosing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialSource {
+    /// `X-API-Key`: wins over everything else.
+    ApiKey,
+    /// `Authorization: Bearer …`.
+    Bearer,
+    /// The session cookies (access, refresh or browser session), including a request with
+    /// another `Authorization` scheme: that header authenticates nothing.
+    Cookies,
+    None,
+}
+
+pub fn credential_source(headers: &HeaderMap) -> CredentialSource {
+    if headers.contains_key(API_KEY_HEADER) {
+        CredentialSource::ApiKey
+    } else if bearer_token(headers).is_some() {
+        CredentialSource::Bearer
+    } else if [ACCESS_COOKIE, REFRESH_COOKIE, BROWSER_SESSION_COOKIE]
+        .iter()
+        .any(|name| cookie_value(headers, name).is_some())
+    {
+        CredentialSource::Cookies
+    } else {
+        CredentialSource::None
+    }
+}
+
+/// The access token a request authenticates with (a bearer token, or the access cookie), as
+/// [`credential_source`] reads them; `None` for an API key or no credentials.
+pub fn access_token_of(headers: &HeaderMap) -> Option<String> {
+    match credential_source(headers) {
+        CredentialSource::Bearer => bearer_token(headers),
+        CredentialSource::Cookies => cookie_value(headers, ACCESS_COOKIE),
+        CredentialSource::ApiKey | CredentialSource::None => None,
+    }
+}
+
 /// The bearer token of an `Authorization` header, if any.
 pub fn bearer_token(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_owned())
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
 }
 
 /// A cookie's value from the request headers, if present and not empty.
@@ -975,8 +1071,16 @@ mod tests {
             HeaderValue::from_static("Bearer from-header"),
         );
         assert_eq!(bearer_token(&headers).as_deref(), Some("from-header"));
+        assert_eq!(credential_source(&headers), CredentialSource::Bearer);
+        // Another scheme authenticates nothing: the cookies do, and count as cookies.
         headers.insert(AUTHORIZATION, HeaderValue::from_static("Basic abc"));
         assert_eq!(bearer_token(&headers), None);
+        assert_eq!(credential_source(&headers), CredentialSource::Cookies);
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer "));
+        assert_eq!(credential_source(&headers), CredentialSource::Cookies);
+        headers.insert(API_KEY_HEADER, HeaderValue::from_static("tts_x_y"));
+        assert_eq!(credential_source(&headers), CredentialSource::ApiKey);
+        assert_eq!(credential_source(&HeaderMap::new()), CredentialSource::None);
     }
 
     #[test]

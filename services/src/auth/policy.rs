@@ -48,15 +48,26 @@ impl Principal {
         }
     }
 
-    /// Who acts for messages taken from RabbitMQ: the broker is trusted like an API key with
-    /// the submitting and notifying scopes (whoever may publish to the queues may submit).
-    /// Id 0 is no stored key; audit shows it as `api_key:0`.
-    pub fn broker() -> Principal {
+    /// Who acts for a message taken from RabbitMQ: trusted like an API key holding the one
+    /// scope that message's task needs (`tickets:submit` to take a ticket from HDTS,
+    /// `notifications:send` for the notification tasks), so a task can do nothing beyond what
+    /// its sender in the seeds does. Id 0 is no stored key; audit shows it as `api_key:0`.
+    pub fn celery(scope: &'static str) -> Principal {
         Principal::ApiKey(ApiKeyPrincipal {
-            id: 0,
+            id: CELERY_KEY_ID,
             name: "RabbitMQ".into(),
-            scopes: vec!["tickets:submit".into(), "notifications:send".into()],
+            scopes: vec![scope.into()],
         })
+    }
+
+    /// Who sent an external ticket, in the form its reference is kept under: `api_key:3`,
+    /// `celery` (the RabbitMQ intake) or `user:12`. References are the sender's numbering, so
+    /// two senders never find each other's tickets.
+    pub fn external_sender(&self) -> String {
+        match self {
+            Principal::ApiKey(k) if k.id == CELERY_KEY_ID => "celery".into(),
+            other => other.actor(),
+        }
     }
 
     /// A short description for logs and audit: `user:12` or `api_key:3`.
@@ -67,6 +78,9 @@ impl Principal {
         }
     }
 }
+
+/// The id standing for RabbitMQ's messages where a key's id would be ([`Principal::celery`]).
+const CELERY_KEY_ID: i64 = 0;
 
 /// The scopes an API key can be given.
 pub const SCOPES: [(&str, &str); 5] = [
@@ -92,6 +106,9 @@ pub enum Permission {
     ManageApiKeys,
     ManageSecurityPolicy,
     SubmitTickets,
+    /// Take tickets from another system (`/tickets/send/`, the HDTS queue), naming their
+    /// requester: integrations (API keys with `tickets:submit`) and admins, never employees.
+    SubmitExternalTickets,
     /// See tickets (which ones: [`ticket_scope`]).
     ViewTickets,
     /// Change tickets: status, assignment, fields.
@@ -127,6 +144,7 @@ impl Permission {
             | Permission::ManageSecurityPolicy
             | Permission::ManageHelpdesk
             | Permission::SendNotifications
+            | Permission::SubmitExternalTickets
             | Permission::ManageWorkflows
             | Permission::ReadAudit => Some(SystemRole::Admin),
         }
@@ -135,7 +153,7 @@ impl Permission {
     /// The API-key scope that allows it (`None`: API keys may not).
     pub fn scope(self) -> Option<&'static str> {
         match self {
-            Permission::SubmitTickets => Some("tickets:submit"),
+            Permission::SubmitTickets | Permission::SubmitExternalTickets => Some("tickets:submit"),
             Permission::ViewTickets => Some("tickets:read"),
             Permission::SendNotifications => Some("notifications:send"),
             Permission::ViewUsers => Some("users:read"),

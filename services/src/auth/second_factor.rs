@@ -144,6 +144,7 @@ impl AuthService {
             let mut pooled = self.db().acquire().await?;
             crate::db::sessions::revoke_access(
                 &mut pooled.conn(),
+                user.id,
                 &claims.jti,
                 claims.expires_at(),
             )
@@ -276,14 +277,18 @@ impl AuthService {
         })
     }
 
-    /// Turns on TOTP with `secret` if `code` matches it; returns fresh recovery codes (shown
-    /// once).
+    /// Turns on TOTP with `secret` if `code` matches it and `current_password` is the user's;
+    /// returns fresh recovery codes (shown once). The password: a stolen access token alone
+    /// must not be able to put its thief's factor on the account.
     pub async fn confirm_totp(
         &self,
         user: &UserPrincipal,
         secret: &str,
         code: &str,
+        current_password: &str,
     ) -> Result<Vec<String>> {
+        self.check_password_of(user.user.id, current_password)
+            .await?;
         if secret_bytes(secret).is_none_or(|b| b.len() < 16) {
             return Err(AppError::invalid_field("secret", "is not a valid TOTP secret").into());
         }
@@ -295,7 +300,7 @@ impl AuthService {
             .into());
         }
         let sealed = self.secret_box().seal(&secret.trim().to_uppercase())?;
-        self.turn_on(user.user.id, SecondFactorMethod::Totp, Some(&sealed))
+        self.turn_on(user, SecondFactorMethod::Totp, Some(&sealed))
             .await
     }
 
@@ -304,25 +309,31 @@ impl AuthService {
         self.send_sign_in_code(user.user.id, &user.user.email).await
     }
 
-    /// Turns on e-mail codes if `code` is the one just sent; returns fresh recovery codes.
+    /// Turns on e-mail codes if `code` is the one just sent and `current_password` is the
+    /// user's; returns fresh recovery codes.
     pub async fn confirm_email_codes(
         &self,
         user: &UserPrincipal,
         code: &str,
+        current_password: &str,
     ) -> Result<Vec<String>> {
+        self.check_password_of(user.user.id, current_password)
+            .await?;
         if !self.check_emailed_code(user.user.id, code.trim()).await? {
             return Err(AppError::invalid_field("code", "is not correct or has expired").into());
         }
-        self.turn_on(user.user.id, SecondFactorMethod::Email, None)
-            .await
+        self.turn_on(user, SecondFactorMethod::Email, None).await
     }
 
+    /// Turns the factor on, with new recovery codes, and tells the owner by e-mail: a factor
+    /// someone else put on the account does not go unnoticed.
     async fn turn_on(
         &self,
-        user_id: i64,
+        user: &UserPrincipal,
         method: SecondFactorMethod,
         sealed_secret: Option<&str>,
     ) -> Result<Vec<String>> {
+        let user_id = user.user.id;
         let codes = new_recovery_codes();
         let hashes: Vec<String> = codes
             .iter()
@@ -335,6 +346,17 @@ impl AuthService {
         security::replace_recovery_codes(&mut tx.conn(), user_id, &hashes).await?;
         tx.commit().await?;
         tracing::info!(user_id, method = method.as_str(), "second factor turned on");
+        self.mailer().send_in_background(Mail {
+            to: user.user.email.clone(),
+            subject: "A second factor was added to your TTS account".into(),
+            text: format!(
+                "Hello {},\n\n{} now protects your TTS account as its second factor, and new \
+                 recovery codes replaced any earlier ones.\n\nIf this was not you, reset your \
+                 password at once and ask your administrator to reset your second factor.\n",
+                user.user.full_name,
+                method_phrase(method),
+            ),
+        });
         Ok(codes)
     }
 
@@ -409,6 +431,15 @@ impl AuthService {
         } else {
             Err(AppError::invalid_field("current_password", "is not your current password").into())
         }
+    }
+}
+
+/// How an e-mail names a second-factor method.
+fn method_phrase(method: SecondFactorMethod) -> &'static str {
+    match method {
+        SecondFactorMethod::Totp => "An authenticator app",
+        SecondFactorMethod::Email => "A code sent by e-mail",
+        SecondFactorMethod::None => "Nothing",
     }
 }
 

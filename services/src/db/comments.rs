@@ -204,6 +204,23 @@ pub async fn users_with_handle(
     on_conn!(conn, c => sqlx::query_as(SQL).bind(handle).fetch_all(c).await)
 }
 
+/// Whether the user already takes part in the ticket: its requester or assignee, the author
+/// of one of its public comments, or the holder of one of its task items. (What an employee's
+/// @mention may reach: see `comments::resolve_mentions`.)
+pub async fn takes_part_in(
+    conn: &mut Conn<'_>,
+    ticket_id: i64,
+    user_id: i64,
+) -> sqlx::Result<bool> {
+    const SQL: &str = "SELECT EXISTS (SELECT 1 FROM tickets WHERE id = $1 \
+             AND (requester_id = $2 OR assignee_id = $2)) \
+         OR EXISTS (SELECT 1 FROM comments WHERE ticket_id = $1 AND author_id = $2 \
+             AND NOT is_internal AND deleted_at IS NULL) \
+         OR EXISTS (SELECT 1 FROM tasks t JOIN task_items i ON i.task_id = t.id \
+             WHERE t.ticket_id = $1 AND i.user_id = $2)";
+    on_conn!(conn, c => sqlx::query_scalar(SQL).bind(ticket_id).bind(user_id).fetch_one(c).await)
+}
+
 pub async fn mentioned_users(conn: &mut Conn<'_>, comment_id: i64) -> sqlx::Result<Vec<i64>> {
     const SQL: &str = "SELECT user_id FROM comment_mentions WHERE comment_id = $1 ORDER BY user_id";
     on_conn!(conn, c => sqlx::query_scalar(SQL).bind(comment_id).fetch_all(c).await)

@@ -211,7 +211,7 @@ pub async fn set_second_factor_required(
     role: SystemRole,
     required: bool,
 ) -> sqlx::Result<()> {
-    crate::auth::access_cache::access_changed();
+    crate::auth::access_cache::access_changed(crate::auth::access_cache::AccessChange::Everyone);
     const SQL: &str = "INSERT INTO role_policies (role, require_second_factor) VALUES ($1, $2) \
                        ON CONFLICT (role) DO UPDATE SET require_second_factor = excluded.require_second_factor";
     execute!(conn, sqlx::query(SQL).bind(role.as_str()).bind(required))?;

@@ -1,5 +1,6 @@
 //! Signed-in sessions (refresh-token families) and revoked access tokens.
 
+use crate::auth::access_cache::{AccessChange, access_changed};
 use chrono::{DateTime, Utc};
 
 use super::{Backend, Conn};
@@ -88,13 +89,15 @@ pub async fn touch(conn: &mut Conn<'_>, id: &str, now: DateTime<Utc>) -> sqlx::R
     Ok(())
 }
 
+/// Ends session `id` of user `user_id` (whose sockets hear of it and close).
 pub async fn revoke(
     conn: &mut Conn<'_>,
+    user_id: i64,
     id: &str,
     reason: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<u64> {
-    crate::auth::access_cache::access_changed();
+    access_changed(AccessChange::User(user_id));
     const SQL: &str = "UPDATE auth_sessions SET revoked_at = $1, revoked_reason = $2 \
                        WHERE id = $3 AND revoked_at IS NULL";
     execute!(conn, sqlx::query(SQL).bind(now).bind(reason).bind(id))
@@ -108,7 +111,7 @@ pub async fn revoke_all_of_user(
     reason: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<u64> {
-    crate::auth::access_cache::access_changed();
+    access_changed(AccessChange::User(user_id));
     const SQL: &str = "UPDATE auth_sessions SET revoked_at = $1, revoked_reason = $2 \
                        WHERE user_id = $3 AND revoked_at IS NULL AND id <> $4";
     execute!(
@@ -141,12 +144,14 @@ pub async fn is_access_revoked(conn: &mut Conn<'_>, jti: &str) -> sqlx::Result<b
     Ok(count > 0)
 }
 
+/// Puts access token `jti` of user `user_id` on the deny-list until it expires.
 pub async fn revoke_access(
     conn: &mut Conn<'_>,
+    user_id: i64,
     jti: &str,
     expires_at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    crate::auth::access_cache::access_changed();
+    access_changed(AccessChange::User(user_id));
     const SQL: &str = "INSERT INTO revoked_access_tokens (jti, expires_at) VALUES ($1, $2) \
                        ON CONFLICT (jti) DO NOTHING";
     execute!(conn, sqlx::query(SQL).bind(jti).bind(expires_at))?;

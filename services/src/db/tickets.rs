@@ -119,6 +119,8 @@ pub struct NewTicketRow<'a> {
     pub requester_id: i64,
     pub source: &'a str,
     pub external_ref: Option<&'a str>,
+    /// `<sender>/<reference>`: unique, found again by a repeated submission.
+    pub external_key: Option<&'a str>,
     pub fields: &'a str,
     pub now: DateTime<Utc>,
 }
@@ -136,8 +138,8 @@ pub async fn insert_many(conn: &mut Conn<'_>, rows: &[NewTicketRow<'_>]) -> sqlx
     let mut ids: Vec<i64> = on_conn!(conn, c => {
         let mut insert = sqlx::QueryBuilder::new(
             "INSERT INTO tickets (subject, description, category_id, sub_category_id, \
-             department_id, priority, status, requester_id, source, external_ref, fields, \
-             created_at, updated_at) ",
+             department_id, priority, status, requester_id, source, external_ref, external_key, \
+             fields, created_at, updated_at) ",
         );
         insert.push_values(rows, |mut values, row| {
             values
@@ -150,7 +152,8 @@ pub async fn insert_many(conn: &mut Conn<'_>, rows: &[NewTicketRow<'_>]) -> sqlx
                 .push_bind(row.status)
                 .push_bind(row.requester_id)
                 .push_bind(row.source)
-                .push_bind(row.external_ref);
+                .push_bind(row.external_ref)
+                .push_bind(row.external_key);
             // `fields` arrives as JSON text: PostgreSQL casts it to JSONB, SQLite keeps the text.
             if jsonb {
                 values
@@ -180,12 +183,13 @@ pub async fn find(conn: &mut Conn<'_>, id: i64) -> sqlx::Result<Option<TicketRow
     on_conn!(conn, c => sqlx::query_as(&sql).bind(id).fetch_optional(c).await)
 }
 
-pub async fn find_id_by_external_ref(
+/// The ticket received under `external_key` (`<sender>/<reference>`), if any.
+pub async fn find_id_by_external_key(
     conn: &mut Conn<'_>,
-    external_ref: &str,
+    external_key: &str,
 ) -> sqlx::Result<Option<i64>> {
-    const SQL: &str = "SELECT id FROM tickets WHERE external_ref = $1";
-    on_conn!(conn, c => sqlx::query_scalar(SQL).bind(external_ref).fetch_optional(c).await)
+    const SQL: &str = "SELECT id FROM tickets WHERE external_key = $1";
+    on_conn!(conn, c => sqlx::query_scalar(SQL).bind(external_key).fetch_optional(c).await)
 }
 
 /// A list query assembled by the ticket service: conditions with their arguments, an order
@@ -828,13 +832,13 @@ pub async fn departments_active(
     fetch_where_in(conn, SQL, ids).await
 }
 
-/// The tickets already received under any of `external_refs`: each reference with its ticket.
-pub async fn ids_by_external_ref(
+/// The tickets already received under any of `external_keys`: each key with its ticket.
+pub async fn ids_by_external_key(
     conn: &mut Conn<'_>,
-    external_refs: &[&str],
+    external_keys: &[&str],
 ) -> sqlx::Result<Vec<(String, i64)>> {
-    const SQL: &str = "SELECT external_ref, id FROM tickets WHERE external_ref IN (";
-    fetch_where_in(conn, SQL, external_refs).await
+    const SQL: &str = "SELECT external_key, id FROM tickets WHERE external_key IN (";
+    fetch_where_in(conn, SQL, external_keys).await
 }
 
 /// Whether the department is active; `None` if there is no such department.
@@ -845,6 +849,12 @@ pub async fn department_active(conn: &mut Conn<'_>, id: i64) -> sqlx::Result<Opt
 
 pub async fn department_named(conn: &mut Conn<'_>, name: &str) -> sqlx::Result<Option<i64>> {
     const SQL: &str = "SELECT id FROM departments WHERE LOWER(name) = LOWER($1)";
+    on_conn!(conn, c => sqlx::query_scalar(SQL).bind(name).fetch_optional(c).await)
+}
+
+/// The active department of this name (any letter case), for tickets from other systems.
+pub async fn active_department_named(conn: &mut Conn<'_>, name: &str) -> sqlx::Result<Option<i64>> {
+    const SQL: &str = "SELECT id FROM departments WHERE LOWER(name) = LOWER($1) AND is_active";
     on_conn!(conn, c => sqlx::query_scalar(SQL).bind(name).fetch_optional(c).await)
 }
 
@@ -894,6 +904,18 @@ pub async fn category_named(
 ) -> sqlx::Result<Option<i64>> {
     const SQL: &str = "SELECT id FROM categories \
          WHERE COALESCE(parent_id, 0) = COALESCE($1, 0) AND LOWER(name) = LOWER($2)";
+    on_conn!(conn, c => sqlx::query_scalar(SQL).bind(parent_id).bind(name).fetch_optional(c).await)
+}
+
+/// The active category (or sub-category of `parent_id`) of this name, any letter case, for
+/// tickets from other systems.
+pub async fn active_category_named(
+    conn: &mut Conn<'_>,
+    parent_id: Option<i64>,
+    name: &str,
+) -> sqlx::Result<Option<i64>> {
+    const SQL: &str = "SELECT id FROM categories WHERE COALESCE(parent_id, 0) = COALESCE($1, 0) \
+         AND LOWER(name) = LOWER($2) AND is_active";
     on_conn!(conn, c => sqlx::query_scalar(SQL).bind(parent_id).bind(name).fetch_optional(c).await)
 }
 
@@ -999,6 +1021,8 @@ pub async fn set_department_members(
     department_id: i64,
     user_ids: &[i64],
 ) -> sqlx::Result<()> {
+    // Agents see their departments' tickets: whose reach changes is everyone's to re-check.
+    crate::auth::access_cache::access_changed(crate::auth::access_cache::AccessChange::Everyone);
     execute!(
         conn,
         sqlx::query("DELETE FROM department_members WHERE department_id = $1").bind(department_id)
@@ -1027,6 +1051,8 @@ pub async fn put_setting(
     value: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<u64> {
+    // A setting may widen or narrow what agents see (`agent_visibility`).
+    crate::auth::access_cache::access_changed(crate::auth::access_cache::AccessChange::Everyone);
     const SQL: &str = "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) \
          ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at";
     execute!(conn, sqlx::query(SQL).bind(key).bind(value).bind(now))
@@ -1084,11 +1110,14 @@ pub struct AttachmentRow {
     pub comment_id: Option<i64>,
     /// Whether that comment is an internal note (its files are hidden like it).
     pub comment_internal: Option<bool>,
+    /// When that comment was deleted (its files went with it).
+    pub comment_deleted_at: Option<DateTime<Utc>>,
 }
 
 const ATTACHMENT_SELECT: &str = "SELECT f.id, f.ticket_id, f.file_name, f.content_type, \
      f.size_bytes, f.sha256, f.uploaded_by, u.full_name AS uploader_name, u.email AS uploader_email, \
-     f.created_at, f.comment_id, cm.is_internal AS comment_internal \
+     f.created_at, f.comment_id, cm.is_internal AS comment_internal, \
+     cm.deleted_at AS comment_deleted_at \
      FROM attachments f LEFT JOIN users u ON u.id = f.uploaded_by \
      LEFT JOIN comments cm ON cm.id = f.comment_id";
 
@@ -1152,7 +1181,8 @@ pub async fn comment_attachments_of(
     ticket_id: i64,
 ) -> sqlx::Result<Vec<AttachmentRow>> {
     let sql = format!(
-        "{ATTACHMENT_SELECT} WHERE f.ticket_id = $1 AND f.comment_id IS NOT NULL ORDER BY f.id"
+        "{ATTACHMENT_SELECT} WHERE f.ticket_id = $1 AND f.comment_id IS NOT NULL \
+         AND cm.deleted_at IS NULL ORDER BY f.id"
     );
     on_conn!(conn, c => sqlx::query_as(&sql).bind(ticket_id).fetch_all(c).await)
 }

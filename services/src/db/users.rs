@@ -146,7 +146,7 @@ pub async fn set_password(
     hash: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    crate::auth::access_cache::access_changed();
+    crate::auth::access_cache::access_changed(crate::auth::access_cache::AccessChange::User(id));
     const SQL: &str = "UPDATE users SET password_hash = $1, password_changed_at = $2, updated_at = $2, \
                        failed_login_count = 0, locked_until = NULL WHERE id = $3";
     execute!(conn, sqlx::query(SQL).bind(hash).bind(now).bind(id))?;
@@ -162,7 +162,7 @@ pub async fn set_second_factor(
     totp_secret: Option<&str>,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    crate::auth::access_cache::access_changed();
+    crate::auth::access_cache::access_changed(crate::auth::access_cache::AccessChange::User(id));
     const SQL: &str =
         "UPDATE users SET second_factor = $1, totp_secret = $2, updated_at = $3 WHERE id = $4";
     execute!(
@@ -182,7 +182,7 @@ pub async fn set_active(
     active: bool,
     now: DateTime<Utc>,
 ) -> sqlx::Result<u64> {
-    crate::auth::access_cache::access_changed();
+    crate::auth::access_cache::access_changed(crate::auth::access_cache::AccessChange::User(id));
     const SQL: &str = "UPDATE users SET is_active = $1, updated_at = $2 WHERE id = $3";
     execute!(conn, sqlx::query(SQL).bind(active).bind(now).bind(id))
 }
@@ -194,7 +194,7 @@ pub async fn update_profile(
     full_name: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<u64> {
-    crate::auth::access_cache::access_changed();
+    crate::auth::access_cache::access_changed(crate::auth::access_cache::AccessChange::User(id));
     const SQL: &str = "UPDATE users SET email = $1, full_name = $2, updated_at = $3 WHERE id = $4";
     execute!(
         conn,
@@ -208,7 +208,9 @@ pub async fn update_profile(
 
 /// Removes the user's role in `system`.
 pub async fn remove_grant(conn: &mut Conn<'_>, user_id: i64, system: System) -> sqlx::Result<u64> {
-    crate::auth::access_cache::access_changed();
+    crate::auth::access_cache::access_changed(crate::auth::access_cache::AccessChange::User(
+        user_id,
+    ));
     const SQL: &str = "DELETE FROM user_system_roles WHERE user_id = $1 AND system = $2";
     execute!(conn, sqlx::query(SQL).bind(user_id).bind(system.as_str()))
 }
@@ -260,7 +262,9 @@ pub async fn set_grant(
     role: SystemRole,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    crate::auth::access_cache::access_changed();
+    crate::auth::access_cache::access_changed(crate::auth::access_cache::AccessChange::User(
+        user_id,
+    ));
     const SQL: &str = "INSERT INTO user_system_roles (user_id, system, role, granted_at) \
                        VALUES ($1, $2, $3, $4) \
                        ON CONFLICT (user_id, system) DO UPDATE SET role = excluded.role, granted_at = excluded.granted_at";

@@ -102,6 +102,10 @@ pub async fn upsert_member(
     active: bool,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
+    // A role's members see the tickets waiting in its queue: a socket's reach changes.
+    crate::auth::access_cache::access_changed(crate::auth::access_cache::AccessChange::User(
+        user_id,
+    ));
     const SQL: &str = "INSERT INTO workflow_role_members (role_id, user_id, is_active, added_at) \
                        VALUES ($1, $2, $3, $4) \
                        ON CONFLICT (role_id, user_id) DO UPDATE SET is_active = excluded.is_active";
@@ -117,6 +121,9 @@ pub async fn upsert_member(
 }
 
 pub async fn remove_member(conn: &mut Conn<'_>, role_id: i64, user_id: i64) -> sqlx::Result<u64> {
+    crate::auth::access_cache::access_changed(crate::auth::access_cache::AccessChange::User(
+        user_id,
+    ));
     const SQL: &str = "DELETE FROM workflow_role_members WHERE role_id = $1 AND user_id = $2";
     execute!(conn, sqlx::query(SQL).bind(role_id).bind(user_id))
 }

@@ -110,6 +110,7 @@ fn TriageTable(entries: Vec<TriageEntry>, retry: ServerAction<RetryTriage>) -> i
                         let reason_class = match entry.reason {
                             TriageReason::NoWorkflow => "badge badge-amber",
                             TriageReason::NoAssignee => "badge badge-red",
+                            TriageReason::UnknownNames => "badge badge-purple",
                         };
                         view! {
                             <tr data-test="triage-row">

@@ -40,9 +40,12 @@ pub struct TokenRequest {
 /// A completed sign-in.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenResponse {
-    access: String,
+    /// The access token; absent when the tokens travel in HTTP-only cookies only (a browser
+    /// refreshing with its cookie: script must not read what the cookie hides).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access: Option<String>,
     /// The new refresh token; absent when a refresh raced another one and the current refresh
-    /// token stays valid.
+    /// token stays valid, and for a browser refreshing with its cookie.
     #[serde(skip_serializing_if = "Option::is_none")]
     refresh: Option<String>,
     token_type: &'static str,
@@ -55,7 +58,7 @@ impl TokenResponse {
     fn from(tokens: IssuedTokens) -> Self {
         TokenResponse {
             expires_in: tokens.access_expires_in(),
-            access: tokens.access,
+            access: Some(tokens.access),
             refresh: tokens.refresh,
             token_type: "Bearer",
             user: tokens.user,
@@ -168,10 +171,19 @@ pub async fn refresh(
     let from_cookie = services::auth::cookie_value(&headers, REFRESH_COOKIE);
     let token = body
         .refresh
+        .clone()
         .or(from_cookie.clone())
         .ok_or_else(|| AppError::invalid_field("refresh", "is required"))?;
     let auth = state.services.auth();
     let tokens = auth.refresh(&token).await?;
+    // A browser refreshing with its cookie gets the new tokens as cookies only.
+    if body.refresh.is_none() {
+        let cookies = auth.session_cookies(&tokens);
+        let mut answer = TokenResponse::from(tokens);
+        answer.access = None;
+        answer.refresh = None;
+        return Ok(with_cookies(cookies, Json(answer)));
+    }
     let cookies = if from_cookie.is_some() {
         auth.session_cookies(&tokens)
     } else {
@@ -361,6 +373,8 @@ pub async fn begin_totp(
 pub struct ConfirmTotpRequest {
     secret: String,
     code: String,
+    /// The account's password: enrolling a factor needs it, not just a signed-in session.
+    current_password: String,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -382,7 +396,7 @@ pub async fn confirm_totp(
     let recovery_codes = state
         .services
         .auth()
-        .confirm_totp(user, &body.secret, &body.code)
+        .confirm_totp(user, &body.secret, &body.code, &body.current_password)
         .await?;
     Ok(Json(RecoveryCodes { recovery_codes }))
 }
@@ -399,26 +413,29 @@ pub async fn begin_email(
     Ok(StatusCode::ACCEPTED)
 }
 
+/// The code of `POST /api/v1/auth/second-factor/email/confirm/`, with the account's password.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CodeRequest {
+pub struct ConfirmEmailCodesRequest {
     code: String,
+    /// The account's password: enrolling a factor needs it, not just a signed-in session.
+    current_password: String,
 }
 
 /// `POST /api/v1/auth/second-factor/email/confirm/`: turns e-mail codes on.
 #[utoipa::path(post, path = "/api/v1/auth/second-factor/email/confirm/", tag = "auth",
-    request_body = CodeRequest,
+    request_body = ConfirmEmailCodesRequest,
     responses((status = 200, body = RecoveryCodes), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn confirm_email(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(body): ApiJson<CodeRequest>,
+    ApiJson(body): ApiJson<ConfirmEmailCodesRequest>,
 ) -> Result<Json<RecoveryCodes>, ApiError> {
     let user = caller.user_may(Permission::OwnAccount)?;
     let recovery_codes = state
         .services
         .auth()
-        .confirm_email_codes(user, &body.code)
+        .confirm_email_codes(user, &body.code, &body.current_password)
         .await?;
     Ok(Json(RecoveryCodes { recovery_codes }))
 }

@@ -5,8 +5,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use domain::tickets::{
-    NewTicket, StatusChange, Ticket, TicketEvent, TicketQuery, TicketSource, TicketSummary,
-    TicketUpdate,
+    NewTicket, StatusChange, Ticket, TicketEvent, TicketQuery, TicketReceipt, TicketSource,
+    TicketSummary, TicketUpdate,
 };
 use serde::Deserialize;
 use services::tickets::ExternalTicket;
@@ -88,21 +88,22 @@ pub struct SendRequest {
 }
 
 /// `POST /api/v1/tickets/send/`: a ticket from another system (API key with
-/// `tickets:submit`). The same `ticket_id` again returns the same ticket with 200.
+/// `tickets:submit`, or an admin). The same `ticket_id` from the same sender again answers the
+/// same receipt with 200. Names TTS does not know are kept and the ticket waits in triage.
 #[utoipa::path(post, path = "/api/v1/tickets/send/", tag = "tickets", request_body = SendRequest,
-    responses((status = 201, body = Ticket, description = "created"),
-        (status = 200, body = Ticket, description = "already received: the same ticket"),
+    responses((status = 201, body = TicketReceipt, description = "created"),
+        (status = 200, body = TicketReceipt, description = "already received from this sender: the same ticket"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn send(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<SendRequest>,
-) -> Result<(StatusCode, Json<Ticket>), ApiError> {
+) -> Result<(StatusCode, Json<TicketReceipt>), ApiError> {
     let source = match caller.0 {
         services::auth::policy::Principal::ApiKey(_) => TicketSource::Hdts,
         services::auth::policy::Principal::User(_) => TicketSource::Api,
     };
-    let (ticket, created) =
+    let (receipt, created) =
         services::tickets::submit_external(&state.services, &caller.0, body.ticket_data, source)
             .await?;
     let status = if created {
@@ -110,7 +111,7 @@ pub async fn send(
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(ticket)))
+    Ok((status, Json(receipt)))
 }
 
 /// `GET /api/v1/tickets/{id}/`: 404 for a ticket that does not exist or that the caller may

@@ -1,0 +1,181 @@
+//! An open socket's hold on its user's rights.
+//!
+//! A request is judged once, with the rights its user has when it arrives. A socket lives for
+//! hours, so it is judged again and again: every message a client sends is checked with the
+//! user's rights of that moment (the access check of any request, remembered for at most a
+//! second by [`super::access_cache`]), and every message the socket sends is filtered with
+//! rights that are kept current:
+//!
+//! - a change to the user's access (sign-out, a session ended elsewhere, deactivation, a role
+//!   or membership granted or taken away) is announced by the database function that makes it
+//!   ([`access_changed`](super::access_cache::access_changed)), in this process at once and on
+//!   the other replicas through the broker's live exchange; the user's sockets check again on
+//!   hearing it;
+//! - at the access token's expiry the socket's rights end: the client reconnects, and its
+//!   browser's session renews the token on the way (or does not, if it has ended);
+//! - and every [`RECHECK_EVERY`] regardless, for changes no one announced (a replica without a
+//!   broker, the command line).
+//!
+//! What ends the rights ends the socket, with a close code the client understands
+//! ([`RightsLost::close_code`]).
+
+use std::time::Duration;
+
+use chrono::Utc;
+use domain::{AppError, ErrorKind};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::AuthService;
+use super::access_cache::{self, AccessNotice};
+use super::policy::Principal;
+use crate::error::Result;
+
+/// The longest a socket goes without checking its rights again.
+pub const RECHECK_EVERY: Duration = Duration::from_secs(25);
+
+/// Why a socket's rights ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RightsLost {
+    /// The access token expired: reconnect (a browser's session renews it on the way).
+    TokenExpired,
+    /// Signed out, the session ended, the account deactivated: the user must sign in again.
+    SessionEnded(String),
+}
+
+impl RightsLost {
+    /// The WebSocket close code: 4001 asks the client to reconnect at once, 4401 tells it the
+    /// user is signed out (reconnecting would be refused).
+    pub fn close_code(&self) -> u16 {
+        match self {
+            RightsLost::TokenExpired => 4001,
+            RightsLost::SessionEnded(_) => 4401,
+        }
+    }
+
+    pub fn reason(&self) -> &str {
+        match self {
+            RightsLost::TokenExpired => "access token expired; reconnect",
+            RightsLost::SessionEnded(why) => why,
+        }
+    }
+}
+
+/// What woke a socket waiting on [`SocketRights::changed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    /// The user's access may have changed, or it is time to look again: call
+    /// [`SocketRights::recheck`].
+    Recheck,
+    /// The access token expired.
+    Expired,
+}
+
+/// The rights of one socket's user, as last checked, and the means to check them again.
+pub struct SocketRights {
+    token: String,
+    principal: Principal,
+    user_id: i64,
+    /// The access generation of the last check: another one means something changed somewhere.
+    generation: u64,
+    expires_at: tokio::time::Instant,
+    notices: tokio::sync::broadcast::Receiver<AccessNotice>,
+    next_recheck: tokio::time::Instant,
+}
+
+impl SocketRights {
+    /// The rights of the user of access token `token`; 401 if it is not (or no longer) valid,
+    /// 403 for anything but a user's token.
+    pub async fn open(auth: &AuthService, token: String) -> Result<Self> {
+        // Subscribed before checking: a change made during the check is heard afterwards.
+        let notices = access_cache::subscribe();
+        let generation = access_cache::generation();
+        let principal = auth.authenticate_access_token(&token).await?;
+        let Some(user) = principal.user() else {
+            return Err(AppError::new(ErrorKind::Forbidden, "Sockets are for users.").into());
+        };
+        let user_id = user.user.id;
+        let expires_at = instant_of(user.token_expires_at);
+        Ok(Self {
+            token,
+            principal,
+            user_id,
+            generation,
+            expires_at,
+            notices,
+            next_recheck: tokio::time::Instant::now() + RECHECK_EVERY,
+        })
+    }
+
+    /// The principal as last checked.
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    pub fn user_id(&self) -> i64 {
+        self.user_id
+    }
+
+    /// Checks the rights again now (a user's request would be answered with the same).
+    pub async fn recheck(&mut self, auth: &AuthService) -> std::result::Result<(), RightsLost> {
+        self.next_recheck = tokio::time::Instant::now() + RECHECK_EVERY;
+        if tokio::time::Instant::now() >= self.expires_at {
+            return Err(RightsLost::TokenExpired);
+        }
+        let generation = access_cache::generation();
+        match auth.authenticate_access_token(&self.token).await {
+            Ok(principal) => {
+                self.principal = principal;
+                self.generation = generation;
+                Ok(())
+            }
+            Err(crate::Error::App(err)) if err.kind == ErrorKind::Unauthorized => {
+                Err(RightsLost::SessionEnded(err.message))
+            }
+            // The database is away: keep the rights last checked, look again soon.
+            Err(err) => {
+                tracing::warn!(error = %err, "could not check a socket's rights again");
+                self.next_recheck = tokio::time::Instant::now() + Duration::from_secs(1);
+                Ok(())
+            }
+        }
+    }
+
+    /// The principal, checked again first if anyone's access changed since the last check:
+    /// for what must never be sent or done on stale rights (an internal note, a message from
+    /// the client).
+    pub async fn current(
+        &mut self,
+        auth: &AuthService,
+    ) -> std::result::Result<&Principal, RightsLost> {
+        if tokio::time::Instant::now() >= self.expires_at {
+            return Err(RightsLost::TokenExpired);
+        }
+        if self.generation != access_cache::generation() {
+            self.recheck(auth).await?;
+        }
+        Ok(&self.principal)
+    }
+
+    /// Waits until the rights should be checked again: a change that may concern this user,
+    /// the periodic look, or the token's expiry. Cancel-safe (for `tokio::select!`).
+    pub async fn changed(&mut self) -> Wake {
+        loop {
+            tokio::select! {
+                notice = self.notices.recv() => match notice {
+                    Ok(notice) if notice.change.concerns(self.user_id) => return Wake::Recheck,
+                    Ok(_) => {}
+                    // Missed some: one of them may have been this user's.
+                    Err(RecvError::Lagged(_)) => return Wake::Recheck,
+                    Err(RecvError::Closed) => std::future::pending::<()>().await,
+                },
+                () = tokio::time::sleep_until(self.next_recheck) => return Wake::Recheck,
+                () = tokio::time::sleep_until(self.expires_at) => return Wake::Expired,
+            }
+        }
+    }
+}
+
+fn instant_of(at: chrono::DateTime<Utc>) -> tokio::time::Instant {
+    let left = (at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+    tokio::time::Instant::now() + left
+}

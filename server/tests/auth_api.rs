@@ -768,7 +768,7 @@ async fn totp_enrolment_then_sign_in_with_a_code_or_a_recovery_code() {
         &app,
         "/api/v1/auth/second-factor/totp/confirm/",
         Some(&access),
-        json!({"secret": secret, "code": another_code(&code)}),
+        json!({"secret": secret, "code": another_code(&code), "current_password": PASSWORD}),
     )
     .await;
     assert_eq!(
@@ -776,6 +776,8 @@ async fn totp_enrolment_then_sign_in_with_a_code_or_a_recovery_code() {
         400,
         "a wrong first code does not turn TOTP on"
     );
+    // A signed-in session alone cannot add a factor: the password is asked for (a stolen
+    // access token must not let its thief put their own authenticator on the account).
     let response = post(
         &app,
         "/api/v1/auth/second-factor/totp/confirm/",
@@ -783,7 +785,39 @@ async fn totp_enrolment_then_sign_in_with_a_code_or_a_recovery_code() {
         json!({"secret": secret, "code": code}),
     )
     .await;
+    assert_eq!(response.status(), 400, "no password, no factor");
+    let response = post(
+        &app,
+        "/api/v1/auth/second-factor/totp/confirm/",
+        Some(&access),
+        json!({"secret": secret, "code": code, "current_password": "not-the-password"}),
+    )
+    .await;
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["error"]["details"]["current_password"].is_string(),
+        "{body}"
+    );
+    let status: Value = get(&app, "/api/v1/auth/second-factor/", &access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["method"], "none", "still no factor: {status}");
+    let response = post(
+        &app,
+        "/api/v1/auth/second-factor/totp/confirm/",
+        Some(&access),
+        json!({"secret": secret, "code": code, "current_password": PASSWORD}),
+    )
+    .await;
     assert_eq!(response.status(), 200);
+    // The owner hears of it, so a factor they did not add is noticed.
+    let notice = app
+        .wait_for_mail("emp@example.com", "second factor was added")
+        .await;
+    assert!(notice.text.contains("authenticator app"), "{}", notice.text);
     let body: Value = response.json().await.unwrap();
     let recovery: Vec<String> = body["recovery_codes"]
         .as_array()
@@ -909,7 +943,7 @@ async fn e_mailed_codes_as_the_second_factor() {
         &app,
         "/api/v1/auth/second-factor/email/confirm/",
         Some(&access),
-        json!({"code": code}),
+        json!({"code": code, "current_password": PASSWORD}),
     )
     .await;
     assert_eq!(response.status(), 200);
@@ -1000,7 +1034,7 @@ async fn a_role_that_requires_a_second_factor_confines_its_holders_until_they_se
         &app,
         "/api/v1/auth/second-factor/totp/confirm/",
         Some(&boss),
-        json!({"secret": secret, "code": code}),
+        json!({"secret": secret, "code": code, "current_password": PASSWORD}),
     )
     .await;
     assert_eq!(response.status(), 200);

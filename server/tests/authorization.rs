@@ -119,7 +119,7 @@ fn routes() -> Vec<Route> {
             "/api/v1/auth/second-factor/totp/confirm/",
             User,
             None,
-            json!({"secret": "x", "code": "1"}),
+            json!({"secret": "x", "code": "1", "current_password": "wrong-password"}),
         ),
         r(
             "post",
@@ -133,7 +133,7 @@ fn routes() -> Vec<Route> {
             "/api/v1/auth/second-factor/email/confirm/",
             User,
             None,
-            json!({"code": "1"}),
+            json!({"code": "1", "current_password": "wrong-password"}),
         ),
         r(
             "post",
@@ -282,7 +282,7 @@ fn routes() -> Vec<Route> {
         r(
             "post",
             "/api/v1/tickets/send/",
-            User,
+            Admin,
             Some("tickets:submit"),
             json!({"ticket_data": {"ticket_id": "HD-1", "subject": "From HDTS",
                 "employee": {"email": "hdts.user@example.com"}}}),

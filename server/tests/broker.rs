@@ -412,8 +412,8 @@ async fn messages_that_cannot_be_processed_are_dead_lettered_with_their_reason()
     )
     .await;
     receive_ticket("[[], {}, {}]").await;
-    let unknown_category = json!([[], { "ticket_data": { "ticket_id": "HDTS-9", "subject": "S", "category": "Plumbing", "employee": { "email": "e@example.com" } } }, {}]);
-    receive_ticket(&unknown_category.to_string()).await;
+    let no_requester = json!([[], { "ticket_data": { "ticket_id": "HDTS-9", "subject": "S", "category": "Plumbing" } }, {}]);
+    receive_ticket(&no_requester.to_string()).await;
     publish(&channel, TICKET_QUEUE, None, "[[], {}, {}]").await;
     // The queue keeps flowing: a good message after the bad ones is taken.
     let good = json!([[], { "ticket_data": hdts_ticket("HDTS-2001", "After the poison") }, {}]);
@@ -431,13 +431,114 @@ async fn messages_that_cannot_be_processed_are_dead_lettered_with_their_reason()
     has("not JSON");
     has("unknown task name 'tickets.tasks.no_such_task'");
     has("'ticket_data' is missing");
-    has("category: is not a category");
+    has("employee: is required");
     has("no 'task' header");
     // The message itself is kept, for people to fix and send again.
     assert!(letters.iter().any(|(_, body)| body.contains("Plumbing")));
     let (_, list) = admin.get("/api/v1/tickets/?external_ref=HDTS-9").await;
     assert_eq!(list["count"], 0, "nothing half-written: {list}");
     app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_hdts_ticket_naming_names_tts_does_not_know_waits_in_triage_instead_of_being_lost() {
+    let _shared = BROKER.read().await;
+    let vhost = Vhost::new();
+    let app = tts(&vhost, None).await;
+    seed_demo(&app).await;
+    let admin = demo_signed_in(&app, "admin@example.com").await;
+    // What the help desk knows as "Plumbing" / "Taps" / "Facilities", TTS does not.
+    let mut ticket = hdts_ticket("HDTS-3001", "The kitchen tap leaks");
+    ticket["category"] = json!("Plumbing");
+    ticket["sub_category"] = json!("Taps");
+    ticket["department"] = json!("Estates");
+    celery_send(
+        &vhost.url,
+        "tickets.tasks.receive_ticket",
+        json!({ "ticket_data": ticket }),
+        TICKET_QUEUE,
+    );
+    let listed = ticket_with_ref(&admin, "HDTS-3001").await;
+    let id = listed["id"].as_i64().unwrap();
+    let (_, received) = admin.get(&format!("/api/v1/tickets/{id}/")).await;
+    assert_eq!(received["subject"], "The kitchen tap leaks");
+    assert_eq!(
+        received["fields"]["unknown_names"],
+        json!({"category": "Plumbing", "sub_category": "Taps", "department": "Estates"}),
+        "{received}"
+    );
+    assert!(received["category"].is_null());
+    // It waits in triage for an admin, who is told; no workflow took it (the demo's catch-all
+    // would have).
+    let entry = eventually("the ticket waits in triage", || async {
+        let (_, triage) = admin.get("/api/v1/triage/").await;
+        triage
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["ticket_id"] == id)
+            .cloned()
+    })
+    .await;
+    assert_eq!(entry["reason"], "unknown_names", "{entry}");
+    assert!(
+        entry["detail"]
+            .as_str()
+            .unwrap()
+            .contains("category 'Plumbing'"),
+        "{entry}"
+    );
+    let (_, task) = admin.get(&format!("/api/v1/tickets/{id}/task/")).await;
+    assert!(task.is_null() || task.get("id").is_none(), "{task}");
+    eventually("the admins are told", || async {
+        let (_, notes) = admin.get("/api/v1/notifications/inapp/").await;
+        notes["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| {
+                n["kind"] == "triage.waiting"
+                    && n["title"].as_str().unwrap().contains("Unknown names")
+            })
+            .cloned()
+    })
+    .await;
+    // Nothing was dead-lettered.
+    let channel = vhost.channel().await;
+    let letter = channel
+        .basic_get(DEAD_LETTER_QUEUE.into(), BasicGetOptions { no_ack: true })
+        .await
+        .unwrap();
+    assert!(letter.is_none(), "nothing dead-lettered");
+    // The admin places it (sets a category TTS has) and tries again: the workflow starts.
+    let (status, _) = admin
+        .call(
+            "PATCH",
+            &format!("/api/v1/tickets/{id}/"),
+            Some(json!({ "category_id": received_category(&admin, "Hardware").await })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = admin
+        .post(&format!("/api/v1/triage/{}/retry/", entry["id"]), json!({}))
+        .await;
+    assert_eq!(status, 200);
+    let task = task_of(&admin, id).await;
+    assert!(task["workflow"]["name"].is_string(), "{task}");
+    app.stop().await;
+}
+
+/// The id of the category named `name` (reference data).
+async fn received_category(admin: &As<'_>, name: &str) -> i64 {
+    let (_, data) = admin.get("/api/v1/reference-data/").await;
+    data["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no category {name}: {data}"))["id"]
+        .as_i64()
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -304,14 +304,32 @@ async fn a_hardware_request_walks_every_step_to_the_asset_system() {
     // The asset system was down at the first call: the task shows the failure, and the call
     // succeeds on a retry once its backoff has passed.
     let task_id = task["id"].as_i64().unwrap();
-    let failed = end_logic_reaches(&app, &employee, task_id, "failed").await;
+    let failed = end_logic_reaches(&app, &morgan, task_id, "failed").await;
     assert!(
         failed["end_logic_detail"].as_str().unwrap().contains("503"),
         "{failed}"
     );
+    // The requester sees that it is being retried, not the asset system's address or answer,
+    // nor what the agents wrote for each other.
+    let (_, seen_by_requester) = employee.get(&format!("/api/v1/tasks/{task_id}/")).await;
+    assert_eq!(seen_by_requester["end_logic_status"], "failed");
+    assert!(
+        seen_by_requester["end_logic_detail"].is_null(),
+        "{seen_by_requester}"
+    );
+    assert!(
+        !seen_by_requester
+            .to_string()
+            .contains("Handed over at the desk"),
+        "{seen_by_requester}"
+    );
+    assert!(
+        failed.to_string().contains("Handed over at the desk"),
+        "staff still read the notes: {failed}"
+    );
     app.services().clock().advance(Duration::from_secs(60));
     app.services().outbox_wake().wrote();
-    let done = end_logic_reaches(&app, &employee, task_id, "done").await;
+    let done = end_logic_reaches(&app, &morgan, task_id, "done").await;
     assert!(
         done["end_logic_detail"].as_str().unwrap().contains("200"),
         "{done}"
@@ -1326,7 +1344,7 @@ async fn an_asset_system_that_keeps_failing_is_retried_then_given_up_visibly() {
     // Each retry comes after its backoff (the clock is moved past the longest, ten minutes,
     // while the test waits); after the eighth attempt the call is given up, and says so.
     for _ in 0..400 {
-        let (_, task) = employee.get(&format!("/api/v1/tasks/{task_id}/")).await;
+        let (_, task) = agent.get(&format!("/api/v1/tasks/{task_id}/")).await;
         if task["end_logic_status"] == "gave_up" {
             assert!(
                 task["end_logic_detail"]

@@ -265,13 +265,15 @@ async fn comment_socket(
                     Some(Ok(Message::Close(_)) | Err(_)) | None => return,
                 };
                 last_heard = Instant::now();
-                // Every message is judged with the user's rights of this moment.
-                if let Err(lost) = recheck(&state, &mut rights, Wake::Recheck, Some(ticket_id)).await {
-                    return close_for(&mut socket, &lost).await;
-                }
+                // Every message is judged with the user's rights of this moment, as a request
+                // with the same token would be (the operation checks the ticket's visibility).
+                let principal = match rights.check_for_message(auth).await {
+                    Ok(principal) => principal,
+                    Err(lost) => return close_for(&mut socket, &lost.into()).await,
+                };
                 if let Some(reply) = handle_client(
                     &state,
-                    rights.principal(),
+                    principal,
                     &viewer,
                     ticket_id,
                     &mut typing,

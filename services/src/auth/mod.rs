@@ -618,13 +618,24 @@ impl AuthService {
 
     /// Checks an access token: signature, expiry, deny-list, session and account still valid.
     pub async fn authenticate_access_token(&self, token: &str) -> Result<Principal> {
+        self.check_access_token(token, true).await
+    }
+
+    /// [`Self::authenticate_access_token`] reading the database whatever was remembered: for a
+    /// socket that heard of a change, since a check made just before the change committed may
+    /// be remembered (see [`access_cache`]).
+    pub async fn authenticate_access_token_afresh(&self, token: &str) -> Result<Principal> {
+        self.check_access_token(token, false).await
+    }
+
+    async fn check_access_token(&self, token: &str, remembered: bool) -> Result<Principal> {
         let claims = self
             .keys
             .verify(token, TokenType::Access)
             .map_err(|e| match e {
                 TokenError::Expired | TokenError::Invalid => AppError::unauthorized(e.to_string()),
             })?;
-        if let Some(user) = self.access_cache.get(&claims.jti) {
+        if remembered && let Some(user) = self.access_cache.get(&claims.jti) {
             return Ok(Principal::User(user));
         }
         let generation = access_cache::generation();

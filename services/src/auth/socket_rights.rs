@@ -33,6 +33,11 @@ use crate::error::Result;
 /// The longest a socket goes without checking its rights again.
 pub const RECHECK_EVERY: Duration = Duration::from_secs(25);
 
+/// After hearing of a change, the socket checks at once and again after each of these: a
+/// change is announced when its statement runs, before its transaction commits, and a check
+/// that reads the database in between still sees the old rights.
+const SETTLE_CHECKS: [Duration; 2] = [Duration::from_millis(150), Duration::from_secs(1)];
+
 /// Why a socket's rights ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RightsLost {
@@ -80,6 +85,8 @@ pub struct SocketRights {
     expires_at: tokio::time::Instant,
     notices: tokio::sync::broadcast::Receiver<AccessNotice>,
     next_recheck: tokio::time::Instant,
+    /// Checks still due after the last change heard of ([`SETTLE_CHECKS`]), soonest first.
+    settle_checks: Vec<tokio::time::Instant>,
 }
 
 impl SocketRights {
@@ -103,6 +110,7 @@ impl SocketRights {
             expires_at,
             notices,
             next_recheck: tokio::time::Instant::now() + RECHECK_EVERY,
+            settle_checks: Vec::new(),
         })
     }
 
@@ -115,14 +123,37 @@ impl SocketRights {
         self.user_id
     }
 
-    /// Checks the rights again now (a user's request would be answered with the same).
+    /// Checks the rights again now, from the database.
     pub async fn recheck(&mut self, auth: &AuthService) -> std::result::Result<(), RightsLost> {
+        self.check(auth, false).await
+    }
+
+    /// Checks the rights for a message the client sent, as a request with the same token
+    /// would be checked (a check remembered for up to a second may answer).
+    pub async fn check_for_message(
+        &mut self,
+        auth: &AuthService,
+    ) -> std::result::Result<&Principal, RightsLost> {
+        self.check(auth, true).await?;
+        Ok(&self.principal)
+    }
+
+    async fn check(
+        &mut self,
+        auth: &AuthService,
+        remembered: bool,
+    ) -> std::result::Result<(), RightsLost> {
         self.next_recheck = tokio::time::Instant::now() + RECHECK_EVERY;
         if tokio::time::Instant::now() >= self.expires_at {
             return Err(RightsLost::TokenExpired);
         }
         let generation = access_cache::generation();
-        match auth.authenticate_access_token(&self.token).await {
+        let checked = if remembered {
+            auth.authenticate_access_token(&self.token).await
+        } else {
+            auth.authenticate_access_token_afresh(&self.token).await
+        };
+        match checked {
             Ok(principal) => {
                 self.principal = principal;
                 self.generation = generation;
@@ -160,18 +191,41 @@ impl SocketRights {
     /// the periodic look, or the token's expiry. Cancel-safe (for `tokio::select!`).
     pub async fn changed(&mut self) -> Wake {
         loop {
+            let settle = self.settle_checks.first().copied();
             tokio::select! {
                 notice = self.notices.recv() => match notice {
-                    Ok(notice) if notice.change.concerns(self.user_id) => return Wake::Recheck,
+                    Ok(notice) if notice.change.concerns(self.user_id) => {
+                        self.heard_of_a_change();
+                        return Wake::Recheck;
+                    }
                     Ok(_) => {}
                     // Missed some: one of them may have been this user's.
-                    Err(RecvError::Lagged(_)) => return Wake::Recheck,
+                    Err(RecvError::Lagged(_)) => {
+                        self.heard_of_a_change();
+                        return Wake::Recheck;
+                    }
                     Err(RecvError::Closed) => std::future::pending::<()>().await,
                 },
+                () = sleep_until_some(settle) => {
+                    self.settle_checks.remove(0);
+                    return Wake::Recheck;
+                }
                 () = tokio::time::sleep_until(self.next_recheck) => return Wake::Recheck,
                 () = tokio::time::sleep_until(self.expires_at) => return Wake::Expired,
             }
         }
+    }
+
+    fn heard_of_a_change(&mut self) {
+        let now = tokio::time::Instant::now();
+        self.settle_checks = SETTLE_CHECKS.iter().map(|after| now + *after).collect();
+    }
+}
+
+async fn sleep_until_some(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

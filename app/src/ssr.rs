@@ -64,14 +64,21 @@ pub fn send_page_policy() {
 #[derive(Debug, Clone)]
 pub struct PageCaller(pub Option<Principal>);
 
-/// The caller, if the request carries valid credentials.
+/// The caller, if the request carries valid credentials. Pages and server functions are the
+/// browser's door, for people: an API key is refused here (403) and uses the REST API.
 pub async fn principal() -> Result<Option<Principal>, AppError> {
     let parts = request_parts()?;
-    if let Some(PageCaller(caller)) = parts.extensions.get::<PageCaller>() {
-        return Ok(caller.clone());
+    let caller = match parts.extensions.get::<PageCaller>() {
+        Some(PageCaller(caller)) => caller.clone(),
+        None => services()?.auth().authenticate(&parts.headers).await?,
+    };
+    match caller {
+        Some(Principal::ApiKey(_)) => Err(AppError::new(
+            domain::ErrorKind::Forbidden,
+            "API keys use the REST API (/api/v1/); the pages are for people.",
+        )),
+        other => Ok(other),
     }
-    let services = services()?;
-    Ok(services.auth().authenticate(&parts.headers).await?)
 }
 
 /// The signed-in user, if any.
@@ -86,10 +93,11 @@ pub async fn require(permission: Permission) -> Result<Principal, AppError> {
     policy::require(principal().await?, permission)
 }
 
-/// The signed-in user (not an API key) if they may do `permission`.
+/// The signed-in user if they may do `permission`.
 pub async fn require_user(permission: Permission) -> Result<UserPrincipal, AppError> {
     match require(permission).await? {
         Principal::User(user) => Ok(user),
+        // `principal` refuses API keys already.
         Principal::ApiKey(_) => Err(AppError::forbidden()),
     }
 }

@@ -147,6 +147,34 @@ fn yes() -> bool {
     true
 }
 
+impl ClientMessage {
+    /// Every message type a client may send, as its `type` is written: the authorization
+    /// matrix (`server/tests/authorization.rs`) tries each with every kind of caller.
+    pub const KINDS: [&'static str; 7] = [
+        "ping",
+        "comment_create",
+        "comment_reply",
+        "comment_update",
+        "comment_delete",
+        "comment_rate",
+        "typing",
+    ];
+
+    /// This message's `type`. (A new message type does not compile until it is named here,
+    /// which is next to [`Self::KINDS`].)
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ClientMessage::Ping { .. } => "ping",
+            ClientMessage::CommentCreate { .. } => "comment_create",
+            ClientMessage::CommentReply { .. } => "comment_reply",
+            ClientMessage::CommentUpdate { .. } => "comment_update",
+            ClientMessage::CommentDelete { .. } => "comment_delete",
+            ClientMessage::CommentRate { .. } => "comment_rate",
+            ClientMessage::Typing { .. } => "typing",
+        }
+    }
+}
+
 /// Messages the server sends on `/ws/comments/{ticket_id}/`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -239,6 +267,18 @@ mod tests {
         assert_eq!(mention_handles("mail me@example.com"), Vec::<String>::new());
         assert_eq!(mention_handles("@sam and @sam again"), ["sam"]);
         assert_eq!(mention_handles("(@ana) @ @"), ["ana"]);
+    }
+
+    #[test]
+    fn every_client_message_kind_is_listed() {
+        for kind in ClientMessage::KINDS {
+            // The least message of each kind: its required fields.
+            let message: ClientMessage = serde_json::from_value(serde_json::json!({
+                "type": kind, "text": "t", "parent_id": 1, "comment_id": 1, "rating": "up",
+            }))
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+            assert_eq!(message.kind(), kind);
+        }
     }
 
     #[test]

@@ -4,10 +4,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+#[path = "matrix/server_fns.rs"]
+mod server_fns;
 
 use std::collections::BTreeSet;
 
-use common::{client, spawn};
+use common::{TestApp, client, spawn};
 use domain::SystemRole;
 use serde_json::{Value, json};
 
@@ -677,155 +679,376 @@ fn routes() -> Vec<Route> {
     ]
 }
 
+impl Route {
+    /// The API-key scopes that together allow it (none: keys may not). Uploading to a ticket
+    /// takes `tickets:submit` and, to find the ticket, `tickets:read`.
+    fn scopes(&self) -> Vec<&'static str> {
+        if self.method == "post" && self.template == "/api/v1/tickets/{id}/attachments/" {
+            return vec!["tickets:submit", "tickets:read"];
+        }
+        self.scope.into_iter().collect()
+    }
+
+    /// Whether `{id}` is the test's ticket: callers who may not see it get 404.
+    fn concerns_the_ticket(&self) -> bool {
+        self.template.starts_with("/api/v1/tickets/{id}/")
+    }
+}
+
+/// Who calls, as the matrix sees them.
 #[derive(Debug, Clone)]
 enum Caller {
     Anonymous,
-    User(SystemRole, String),
-    ApiKey(String),
+    /// A signed-in user; `reaches` whether they may see the test's ticket.
+    User {
+        who: &'static str,
+        role: SystemRole,
+        token: String,
+        reaches: bool,
+    },
+    ApiKey {
+        who: &'static str,
+        key: String,
+        scopes: Vec<&'static str>,
+    },
+    /// A token that no longer stands for anyone: a deactivated user's, a signed-out session's.
+    Gone {
+        who: &'static str,
+        token: String,
+    },
+}
+
+/// What a caller should get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Allowed,
+    /// 401: no (valid) credentials.
+    Unauthenticated,
+    /// 403: not allowed.
+    Forbidden,
+    /// 404: a ticket the caller may not see, as if it did not exist.
+    Hidden,
 }
 
 impl Caller {
-    fn allowed(&self, route: &Route) -> bool {
+    fn name(&self) -> &'static str {
         match self {
-            Caller::Anonymous => route.needs == Needs::Nobody,
-            Caller::ApiKey(_) => route.needs == Needs::Nobody || route.scope.is_some(),
-            Caller::User(role, _) => match route.needs {
-                Needs::Nobody | Needs::User => true,
-                Needs::Agent => *role >= SystemRole::Agent,
-                Needs::Admin => *role >= SystemRole::Admin,
-            },
+            Caller::Anonymous => "anonymous",
+            Caller::User { who, .. } | Caller::ApiKey { who, .. } | Caller::Gone { who, .. } => who,
         }
     }
+
+    /// The one rule, as the policy states it (services::auth::policy).
+    fn expect(&self, needs: Needs, scopes: &[&str], concerns_the_ticket: bool) -> Expect {
+        if needs == Needs::Nobody {
+            return Expect::Allowed;
+        }
+        match self {
+            Caller::Anonymous | Caller::Gone { .. } => Expect::Unauthenticated,
+            Caller::ApiKey { scopes: held, .. } => {
+                if !scopes.is_empty() && scopes.iter().all(|s| held.contains(s)) {
+                    Expect::Allowed
+                } else {
+                    Expect::Forbidden
+                }
+            }
+            Caller::User { role, reaches, .. } => {
+                let role_ok = match needs {
+                    Needs::Nobody | Needs::User => true,
+                    Needs::Agent => *role >= SystemRole::Agent,
+                    Needs::Admin => *role >= SystemRole::Admin,
+                };
+                if !role_ok {
+                    Expect::Forbidden
+                } else if concerns_the_ticket && !reaches {
+                    Expect::Hidden
+                } else {
+                    Expect::Allowed
+                }
+            }
+        }
+    }
+
+    fn authenticate(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self {
+            Caller::Anonymous => request,
+            Caller::User { token, .. } | Caller::Gone { token, .. } => request.bearer_auth(token),
+            Caller::ApiKey { key, .. } => request.header("x-api-key", key),
+        }
+    }
+}
+
+/// Whether `status` and `body` are what `expected` says, for a door whose callers without
+/// rights are refused with 401/403 (and 404 for a ticket out of reach). A door open to
+/// everybody takes credentials in its body: its 401 is about those, only a 403 is a refusal.
+fn as_expected(expected: Expect, needs: Needs, status: u16, body: &Value) -> bool {
+    // REST errors are `{"error": {...}}`; a server function's is the error itself.
+    let message = body["error"]["message"]
+        .as_str()
+        .or_else(|| body["message"].as_str());
+    let hidden = status == 404 && message.is_some_and(|m| m.starts_with("Ticket not found"));
+    match expected {
+        Expect::Allowed if needs == Needs::Nobody => status != 403 && status < 500,
+        Expect::Allowed => !matches!(status, 401 | 403) && !hidden && status < 500,
+        Expect::Unauthenticated => status == 401,
+        Expect::Forbidden => status == 403,
+        Expect::Hidden => status == 404,
+    }
+}
+
+/// The test's world: every kind of caller, a ticket some of them may see, the things routes
+/// name.
+struct World {
+    callers: Vec<Caller>,
+    admin: String,
+    ticket_id: i64,
+    target: i64,
+    role_id: i64,
+    spare_key_id: String,
+    category_id: i64,
+    department_id: i64,
+}
+
+async fn post_as(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
+    let response = client()
+        .post(app.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "{path}: {}",
+        response.status()
+    );
+    response.json().await.unwrap_or(Value::Null)
+}
+
+async fn world(app: &TestApp) -> World {
+    app.user("admin@example.com", SystemRole::Admin).await;
+    let agent_in = app.user("agent.in@example.com", SystemRole::Agent).await;
+    app.user("agent.out@example.com", SystemRole::Agent).await;
+    app.user("employee@example.com", SystemRole::Employee).await;
+    app.user("other@example.com", SystemRole::Employee).await;
+    let gone_id = app.user("gone@example.com", SystemRole::Agent).await;
+    app.user("left@example.com", SystemRole::Agent).await;
+    let target = app.user("target@example.com", SystemRole::Employee).await;
+    let admin = app.token("admin@example.com").await;
+
+    let role = post_as(
+        app,
+        &admin,
+        "/api/v1/roles/",
+        json!({"name": "IT Support L1"}),
+    )
+    .await;
+    let role_id = role["id"].as_i64().unwrap();
+    post_as(
+        app,
+        &admin,
+        &format!("/api/v1/roles/{role_id}/members/"),
+        json!({"user_id": target}),
+    )
+    .await;
+    // Agents see their departments' tickets (the default): one agent is in the ticket's.
+    let desk = post_as(
+        app,
+        &admin,
+        "/api/v1/departments/",
+        json!({"name": "Payroll"}),
+    )
+    .await;
+    let desk_id = desk["id"].as_i64().unwrap();
+    let response = client()
+        .put(app.url(&format!("/api/v1/departments/{desk_id}/members/")))
+        .bearer_auth(&admin)
+        .json(&json!({"user_ids": [agent_in]}))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    let key = |name: &'static str, scopes: Vec<&'static str>| {
+        let admin = admin.clone();
+        async move {
+            let created = post_as(
+                app,
+                &admin,
+                "/api/v1/api-keys/",
+                json!({"name": name, "scopes": scopes}),
+            )
+            .await;
+            Caller::ApiKey {
+                who: name,
+                key: created["key"].as_str().unwrap().to_owned(),
+                scopes,
+            }
+        }
+    };
+    let spare_key = post_as(
+        app,
+        &admin,
+        "/api/v1/api-keys/",
+        json!({"name": "To revoke", "scopes": ["users:read"]}),
+    )
+    .await;
+
+    let employee = app.token("employee@example.com").await;
+    let ticket = post_as(
+        app,
+        &employee,
+        "/api/v1/tickets/",
+        json!({"subject": "My screen flickers", "department_id": desk_id}),
+    )
+    .await;
+    let ticket_id = ticket["id"].as_i64().unwrap();
+    let category = post_as(
+        app,
+        &admin,
+        "/api/v1/categories/",
+        json!({"name": "Software"}),
+    )
+    .await;
+    let department = post_as(
+        app,
+        &admin,
+        "/api/v1/departments/",
+        json!({"name": "Operations"}),
+    )
+    .await;
+
+    // A deactivated agent's token and a signed-out session's.
+    let gone = app.token("gone@example.com").await;
+    let response = client()
+        .delete(app.url(&format!("/api/v1/users/{gone_id}/")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    let left = app.token("left@example.com").await;
+    post_as(app, &left, "/api/v1/auth/logout/", json!(null)).await;
+
+    let user = |who, role, token: String, reaches| Caller::User {
+        who,
+        role,
+        token,
+        reaches,
+    };
+    let mut callers = vec![
+        Caller::Anonymous,
+        Caller::Gone {
+            who: "deactivated user",
+            token: gone,
+        },
+        Caller::Gone {
+            who: "revoked session",
+            token: left,
+        },
+        user(
+            "employee (own ticket)",
+            SystemRole::Employee,
+            employee,
+            true,
+        ),
+        user(
+            "employee (another's ticket)",
+            SystemRole::Employee,
+            app.token("other@example.com").await,
+            false,
+        ),
+        user(
+            "agent (ticket in reach)",
+            SystemRole::Agent,
+            app.token("agent.in@example.com").await,
+            true,
+        ),
+        user(
+            "agent (ticket out of reach)",
+            SystemRole::Agent,
+            app.token("agent.out@example.com").await,
+            false,
+        ),
+    ];
+    for (name, scope) in SCOPE_KEYS {
+        callers.push(key(name, vec![scope]).await);
+    }
+    callers.push(
+        key(
+            "API key with every scope",
+            SCOPE_KEYS.iter().map(|(_, scope)| *scope).collect(),
+        )
+        .await,
+    );
+    // Last: an administrator's calls change things (deletions).
+    callers.push(user("admin", SystemRole::Admin, admin.clone(), true));
+    World {
+        callers,
+        admin,
+        ticket_id,
+        target,
+        role_id,
+        spare_key_id: spare_key["summary"]["id"].to_string(),
+        category_id: category["id"].as_i64().unwrap(),
+        department_id: department["id"].as_i64().unwrap(),
+    }
+}
+
+/// A key for each scope, holding that scope alone.
+const SCOPE_KEYS: [(&str, &str); 5] = [
+    ("API key tickets:submit", "tickets:submit"),
+    ("API key tickets:read", "tickets:read"),
+    ("API key notifications:send", "notifications:send"),
+    ("API key users:read", "users:read"),
+    ("API key roles:read", "roles:read"),
+];
+
+#[test]
+fn the_keys_cover_every_scope() {
+    let scopes: BTreeSet<&str> = SCOPE_KEYS.iter().map(|(_, scope)| *scope).collect();
+    let known: BTreeSet<&str> = services::auth::policy::SCOPES
+        .iter()
+        .map(|(scope, _)| *scope)
+        .collect();
+    assert_eq!(scopes, known);
 }
 
 #[tokio::test]
 async fn every_route_allows_exactly_the_callers_the_policy_says() {
     let app = spawn().await;
-    app.user("admin@example.com", SystemRole::Admin).await;
-    app.user("agent@example.com", SystemRole::Agent).await;
-    app.user("employee@example.com", SystemRole::Employee).await;
-    let target = app.user("target@example.com", SystemRole::Employee).await;
-    let admin = app.token("admin@example.com").await;
-
-    let role: Value = client()
-        .post(app.url("/api/v1/roles/"))
-        .bearer_auth(&admin)
-        .json(&json!({"name": "IT Support L1"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let role_id = role["id"].as_i64().unwrap();
-    client()
-        .post(app.url(&format!("/api/v1/roles/{role_id}/members/")))
-        .bearer_auth(&admin)
-        .json(&json!({"user_id": target}))
-        .send()
-        .await
-        .unwrap();
-    let key: Value = client()
-        .post(app.url("/api/v1/api-keys/"))
-        .bearer_auth(&admin)
-        .json(&json!({"name": "All scopes", "scopes": ["tickets:submit", "tickets:read", "notifications:send", "users:read", "roles:read"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let spare_key: Value = client()
-        .post(app.url("/api/v1/api-keys/"))
-        .bearer_auth(&admin)
-        .json(&json!({"name": "To revoke", "scopes": ["users:read"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-
-    let employee = app.token("employee@example.com").await;
-    let ticket: Value = client()
-        .post(app.url("/api/v1/tickets/"))
-        .bearer_auth(&employee)
-        .json(&json!({"subject": "My screen flickers"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let ticket_id = ticket["id"].as_i64().unwrap();
-    let created = |path: &'static str, body: Value| {
-        let admin = admin.clone();
-        let url = app.url(path);
-        async move {
-            let answer: Value = client()
-                .post(url)
-                .bearer_auth(&admin)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            answer["id"].as_i64().unwrap()
-        }
-    };
-    let category_id = created("/api/v1/categories/", json!({"name": "Software"})).await;
-    let department_id = created("/api/v1/departments/", json!({"name": "Operations"})).await;
-
-    let callers = [
-        Caller::Anonymous,
-        Caller::User(
-            SystemRole::Employee,
-            app.token("employee@example.com").await,
-        ),
-        Caller::User(SystemRole::Agent, app.token("agent@example.com").await),
-        Caller::ApiKey(key["key"].as_str().unwrap().to_owned()),
-        // Last: an administrator's calls change things (deletions).
-        Caller::User(SystemRole::Admin, admin.clone()),
-    ];
-
+    let w = world(&app).await;
     let mut failures = Vec::new();
-    for caller in &callers {
+    for caller in &w.callers {
         for route in routes() {
+            let id = match route.template {
+                t if t.starts_with("/api/v1/users/") => w.target.to_string(),
+                t if t.starts_with("/api/v1/roles/") => w.role_id.to_string(),
+                t if t.starts_with("/api/v1/api-keys/") => w.spare_key_id.clone(),
+                t if t.starts_with("/api/v1/tickets/") => w.ticket_id.to_string(),
+                t if t.starts_with("/api/v1/categories/") => w.category_id.to_string(),
+                t if t.starts_with("/api/v1/departments/") => w.department_id.to_string(),
+                t if [
+                    "/api/v1/saved-filters/",
+                    "/api/v1/attachments/",
+                    "/api/v1/workflows/",
+                    "/api/v1/steps/",
+                    "/api/v1/transitions/",
+                    "/api/v1/tasks/",
+                    "/api/v1/triage/",
+                    "/api/v1/notifications/",
+                    "/api/v1/comments/",
+                ]
+                .iter()
+                .any(|prefix| t.starts_with(prefix)) =>
+                {
+                    "999999".to_owned()
+                }
+                _ => "no-such-session".to_owned(),
+            };
             let path = route
                 .template
-                .replace(
-                    "{id}",
-                    &match route.template {
-                        t if t.starts_with("/api/v1/users/") => target.to_string(),
-                        t if t.starts_with("/api/v1/roles/") => role_id.to_string(),
-                        t if t.starts_with("/api/v1/api-keys/") => {
-                            spare_key["summary"]["id"].to_string()
-                        }
-                        t if t.starts_with("/api/v1/tickets/") => ticket_id.to_string(),
-                        t if t.starts_with("/api/v1/categories/") => category_id.to_string(),
-                        t if t.starts_with("/api/v1/departments/") => department_id.to_string(),
-                        t if t.starts_with("/api/v1/saved-filters/") => "999999".to_owned(),
-                        t if t.starts_with("/api/v1/attachments/") => "999999".to_owned(),
-                        t if [
-                            "/api/v1/workflows/",
-                            "/api/v1/steps/",
-                            "/api/v1/transitions/",
-                            "/api/v1/tasks/",
-                            "/api/v1/triage/",
-                            "/api/v1/notifications/",
-                            "/api/v1/comments/",
-                        ]
-                        .iter()
-                        .any(|prefix| t.starts_with(prefix)) =>
-                        {
-                            "999999".to_owned()
-                        }
-                        _ => "no-such-session".to_owned(),
-                    },
-                )
-                .replace("{user_id}", &target.to_string())
+                .replace("{id}", &id)
+                .replace("{user_id}", &w.target.to_string())
                 .replace("{role}", "Employee")
                 .replace("{code}", "low")
                 .replace("{number}", "1");
@@ -840,55 +1063,25 @@ async fn every_route_allows_exactly_the_callers_the_policy_says() {
             if !route.body.is_null() {
                 request = request.json(&route.body);
             }
-            request = match caller {
-                Caller::Anonymous => request,
-                Caller::User(_, token) => request.bearer_auth(token),
-                Caller::ApiKey(key) => request.header("x-api-key", key),
-            };
-            let status = request.send().await.unwrap().status().as_u16();
-            let expected_allowed = caller.allowed(&route);
-            // Public routes take credentials in their body (bad ones here), so their 401 is
-            // about those credentials, not about who calls; only a 403 would be a denial.
-            let denied = if route.needs == Needs::Nobody {
-                status == 403
-            } else {
-                status == 401 || status == 403
-            };
-            let ok = if expected_allowed {
-                !denied && status < 500
-            } else {
-                matches!(
-                    (caller, status),
-                    (Caller::Anonymous, 401) | (Caller::User(..) | Caller::ApiKey(_), 403)
-                )
-            };
-            if !ok {
-                let who = match caller {
-                    Caller::Anonymous => "anonymous".to_owned(),
-                    Caller::User(role, _) => role.to_string(),
-                    Caller::ApiKey(_) => "API key".to_owned(),
-                };
+            let response = caller.authenticate(request).send().await.unwrap();
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            let expected = caller.expect(route.needs, &route.scopes(), route.concerns_the_ticket());
+            if !as_expected(expected, route.needs, status, &body) {
                 failures.push(format!(
-                    "{who} {} {} → {status} (expected {})",
+                    "{} {} {} → {status} (expected {expected:?}) {}",
+                    caller.name(),
                     route.method.to_uppercase(),
                     route.template,
-                    if expected_allowed {
-                        "allowed"
-                    } else {
-                        "denied"
-                    }
+                    body["error"]["message"].as_str().unwrap_or_default(),
                 ));
             }
         }
     }
-    let failures: Vec<String> = failures
-        .into_iter()
-        .map(|f| f.replace(&admin, "<admin token>"))
-        .collect();
     assert!(
         failures.is_empty(),
         "authorization matrix failures:\n{}",
-        failures.join("\n")
+        failures.join("\n").replace(&w.admin, "<admin token>")
     );
     app.stop().await;
 }
@@ -930,5 +1123,310 @@ async fn the_matrix_covers_every_route_of_the_openapi_document() {
     let page = client().get(app.url("/api/docs/")).send().await.unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("swagger"));
+    app.stop().await;
+}
+
+/// The server functions (the pages' door) for every kind of caller. They are for people: an
+/// API key is refused (403) by any function that looks at its caller.
+#[tokio::test]
+async fn every_server_function_allows_exactly_the_callers_the_policy_says() {
+    let app = spawn().await;
+    let w = world(&app).await;
+    let mut failures = Vec::new();
+    for caller in &w.callers {
+        for function in server_fns::server_fns() {
+            let body = function.body.replace("{ticket}", &w.ticket_id.to_string());
+            let request = client()
+                .post(app.url(&format!("/api/{}", function.endpoint)))
+                .header("accept", "application/json")
+                .header(
+                    "content-type",
+                    if function.json {
+                        "application/json"
+                    } else {
+                        "application/x-www-form-urlencoded"
+                    },
+                )
+                .body(body);
+            let response = caller.authenticate(request).send().await.unwrap();
+            let status = response.status().as_u16();
+            let text = response.text().await.unwrap();
+            let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            let ok = match caller {
+                // A sign-in form does not look at who calls; any other function refuses a key.
+                Caller::ApiKey { .. } if function.needs == Needs::Nobody => status < 500,
+                Caller::ApiKey { .. } => status == 403,
+                _ => as_expected(
+                    caller.expect(function.needs, &[], function.ticket),
+                    function.needs,
+                    status,
+                    &answer,
+                ),
+            };
+            if !ok {
+                failures.push(format!(
+                    "{} /api/{} → {status} (expected {:?}) {}",
+                    caller.name(),
+                    function.endpoint,
+                    caller.expect(function.needs, &[], function.ticket),
+                    text.chars().take(160).collect::<String>(),
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "server function matrix failures:\n{}",
+        failures.join("\n").replace(&w.admin, "<admin token>")
+    );
+    app.stop().await;
+}
+
+/// Every server function the application registers has its row, and no row names one that
+/// does not exist: a new server function cannot be added without deciding who may call it.
+#[tokio::test]
+async fn the_matrix_covers_every_server_function() {
+    let app = spawn().await;
+    let registered: BTreeSet<String> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path.trim_start_matches("/api/").to_owned())
+        .collect();
+    let listed: BTreeSet<String> = server_fns::server_fns()
+        .iter()
+        .map(|f| f.endpoint.to_owned())
+        .collect();
+    assert!(registered.len() > 50, "{registered:?}");
+    let missing: Vec<_> = registered.difference(&listed).collect();
+    let stale: Vec<_> = listed.difference(&registered).collect();
+    assert!(
+        missing.is_empty(),
+        "server functions missing from the matrix: {missing:#?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "matrix rows naming no server function: {stale:#?}"
+    );
+    app.stop().await;
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// What a socket's answer to one message was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum SocketAnswer {
+    /// It did what was asked (a pong, a change broadcast, or, for typing, no complaint).
+    Done,
+    /// An error message with this code.
+    Refused(String),
+}
+
+async fn answer_to(socket: &mut Socket, message: Value, quiet_is_done: bool) -> SocketAnswer {
+    use futures::{SinkExt as _, StreamExt as _};
+    use tokio_tungstenite::tungstenite::Message;
+    socket
+        .send(Message::Text(message.to_string().into()))
+        .await
+        .unwrap();
+    let wait = if quiet_is_done { 300 } else { 5_000 };
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(wait);
+    loop {
+        match tokio::time::timeout_at(deadline, socket.next()).await {
+            Err(_) if quiet_is_done => return SocketAnswer::Done,
+            Err(_) => panic!("no answer to {message}"),
+            Ok(Some(Ok(Message::Text(text)))) => {
+                let value: Value = serde_json::from_str(&text).unwrap();
+                match value["type"].as_str().unwrap_or_default() {
+                    "error" => {
+                        return SocketAnswer::Refused(value["code"].as_str().unwrap().to_owned());
+                    }
+                    "pong" | "comment_update" => return SocketAnswer::Done,
+                    _ => {}
+                }
+            }
+            Ok(Some(Ok(_))) => {}
+            Ok(other) => panic!("the socket ended after {message}: {other:?}"),
+        }
+    }
+}
+
+/// The upgrade's status: 101 when the socket opened.
+async fn open(url: String) -> Result<Socket, u16> {
+    match tokio_tungstenite::connect_async(url).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            Err(response.status().as_u16())
+        }
+        Err(other) => panic!("{other}"),
+    }
+}
+
+fn socket_url(app: &TestApp, path: &str, caller: &Caller) -> String {
+    let base = app.url(path).replacen("http://", "ws://", 1);
+    match caller {
+        Caller::Anonymous => base,
+        Caller::User { token, .. } | Caller::Gone { token, .. } => format!("{base}?token={token}"),
+        // A key goes in its header; the URL form cannot carry it: see `open_as`.
+        Caller::ApiKey { .. } => base,
+    }
+}
+
+async fn open_as(app: &TestApp, path: &str, caller: &Caller) -> Result<Socket, u16> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let url = socket_url(app, path, caller);
+    match caller {
+        Caller::ApiKey { key, .. } => {
+            let mut request = url.into_client_request().unwrap();
+            request
+                .headers_mut()
+                .insert("x-api-key", key.parse().unwrap());
+            match tokio_tungstenite::connect_async(request).await {
+                Ok((socket, _)) => Ok(socket),
+                Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                    Err(response.status().as_u16())
+                }
+                Err(other) => panic!("{other}"),
+            }
+        }
+        _ => open(url).await,
+    }
+}
+
+/// Every message a client may send on a ticket's socket, from every kind of caller: who may
+/// open the socket at all, and what each message does for those who may.
+#[tokio::test]
+async fn every_socket_message_allows_exactly_the_callers_the_policy_says() {
+    use futures::StreamExt as _;
+    let app = spawn().await;
+    let w = world(&app).await;
+    let ticket = w.ticket_id;
+    // The admin's comment, which the others may rate and reply to but not edit or delete.
+    let theirs = post_as(
+        &app,
+        &w.admin,
+        &format!("/api/v1/tickets/{ticket}/comments/"),
+        json!({"text": "Please restart it."}),
+    )
+    .await;
+    let theirs = theirs["id"].as_i64().unwrap();
+    // Each kind, in an order that leaves the comment to the last messages (the admin deletes it).
+    let kinds = [
+        ("ping", json!({"type": "ping", "timestamp": 1})),
+        ("typing", json!({"type": "typing", "is_typing": true})),
+        (
+            "comment_create",
+            json!({"type": "comment_create", "text": "Any news?"}),
+        ),
+        (
+            "comment_reply",
+            json!({"type": "comment_reply", "parent_id": theirs, "text": "Done."}),
+        ),
+        (
+            "comment_rate",
+            json!({"type": "comment_rate", "comment_id": theirs, "rating": "up"}),
+        ),
+        (
+            "comment_update",
+            json!({"type": "comment_update", "comment_id": theirs, "text": "Changed"}),
+        ),
+        (
+            "comment_delete",
+            json!({"type": "comment_delete", "comment_id": theirs}),
+        ),
+    ];
+    let covered: BTreeSet<&str> = kinds.iter().map(|(kind, _)| *kind).collect();
+    let known: BTreeSet<&str> = domain::comments::ClientMessage::KINDS.into_iter().collect();
+    assert_eq!(covered, known, "every client message kind has its row");
+
+    let mut failures = Vec::new();
+    for caller in &w.callers {
+        let path = format!("/ws/comments/{ticket}/");
+        // Who may open it: the REST answer for reading the ticket.
+        let may_open = caller.expect(Needs::User, &[], true);
+        let opened = open_as(&app, &path, caller).await;
+        let mut socket = match (may_open, opened) {
+            (Expect::Allowed, Ok(socket)) => socket,
+            (expected, Err(status))
+                if matches!(
+                    (expected, status),
+                    (Expect::Unauthenticated, 401)
+                        | (Expect::Forbidden, 403)
+                        | (Expect::Hidden, 404)
+                ) || matches!((caller, status), (Caller::ApiKey { .. }, 403)) =>
+            {
+                continue;
+            }
+            (expected, outcome) => {
+                failures.push(format!(
+                    "{} opening {path}: {:?} (expected {expected:?})",
+                    caller.name(),
+                    outcome.map(|_| 101)
+                ));
+                continue;
+            }
+        };
+        // Skip the greeting and the first presence list.
+        let _ = socket.next().await;
+        let is_admin = matches!(
+            caller,
+            Caller::User {
+                role: SystemRole::Admin,
+                ..
+            }
+        );
+        for (kind, message) in &kinds {
+            let expected = match *kind {
+                // Only its author edits a comment; its author or an admin deletes it.
+                "comment_update" | "comment_delete" if !is_admin => {
+                    SocketAnswer::Refused("forbidden".into())
+                }
+                _ => SocketAnswer::Done,
+            };
+            let answer = answer_to(&mut socket, message.clone(), *kind == "typing").await;
+            if answer != expected {
+                failures.push(format!(
+                    "{} {kind} → {answer:?} (expected {expected:?})",
+                    caller.name()
+                ));
+            }
+        }
+        // An internal note: staff only.
+        let note = json!({"type": "comment_create", "text": "Between us", "is_internal": true});
+        let staff = matches!(caller, Caller::User { role, .. } if *role >= SystemRole::Agent);
+        let expected = if staff {
+            SocketAnswer::Done
+        } else {
+            SocketAnswer::Refused("forbidden".into())
+        };
+        let answer = answer_to(&mut socket, note, false).await;
+        if answer != expected {
+            failures.push(format!(
+                "{} internal note → {answer:?} (expected {expected:?})",
+                caller.name()
+            ));
+        }
+    }
+
+    // The notification socket: any signed-in person, nobody else.
+    for caller in &w.callers {
+        let expected = match caller {
+            Caller::Anonymous | Caller::Gone { .. } => Err(401),
+            Caller::ApiKey { .. } => Err(403),
+            Caller::User { .. } => Ok(101),
+        };
+        let opened = open_as(&app, "/ws/notifications/", caller)
+            .await
+            .map(|_| 101);
+        if opened != expected {
+            failures.push(format!(
+                "{} opening /ws/notifications/: {opened:?} (expected {expected:?})",
+                caller.name()
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "socket matrix failures:\n{}",
+        failures.join("\n")
+    );
     app.stop().await;
 }

@@ -144,6 +144,14 @@ async fn write_content(dir: &Path, sha256: &str, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Whether the caller may attach files to the ticket: one who may submit tickets and may see
+/// this one (404 otherwise, as if it did not exist). Asked before an upload is read.
+pub async fn may_attach(db: &Db, principal: &Principal, ticket_id: i64) -> Result<()> {
+    authorize(principal, Permission::SubmitTickets)?;
+    crate::tickets::get(db, principal, ticket_id).await?;
+    Ok(())
+}
+
 /// Attaches a file to a ticket the caller may see. Over the size limit: 413; over the count
 /// limit: 409; an empty file: 400.
 pub async fn attach(
@@ -154,8 +162,7 @@ pub async fn attach(
     file_name: &str,
     bytes: &[u8],
 ) -> Result<Attachment> {
-    authorize(principal, Permission::SubmitTickets)?;
-    crate::tickets::get(db, principal, ticket_id).await?;
+    may_attach(db, principal, ticket_id).await?;
     store(db, settings, principal, ticket_id, None, file_name, bytes).await
 }
 
@@ -283,6 +290,8 @@ pub async fn open(
     principal: &Principal,
     id: i64,
 ) -> Result<(Attachment, PathBuf)> {
+    // The right to read tickets first: a caller without it learns nothing of which files exist.
+    authorize(principal, Permission::ViewTickets)?;
     let row = {
         let mut pooled = db.acquire().await?;
         rows::find_attachment(&mut pooled.conn(), id).await?

@@ -149,8 +149,10 @@ pub async fn ticket_of(services: &Services, principal: &Principal, id: i64) -> R
     Ok(find_visible(services, principal, id).await?.ticket_id)
 }
 
-/// The comment's row if the principal may see it.
+/// The comment's row if the principal may see it. Whether they may read tickets at all is
+/// asked first, so a caller without that right learns nothing of which comments exist.
 async fn find_visible(services: &Services, principal: &Principal, id: i64) -> Result<CommentRow> {
+    authorize(principal, Permission::ViewTickets)?;
     let row = {
         let mut pooled = services.db().acquire().await?;
         rows::find(&mut pooled.conn(), id).await?

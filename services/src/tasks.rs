@@ -766,6 +766,8 @@ async fn view(
 
 /// A task, if the caller may see its ticket (or holds one of its items).
 pub async fn get(db: &Db, principal: &Principal, id: i64, now: DateTime<Utc>) -> Result<Task> {
+    // The right to read tickets first: a caller without it learns nothing of which tasks exist.
+    authorize(principal, Permission::ViewTickets)?;
     let task = {
         let mut pooled = db.acquire().await?;
         rows::find(&mut pooled.conn(), id).await?

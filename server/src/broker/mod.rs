@@ -494,6 +494,40 @@ async fn publish_copy(
     }
 }
 
+/// The Celery tasks consumed, each with the one API-key scope it acts with: what its sender in
+/// the seeds needs, nothing more (whoever can publish to the queues can send any of them). Our
+/// own relayed outbox events act as nobody: they carry an event id, and the event was written
+/// by an operation that was authorized when it ran.
+pub const CONSUMED_TASKS: [(&str, Option<&str>); 6] = [
+    (OUTBOX_TASK, None),
+    ("tickets.tasks.receive_ticket", Some("tickets:submit")),
+    (
+        "notifications.create_inapp_notification",
+        Some("notifications:send"),
+    ),
+    (
+        "notifications.bulk_create_notifications",
+        Some("notifications:send"),
+    ),
+    (
+        "task.send_assignment_notification",
+        Some("notifications:send"),
+    ),
+    (
+        "notifications.mark_notification_read",
+        Some("notifications:send"),
+    ),
+];
+
+/// Who a consumed task acts as ([`CONSUMED_TASKS`]); `None` for an unknown task or our own
+/// relayed events.
+pub fn task_principal(task: &str) -> Option<Principal> {
+    CONSUMED_TASKS
+        .iter()
+        .find(|(name, _)| *name == task)
+        .and_then(|(_, scope)| scope.map(Principal::celery))
+}
+
 /// The seed's task names, and our own relayed events.
 async fn run_task(services: &Services, message: &TaskMessage) -> Outcome {
     match run_task_inner(services, message).await {
@@ -504,6 +538,10 @@ async fn run_task(services: &Services, message: &TaskMessage) -> Outcome {
 
 async fn run_task_inner(services: &Services, message: &TaskMessage) -> Result<(), Outcome> {
     let refused = Outcome::Refused;
+    let acting = || {
+        task_principal(&message.task)
+            .ok_or_else(|| Outcome::Refused(format!("no principal for '{}'", message.task)))
+    };
     match message.task.as_str() {
         OUTBOX_TASK => {
             let id = message
@@ -519,7 +557,7 @@ async fn run_task_inner(services: &Services, message: &TaskMessage) -> Result<()
                 .map_err(|e| Outcome::Refused(format!("ticket_data: {e}")))?;
             let (ticket, created) = services::tickets::submit_external(
                 services,
-                &Principal::celery("tickets:submit"),
+                &acting()?,
                 input,
                 domain::tickets::TicketSource::Hdts,
             )
@@ -533,7 +571,7 @@ async fn run_task_inner(services: &Services, message: &TaskMessage) -> Result<()
         }
         "notifications.create_inapp_notification" => {
             let notification = outside_notification(Value::Object(message.kwargs.clone()))?;
-            notify(services, message, &[notification]).await?;
+            notify(services, &acting()?, message, &[notification]).await?;
         }
         "notifications.bulk_create_notifications" => {
             let list = message.kwarg("notifications").map_err(refused)?;
@@ -545,11 +583,11 @@ async fn run_task_inner(services: &Services, message: &TaskMessage) -> Result<()
                 .cloned()
                 .map(outside_notification)
                 .collect::<Result<Vec<_>, _>>()?;
-            notify(services, message, &batch).await?;
+            notify(services, &acting()?, message, &batch).await?;
         }
         "task.send_assignment_notification" => {
             let notification = assignment_notification(message)?;
-            notify(services, message, &[notification]).await?;
+            notify(services, &acting()?, message, &[notification]).await?;
         }
         "notifications.mark_notification_read" => {
             let number = |name: &str| {
@@ -561,13 +599,8 @@ async fn run_task_inner(services: &Services, message: &TaskMessage) -> Result<()
             };
             let user_id = number("user_id")?;
             let notification_id = number("notification_id")?;
-            services::notifications::mark_read_for(
-                services,
-                &Principal::celery("notifications:send"),
-                user_id,
-                notification_id,
-            )
-            .await?;
+            services::notifications::mark_read_for(services, &acting()?, user_id, notification_id)
+                .await?;
         }
         other => {
             return Err(Outcome::Refused(format!("unknown task name '{other}'")));
@@ -613,11 +646,11 @@ fn assignment_notification(
 /// Creates the notifications once per message, however often it is delivered.
 async fn notify(
     services: &Services,
+    sender: &Principal,
     message: &TaskMessage,
     batch: &[domain::notifications::OutsideNotification],
 ) -> Result<(), Outcome> {
-    let sender = Principal::celery("notifications:send");
-    services::email::send_from_outside(services, &sender, batch, Some(&message.id)).await?;
+    services::email::send_from_outside(services, sender, batch, Some(&message.id)).await?;
     Ok(())
 }
 
@@ -748,6 +781,40 @@ mod tests {
             "is not a category",
         ));
         assert!(matches!(Outcome::from(invalid), Outcome::Refused(r) if r.contains("category")));
+    }
+
+    /// The Celery rows of the authorization matrix: each consumed task may do exactly what its
+    /// scope allows, and the task list is the one `run_task` handles.
+    #[test]
+    fn each_consumed_task_acts_with_its_own_scope_only() {
+        use services::auth::policy::{Permission, authorize};
+        let every = Permission::ALL;
+        let allowed = |task: &str| -> Vec<Permission> {
+            let principal = task_principal(task).unwrap();
+            every
+                .into_iter()
+                .filter(|p| authorize(&principal, *p).is_ok())
+                .collect()
+        };
+        assert_eq!(
+            allowed("tickets.tasks.receive_ticket"),
+            [Permission::SubmitTickets, Permission::SubmitExternalTickets]
+        );
+        for task in [
+            "notifications.create_inapp_notification",
+            "notifications.bulk_create_notifications",
+            "task.send_assignment_notification",
+            "notifications.mark_notification_read",
+        ] {
+            assert_eq!(allowed(task), [Permission::SendNotifications], "{task}");
+        }
+        assert!(task_principal(OUTBOX_TASK).is_none());
+        assert!(task_principal("tickets.tasks.other").is_none());
+        assert_eq!(
+            CONSUMED_TASKS.len(),
+            6,
+            "a new task needs its row here and in docs/security.md"
+        );
     }
 
     #[test]

@@ -127,6 +127,27 @@ pub enum Permission {
 }
 
 impl Permission {
+    /// Every permission (for the authorization matrix tests).
+    pub const ALL: [Permission; 17] = [
+        Permission::OwnAccount,
+        Permission::ViewUsers,
+        Permission::ManageUsers,
+        Permission::ViewRoles,
+        Permission::ManageRoles,
+        Permission::ManageApiKeys,
+        Permission::ManageSecurityPolicy,
+        Permission::SubmitTickets,
+        Permission::SubmitExternalTickets,
+        Permission::ViewTickets,
+        Permission::WorkTickets,
+        Permission::ManageHelpdesk,
+        Permission::SendNotifications,
+        Permission::ViewWorkflows,
+        Permission::ManageWorkflows,
+        Permission::WorkTasks,
+        Permission::ReadAudit,
+    ];
+
     /// The least TTS role of a user who may do it (`None`: users may not, only API keys).
     pub fn minimum_role(self) -> Option<SystemRole> {
         match self {

@@ -10,8 +10,6 @@ use axum::response::{IntoResponse, Response};
 use domain::tickets::Attachment;
 use domain::{AppError, ErrorKind};
 
-use services::auth::policy::Permission;
-
 use super::{ApiError, ApiPath, Caller, ErrorBody};
 use crate::http::AppState;
 
@@ -41,7 +39,8 @@ pub async fn upload(
     ApiPath(id): ApiPath<i64>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<Vec<Attachment>>), ApiError> {
-    caller.may(Permission::SubmitTickets)?;
+    // Who may attach here is settled before the upload is read.
+    services::attachments::may_attach(state.services.db(), &caller.0, id).await?;
     let mut multipart = multipart_of(multipart)?;
     let settings = state.services.attachment_settings();
     let mut stored = Vec::new();

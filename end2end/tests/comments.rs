@@ -253,3 +253,66 @@ async fn an_employee_and_an_agent_talk_live_on_a_ticket() {
     agent.close().await;
     employee.close().await;
 }
+
+/// An agent signs out in one tab: the ticket open in another tab stops taking posts at once
+/// (its live thread is closed by the server, code 4401), says why, keeps the draft, and offers
+/// the way back in. Nothing written after the sign-out reaches the ticket.
+#[tokio::test]
+async fn signing_out_in_one_tab_stops_the_live_thread_in_the_other() {
+    let tts = Tts::start().await;
+    let agent = Browser::open(1280, 1000).await;
+    agent.sign_in(&tts, "agent@example.com").await;
+    let subject = "Badge reader at the back door";
+    let path = agent
+        .submit_ticket(&tts, subject, "IT", "It beeps but does not open.")
+        .await;
+    open_ticket(&agent, &tts, &path).await;
+    agent
+        .fill("[data-test=comment-input]", "Half-written reply")
+        .await;
+
+    // A second tab of the same browser signs out.
+    let first_tab = agent.open_tab().await;
+    agent.goto(&tts.url("/")).await;
+    agent.wait_hydrated().await;
+    agent.click(".user-menu > summary").await;
+    agent.click(".user-menu button[type=submit]").await;
+    agent.wait_for("#email").await;
+
+    // Back in the first tab: the thread says so and takes no more posts.
+    agent.switch_to(first_tab).await;
+    let notice = agent
+        .wait_for_text("[data-test=thread-ended]", "You are signed out")
+        .await;
+    assert!(
+        notice.contains("Half-written reply"),
+        "the draft is kept: {notice}"
+    );
+    agent
+        .wait_until("document.querySelector('[data-test=comment-input]') === null")
+        .await;
+    assert!(
+        agent
+            .attr("[data-test=thread-ended-action]", "href")
+            .await
+            .starts_with("/login?next="),
+    );
+    agent
+        .save_screenshot("ticket-thread-signed-out-light-desktop")
+        .await;
+
+    // The ticket has no comment from after the sign-out.
+    let admin = tts.token("admin@example.com").await;
+    let id = path.rsplit('/').next().unwrap();
+    let (status, comments) = tts
+        .call(
+            &admin,
+            "GET",
+            &format!("/api/v1/tickets/{id}/comments/"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(comments["count"], 0, "{comments}");
+    agent.close().await;
+}

@@ -51,6 +51,8 @@ async fn an_employee_sets_up_an_authenticator_app_and_signs_in_with_it() {
         .save_screenshot("account-security-totp-setup-light-desktop")
         .await;
     browser.fill("#totp_code", &totp_code(&secret)).await;
+    // Adding a factor asks for the password (a borrowed session cannot add one).
+    browser.fill("#totp_password", DEMO_PASSWORD).await;
     browser.click(".setup button[type=submit]").await;
     let codes = browser
         .wait_for_text("[data-test=recovery-codes]", "-")

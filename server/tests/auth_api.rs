@@ -638,6 +638,59 @@ fn link_token(text: &str) -> String {
         .collect()
 }
 
+/// A password reset keeps the second factor (the link alone must not undo it) and tells the
+/// owner it is there, so a factor someone else added does not go unnoticed.
+#[tokio::test]
+async fn a_password_reset_tells_the_owner_their_second_factor_is_still_there() {
+    let app = spawn().await;
+    app.user("emp@example.com", SystemRole::Employee).await;
+    let access = app.token("emp@example.com").await;
+    post(
+        &app,
+        "/api/v1/auth/second-factor/email/",
+        Some(&access),
+        json!({}),
+    )
+    .await;
+    let mail = app.wait_for_mail("emp@example.com", "sign-in code").await;
+    let code: String = mail.subject.chars().filter(char::is_ascii_digit).collect();
+    let response = post(
+        &app,
+        "/api/v1/auth/second-factor/email/confirm/",
+        Some(&access),
+        json!({"code": code, "current_password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    post(
+        &app,
+        "/api/v1/auth/password/reset/",
+        None,
+        json!({"email": "emp@example.com"}),
+    )
+    .await;
+    let mail = app
+        .wait_for_mail("emp@example.com", "Reset your TTS password")
+        .await;
+    let response = post(
+        &app,
+        "/api/v1/auth/password/reset/confirm/",
+        None,
+        json!({"token": link_token(&mail.text), "new_password": "reset to something long"}),
+    )
+    .await;
+    assert_eq!(response.status(), 204);
+    let notice = app
+        .wait_for_mail("emp@example.com", "password was reset")
+        .await;
+    assert!(
+        notice.text.contains("second factor") && notice.text.contains("still in place"),
+        "{}",
+        notice.text
+    );
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn a_reset_link_works_once_within_its_time_and_says_nothing_about_unknown_addresses() {
     let app = spawn().await;

@@ -502,6 +502,45 @@ mod tests {
         assert!(mark.seen.is_empty());
     }
 
+    /// Whoever can publish to the broker's live exchange must not put markup into pages: a
+    /// comment from another replica is shown as this process renders its text.
+    #[tokio::test]
+    async fn a_peers_comment_is_rendered_here_not_trusted() {
+        let hub = Arc::new(LiveHub::default());
+        let mut room = hub.join(
+            7,
+            Viewer {
+                user_id: 1,
+                full_name: "A".into(),
+            },
+        );
+        let forged = Comment {
+            id: 1,
+            ticket_id: 7,
+            parent_id: None,
+            author: None,
+            text: "**hello**".into(),
+            html: "<script>steal()</script><img src=x onerror=alert(1)>".into(),
+            is_internal: false,
+            created_at: chrono::Utc::now(),
+            edited_at: None,
+            deleted_at: None,
+            thumbs_up: 0,
+            thumbs_down: 0,
+            my_rating: None,
+            attachments: Vec::new(),
+            mentions: Vec::new(),
+        };
+        hub.receive_from_peer(PeerEvent::Comment {
+            action: CommentAction::Create,
+            comment: Box::new(forged),
+        });
+        let TicketEvent::Comment { comment, .. } = room.events.recv().await.unwrap() else {
+            panic!("expected a comment");
+        };
+        assert_eq!(comment.html, "<p><strong>hello</strong></p>\n");
+    }
+
     #[tokio::test]
     async fn a_room_tells_who_is_there_and_forgets_those_who_left() {
         let hub = Arc::new(LiveHub::default());

@@ -327,6 +327,19 @@ impl Browser {
         self.client.goto(url).await.unwrap();
     }
 
+    /// Opens a second tab of this browser (same cookies) and switches to it; returns the tab
+    /// it left, for [`Browser::switch_to`].
+    pub async fn open_tab(&self) -> fantoccini::wd::WindowHandle {
+        let first = self.client.window().await.unwrap();
+        let tab = self.client.new_window(true).await.unwrap();
+        self.client.switch_to_window(tab.handle).await.unwrap();
+        first
+    }
+
+    pub async fn switch_to(&self, tab: fantoccini::wd::WindowHandle) {
+        self.client.switch_to_window(tab).await.unwrap();
+    }
+
     pub async fn current_path(&self) -> String {
         self.client.current_url().await.unwrap().path().to_owned()
     }

@@ -19,11 +19,13 @@
 //! What ends the rights ends the socket, with a close code the client understands
 //! ([`RightsLost::close_code`]).
 
+use std::pin::Pin;
 use std::time::Duration;
 
 use chrono::Utc;
 use domain::{AppError, ErrorKind};
 use tokio::sync::broadcast::error::RecvError;
+use tokio::time::Sleep;
 
 use super::AuthService;
 use super::access_cache::{self, AccessNotice};
@@ -84,8 +86,14 @@ pub struct SocketRights {
     generation: u64,
     expires_at: tokio::time::Instant,
     notices: tokio::sync::broadcast::Receiver<AccessNotice>,
-    next_recheck: tokio::time::Instant,
-    /// Checks still due after the last change heard of ([`SETTLE_CHECKS`]), soonest first.
+    /// The timers [`Self::changed`] waits on, kept from one wait to the next: a socket waits
+    /// again after every event it sends, and a thousand sockets making three new timers for
+    /// every comment would cost more than the comment.
+    recheck_timer: Pin<Box<Sleep>>,
+    expiry_timer: Pin<Box<Sleep>>,
+    settle_timer: Pin<Box<Sleep>>,
+    /// Checks still due after the last change heard of ([`SETTLE_CHECKS`]), soonest first; the
+    /// first is what `settle_timer` waits for.
     settle_checks: Vec<tokio::time::Instant>,
 }
 
@@ -109,7 +117,9 @@ impl SocketRights {
             generation,
             expires_at,
             notices,
-            next_recheck: tokio::time::Instant::now() + RECHECK_EVERY,
+            recheck_timer: Box::pin(tokio::time::sleep(RECHECK_EVERY)),
+            expiry_timer: Box::pin(tokio::time::sleep_until(expires_at)),
+            settle_timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
             settle_checks: Vec::new(),
         })
     }
@@ -143,7 +153,9 @@ impl SocketRights {
         auth: &AuthService,
         remembered: bool,
     ) -> std::result::Result<(), RightsLost> {
-        self.next_recheck = tokio::time::Instant::now() + RECHECK_EVERY;
+        self.recheck_timer
+            .as_mut()
+            .reset(tokio::time::Instant::now() + RECHECK_EVERY);
         if tokio::time::Instant::now() >= self.expires_at {
             return Err(RightsLost::TokenExpired);
         }
@@ -165,7 +177,9 @@ impl SocketRights {
             // The database is away: keep the rights last checked, look again soon.
             Err(err) => {
                 tracing::warn!(error = %err, "could not check a socket's rights again");
-                self.next_recheck = tokio::time::Instant::now() + Duration::from_secs(1);
+                self.recheck_timer
+                    .as_mut()
+                    .reset(tokio::time::Instant::now() + Duration::from_secs(1));
                 Ok(())
             }
         }
@@ -191,7 +205,7 @@ impl SocketRights {
     /// the periodic look, or the token's expiry. Cancel-safe (for `tokio::select!`).
     pub async fn changed(&mut self) -> Wake {
         loop {
-            let settle = self.settle_checks.first().copied();
+            let settling = !self.settle_checks.is_empty();
             tokio::select! {
                 notice = self.notices.recv() => match notice {
                     Ok(notice) if notice.change.concerns(self.user_id) => {
@@ -206,12 +220,16 @@ impl SocketRights {
                     }
                     Err(RecvError::Closed) => std::future::pending::<()>().await,
                 },
-                () = sleep_until_some(settle) => {
+                () = self.settle_timer.as_mut(), if settling => {
                     self.settle_checks.remove(0);
+                    if let Some(next) = self.settle_checks.first() {
+                        self.settle_timer.as_mut().reset(*next);
+                    }
                     return Wake::Recheck;
                 }
-                () = tokio::time::sleep_until(self.next_recheck) => return Wake::Recheck,
-                () = tokio::time::sleep_until(self.expires_at) => return Wake::Expired,
+                // Reset by the check this wake leads to.
+                () = self.recheck_timer.as_mut() => return Wake::Recheck,
+                () = self.expiry_timer.as_mut() => return Wake::Expired,
             }
         }
     }
@@ -219,13 +237,7 @@ impl SocketRights {
     fn heard_of_a_change(&mut self) {
         let now = tokio::time::Instant::now();
         self.settle_checks = SETTLE_CHECKS.iter().map(|after| now + *after).collect();
-    }
-}
-
-async fn sleep_until_some(at: Option<tokio::time::Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
+        self.settle_timer.as_mut().reset(now + SETTLE_CHECKS[0]);
     }
 }
 

@@ -68,7 +68,8 @@ fn rss_mib(pid: u32) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let tts = harness::Tts::start().await;
+    // Thousands of sockets of one user: past the per-user limit a real client never reaches.
+    let tts = harness::Tts::start_with(&[("TTS_SOCKETS_PER_USER", "100000")]).await;
     let pid = tts.pid().unwrap();
     let employee = tts.token("employee@example.com").await;
     let admin = tts.token("admin@example.com").await;

@@ -44,6 +44,8 @@ pub struct RawConfig {
     /// A bearer token that lets a scraper read `/metrics` from another host; without it only
     /// this host may (a loopback connection that no proxy forwarded).
     pub metrics_token: Option<String>,
+    /// Sockets one user may hold open in one process (1–100,000).
+    pub sockets_per_user: u32,
     /// Where attachments are stored (a shared folder in a cluster); `DATA_DIR/attachments`
     /// when unset.
     pub attachments_dir: Option<PathBuf>,
@@ -88,6 +90,7 @@ impl Default for RawConfig {
             trust_forwarded_for: false,
             trusted_proxies: 1,
             metrics_token: None,
+            sockets_per_user: 40,
             attachments_dir: None,
             attachment_max_bytes: 10 * 1024 * 1024,
             attachment_max_count: 20,
@@ -258,6 +261,11 @@ impl RawConfig {
                 "TTS_ATTACHMENT_MAX_BYTES must be between 1 and 1073741824 (1 GiB)".into(),
             ));
         }
+        if !(1..=100_000).contains(&self.sockets_per_user) {
+            return Err(ConfigError(
+                "TTS_SOCKETS_PER_USER must be between 1 and 100000".into(),
+            ));
+        }
         if !(1..=16).contains(&self.trusted_proxies) {
             return Err(ConfigError(
                 "TTS_TRUSTED_PROXIES must be between 1 and 16".into(),
@@ -361,6 +369,7 @@ impl RawConfig {
             trust_forwarded_for: self.trust_forwarded_for,
             trusted_proxies: self.trusted_proxies,
             metrics_token: non_empty("metrics_token", self.metrics_token)?,
+            sockets_per_user: self.sockets_per_user,
             attachments_dir,
             attachment_max_bytes: self.attachment_max_bytes,
             attachment_max_count: self.attachment_max_count,
@@ -396,6 +405,7 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     pub trusted_proxies: u32,
     pub metrics_token: Option<String>,
+    pub sockets_per_user: u32,
     pub attachments_dir: PathBuf,
     pub attachment_max_bytes: u64,
     pub attachment_max_count: u32,

@@ -228,6 +228,7 @@ pub async fn open_services(config: &Config, demo: bool) -> Result<Services, Fata
         email: services::email::EmailSettings {
             templates_dir: Some(config.data_dir.join("templates").join("email")),
         },
+        sockets_per_user: config.sockets_per_user as usize,
     };
     let smtp_ca = match &config.smtp_ca_file {
         Some(path) => Some(std::fs::read(path).map_err(|e| {

@@ -65,6 +65,8 @@ pub struct Settings {
     pub attachments: attachments::AttachmentSettings,
     pub end_logic: outbox::EndLogicSettings,
     pub email: email::EmailSettings,
+    /// Sockets one user may hold open in this process ([`live::LiveHub::hold_socket`]).
+    pub sockets_per_user: usize,
 }
 
 impl Services {
@@ -80,7 +82,7 @@ impl Services {
                 .build()
                 .unwrap_or_default(),
             outbox_wake,
-            live: Arc::default(),
+            live: Arc::new(live::LiveHub::new(settings.sockets_per_user)),
             email: settings.email,
             db,
             auth,

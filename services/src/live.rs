@@ -25,8 +25,9 @@ use crate::db::notifications as notification_rows;
 
 /// Events a socket may fall behind by before it is dropped.
 pub const ROOM_BUFFER: usize = 256;
-/// Sockets one user may hold open in one process (a browser holds two per tab: the ticket's
-/// and the notifications'): beyond it a new one is refused with 429, so one client cannot
+/// Sockets one user may hold open in one process unless configured otherwise
+/// (`TTS_SOCKETS_PER_USER`): a browser holds two per tab (the ticket's and the
+/// notifications'); beyond the limit a new one is refused with 429, so one client cannot
 /// exhaust the process.
 pub const SOCKETS_PER_USER: usize = 40;
 /// How often new notifications are looked for while someone listens, unless nudged: this
@@ -90,7 +91,6 @@ pub enum UserEvent {
     Read,
 }
 
-#[derive(Default)]
 pub struct LiveHub {
     rooms: Mutex<HashMap<i64, Room>>,
     users: Mutex<HashMap<i64, broadcast::Sender<UserEvent>>>,
@@ -103,6 +103,13 @@ pub struct LiveHub {
     peers: std::sync::OnceLock<tokio::sync::mpsc::Sender<PeerEvent>>,
     /// Open sockets per user ([`Self::hold_socket`]).
     sockets: Arc<Mutex<HashMap<i64, usize>>>,
+    sockets_per_user: usize,
+}
+
+impl Default for LiveHub {
+    fn default() -> Self {
+        Self::new(SOCKETS_PER_USER)
+    }
 }
 
 /// One of a user's open sockets, counted while it is held ([`LiveHub::hold_socket`]).
@@ -155,16 +162,29 @@ impl LiveHub {
         self.users.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Counts a socket of `user_id` for as long as the place is held; 429 past
-    /// [`SOCKETS_PER_USER`].
+    pub fn new(sockets_per_user: usize) -> Self {
+        Self {
+            rooms: Mutex::default(),
+            users: Mutex::default(),
+            next_socket: AtomicU64::default(),
+            listening: tokio::sync::Notify::default(),
+            written: tokio::sync::Notify::default(),
+            peers: std::sync::OnceLock::default(),
+            sockets: Arc::default(),
+            sockets_per_user,
+        }
+    }
+
+    /// Counts a socket of `user_id` for as long as the place is held; 429 past the limit.
     pub fn hold_socket(&self, user_id: i64) -> Result<SocketPlace, domain::AppError> {
         let mut sockets = self.sockets.lock().unwrap_or_else(PoisonError::into_inner);
         let count = sockets.entry(user_id).or_default();
-        if *count >= SOCKETS_PER_USER {
+        if *count >= self.sockets_per_user {
             return Err(domain::AppError::new(
                 domain::ErrorKind::RateLimited,
                 format!(
-                    "Too many open connections ({SOCKETS_PER_USER}): close some tabs and reload."
+                    "Too many open connections ({}): close some tabs and reload.",
+                    self.sockets_per_user
                 ),
             ));
         }

@@ -615,7 +615,14 @@ fn WorkflowDetail(data: WorkflowPage, editor: Editor) -> impl IntoView {
                         <ActionForm action=editor.delete attr:class="danger-zone">
                             <input type="hidden" name="id" value=id />
                             <button type="submit" class="button button-danger button-small"
-                                onclick="return confirm('Delete this workflow and its draft?')">"Delete this workflow"</button>
+                                on:click=|ev| {
+                                    let sure = window()
+                                        .confirm_with_message("Delete this workflow and its draft?")
+                                        .unwrap_or(false);
+                                    if !sure {
+                                        ev.prevent_default();
+                                    }
+                                }>"Delete this workflow"</button>
                         </ActionForm>
                     </section>
                 })}

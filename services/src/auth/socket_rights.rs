@@ -19,13 +19,12 @@
 //! What ends the rights ends the socket, with a close code the client understands
 //! ([`RightsLost::close_code`]).
 
-use std::pin::Pin;
 use std::time::Duration;
 
 use chrono::Utc;
 use domain::{AppError, ErrorKind};
 use tokio::sync::broadcast::error::RecvError;
-use tokio::time::Sleep;
+use tokio::sync::mpsc;
 
 use super::AuthService;
 use super::access_cache::{self, AccessNotice};
@@ -85,16 +84,11 @@ pub struct SocketRights {
     /// The access generation of the last check: another one means something changed somewhere.
     generation: u64,
     expires_at: tokio::time::Instant,
-    notices: tokio::sync::broadcast::Receiver<AccessNotice>,
-    /// The timers [`Self::changed`] waits on, kept from one wait to the next: a socket waits
-    /// again after every event it sends, and a thousand sockets making three new timers for
-    /// every comment would cost more than the comment.
-    recheck_timer: Pin<Box<Sleep>>,
-    expiry_timer: Pin<Box<Sleep>>,
-    settle_timer: Pin<Box<Sleep>>,
-    /// Checks still due after the last change heard of ([`SETTLE_CHECKS`]), soonest first; the
-    /// first is what `settle_timer` waits for.
-    settle_checks: Vec<tokio::time::Instant>,
+    /// Wakes from this socket's watcher ([`watch`]): the socket's loop polls only this, its
+    /// own channel. Were it to poll the process-wide notices itself, every event sent to a
+    /// thousand sockets would take the notices' shared lock a thousand times (a select polls
+    /// all its branches whenever its task wakes).
+    wakes: mpsc::Receiver<Wake>,
 }
 
 impl SocketRights {
@@ -110,17 +104,16 @@ impl SocketRights {
         };
         let user_id = user.user.id;
         let expires_at = instant_of(user.token_expires_at);
+        // One wake waiting is enough: the socket checks everything at once when it takes it.
+        let (wake, wakes) = mpsc::channel(1);
+        tokio::spawn(watch(user_id, expires_at, notices, wake));
         Ok(Self {
             token,
             principal,
             user_id,
             generation,
             expires_at,
-            notices,
-            recheck_timer: Box::pin(tokio::time::sleep(RECHECK_EVERY)),
-            expiry_timer: Box::pin(tokio::time::sleep_until(expires_at)),
-            settle_timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
-            settle_checks: Vec::new(),
+            wakes,
         })
     }
 
@@ -153,9 +146,6 @@ impl SocketRights {
         auth: &AuthService,
         remembered: bool,
     ) -> std::result::Result<(), RightsLost> {
-        self.recheck_timer
-            .as_mut()
-            .reset(tokio::time::Instant::now() + RECHECK_EVERY);
         if tokio::time::Instant::now() >= self.expires_at {
             return Err(RightsLost::TokenExpired);
         }
@@ -174,20 +164,17 @@ impl SocketRights {
             Err(crate::Error::App(err)) if err.kind == ErrorKind::Unauthorized => {
                 Err(RightsLost::SessionEnded(err.message))
             }
-            // The database is away: keep the rights last checked, look again soon.
+            // The database is away: keep the rights last checked; the next periodic look
+            // tries again.
             Err(err) => {
                 tracing::warn!(error = %err, "could not check a socket's rights again");
-                self.recheck_timer
-                    .as_mut()
-                    .reset(tokio::time::Instant::now() + Duration::from_secs(1));
                 Ok(())
             }
         }
     }
 
     /// The principal, checked again first if anyone's access changed since the last check:
-    /// for what must never be sent or done on stale rights (an internal note, a message from
-    /// the client).
+    /// for what must never be sent on stale rights (an internal note).
     pub async fn current(
         &mut self,
         auth: &AuthService,
@@ -204,40 +191,59 @@ impl SocketRights {
     /// Waits until the rights should be checked again: a change that may concern this user,
     /// the periodic look, or the token's expiry. Cancel-safe (for `tokio::select!`).
     pub async fn changed(&mut self) -> Wake {
-        loop {
-            let settling = !self.settle_checks.is_empty();
-            tokio::select! {
-                notice = self.notices.recv() => match notice {
-                    Ok(notice) if notice.change.concerns(self.user_id) => {
-                        self.heard_of_a_change();
-                        return Wake::Recheck;
-                    }
-                    Ok(_) => {}
-                    // Missed some: one of them may have been this user's.
-                    Err(RecvError::Lagged(_)) => {
-                        self.heard_of_a_change();
-                        return Wake::Recheck;
-                    }
-                    Err(RecvError::Closed) => std::future::pending::<()>().await,
-                },
-                () = self.settle_timer.as_mut(), if settling => {
-                    self.settle_checks.remove(0);
-                    if let Some(next) = self.settle_checks.first() {
-                        self.settle_timer.as_mut().reset(*next);
-                    }
-                    return Wake::Recheck;
-                }
-                // Reset by the check this wake leads to.
-                () = self.recheck_timer.as_mut() => return Wake::Recheck,
-                () = self.expiry_timer.as_mut() => return Wake::Expired,
-            }
-        }
+        // The watcher ends only with the socket; were it gone, expiry is the safe answer.
+        self.wakes.recv().await.unwrap_or(Wake::Expired)
     }
+}
 
-    fn heard_of_a_change(&mut self) {
-        let now = tokio::time::Instant::now();
-        self.settle_checks = SETTLE_CHECKS.iter().map(|after| now + *after).collect();
-        self.settle_timer.as_mut().reset(now + SETTLE_CHECKS[0]);
+/// A socket's watcher, a task of its own: hears every access change of the process, and the
+/// socket's timers, and wakes the socket for those that concern its user. Ends with the socket
+/// (its channel closed) or at the token's expiry.
+async fn watch(
+    user_id: i64,
+    expires_at: tokio::time::Instant,
+    mut notices: tokio::sync::broadcast::Receiver<AccessNotice>,
+    wake: mpsc::Sender<Wake>,
+) {
+    let mut next_look = tokio::time::Instant::now() + RECHECK_EVERY;
+    // Checks still due after the last change heard of ([`SETTLE_CHECKS`]), soonest first.
+    let mut settle_checks: Vec<tokio::time::Instant> = Vec::new();
+    loop {
+        let settle_at = settle_checks.first().copied();
+        let woken = tokio::select! {
+            () = wake.closed() => return,
+            () = tokio::time::sleep_until(expires_at) => {
+                let _ = wake.send(Wake::Expired).await;
+                return;
+            }
+            notice = notices.recv() => match notice {
+                Ok(notice) if !notice.change.concerns(user_id) => continue,
+                // Heard of a change (or missed some, one of which may have been this user's).
+                Ok(_) | Err(RecvError::Lagged(_)) => {
+                    let now = tokio::time::Instant::now();
+                    settle_checks = SETTLE_CHECKS.iter().map(|after| now + *after).collect();
+                    Wake::Recheck
+                }
+                Err(RecvError::Closed) => std::future::pending().await,
+            },
+            () = sleep_until_some(settle_at) => {
+                settle_checks.remove(0);
+                Wake::Recheck
+            }
+            () = tokio::time::sleep_until(next_look) => {
+                next_look = tokio::time::Instant::now() + RECHECK_EVERY;
+                Wake::Recheck
+            }
+        };
+        // A wake already waiting covers this one.
+        let _ = wake.try_send(woken);
+    }
+}
+
+async fn sleep_until_some(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

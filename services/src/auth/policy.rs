@@ -312,21 +312,9 @@ mod tests {
         })
     }
 
-    const ALL: [Permission; 9] = [
-        Permission::OwnAccount,
-        Permission::ViewUsers,
-        Permission::ManageUsers,
-        Permission::ViewRoles,
-        Permission::ManageRoles,
-        Permission::ManageApiKeys,
-        Permission::ManageSecurityPolicy,
-        Permission::SubmitTickets,
-        Permission::SendNotifications,
-    ];
-
     #[test]
     fn admins_may_do_everything_a_user_can_and_employees_little() {
-        for permission in ALL {
+        for permission in Permission::ALL {
             assert!(
                 authorize(&user(SystemRole::Admin, false), permission).is_ok(),
                 "{permission:?}"

@@ -95,6 +95,26 @@ pub(crate) async fn execute_plain(conn: &mut Conn<'_>, sql: &'static str) -> sql
     Ok(())
 }
 
+/// Runs a transaction's `BEGIN` to its end even when the caller stops waiting.
+///
+/// sqlx 0.8 is not safe to cancel between sending `BEGIN` and its answer (sqlx issues 3932
+/// and 4393): the connection goes back to the pool inside a transaction nobody will end. On
+/// SQLite that transaction holds the write lock, so every other writer waits out the busy
+/// timeout, and the next `BEGIN IMMEDIATE` on that connection fails ("begin_with at non-zero
+/// transaction depth"). The RabbitMQ link cancels its outbox relay whenever the connection
+/// drops, which is how a CI run met it. Here the `BEGIN` runs on a task of its own: a caller
+/// that gives up drops only the task's answer, and a transaction that was begun anyway is
+/// dropped there, which rolls it back.
+async fn begin_uncancelled<T: Send + 'static>(
+    begin: impl std::future::Future<Output = Result<T, sqlx::Error>> + Send + 'static,
+) -> Result<T, sqlx::Error> {
+    tokio::spawn(begin).await.unwrap_or_else(|err| {
+        // The task panicked, or the runtime is shutting down.
+        tracing::error!(error = %err, "a transaction's BEGIN did not finish");
+        Err(sqlx::Error::WorkerCrashed)
+    })
+}
+
 /// SQLite's "database is locked" (`SQLITE_BUSY`, and its snapshot variant).
 fn is_sqlite_busy(err: &sqlx::Error) -> bool {
     err.as_database_error()
@@ -380,6 +400,8 @@ impl Db {
     /// answers "database is locked" at once to avoid a deadlock), while an immediate one
     /// waits its turn within the busy timeout. Transactions here are for writing; reads use
     /// [`Db::acquire`].
+    ///
+    /// Safe to cancel: the `BEGIN` runs on a task of its own (see [`begin_uncancelled`]).
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
             Db::Sqlite(pool, turns) => {
@@ -388,22 +410,30 @@ impl Db {
                 let turn = tokio::time::timeout(WRITE_TURN_TIMEOUT, turns.0.clone().lock_owned())
                     .await
                     .map_err(|_| sqlx::Error::PoolTimedOut)?;
-                // A connection can still hold a read snapshot from its last query; SQLite then
-                // refuses the write lock at once rather than wait (to avoid a deadlock). Such
-                // refusals are transient: try again shortly, for up to about five seconds.
-                let mut attempt = 0u64;
-                loop {
-                    match pool.begin_with("BEGIN IMMEDIATE").await {
-                        Ok(tx) => break Tx::Sqlite(tx, turn),
-                        Err(err) if is_sqlite_busy(&err) && attempt < 60 => {
-                            attempt += 1;
-                            tokio::time::sleep(Duration::from_millis(10 + attempt * 2)).await;
+                let pool = pool.clone();
+                let tx = begin_uncancelled(async move {
+                    // A connection can still hold a read snapshot from its last query; SQLite
+                    // then refuses the write lock at once rather than wait (to avoid a
+                    // deadlock). Such refusals are transient: try again shortly, for up to
+                    // about five seconds.
+                    let mut attempt = 0u64;
+                    loop {
+                        match pool.begin_with("BEGIN IMMEDIATE").await {
+                            Err(err) if is_sqlite_busy(&err) && attempt < 60 => {
+                                attempt += 1;
+                                tokio::time::sleep(Duration::from_millis(10 + attempt * 2)).await;
+                            }
+                            outcome => break outcome,
                         }
-                        Err(err) => return Err(err),
                     }
-                }
+                })
+                .await?;
+                Tx::Sqlite(tx, turn)
             }
-            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Db::Postgres(pool) => {
+                let pool = pool.clone();
+                Tx::Postgres(begin_uncancelled(async move { pool.begin().await }).await?)
+            }
         })
     }
 
@@ -680,6 +710,55 @@ mod tests {
         );
         // And nothing was lost on the way: all eight rounds read back whole.
         assert_eq!(filler_read_back(&db).await, (8, 8 * 1_048_576));
+        db.close().await;
+    }
+
+    /// A caller that stops waiting for its transaction (a request whose client left, the
+    /// RabbitMQ link dropping its relay) must not leave the connection inside a transaction
+    /// that holds SQLite's write lock: the next writer would fail.
+    #[tokio::test]
+    async fn a_transaction_given_up_while_it_begins_leaves_nothing_open() {
+        use sqlx::Connection as _;
+        let folder = tempfile::tempdir().unwrap();
+        let file = folder.path().join("tts.db");
+        let options = DbOptions {
+            url: format!("sqlite://{}", file.display()),
+            // One connection: the next transaction gets the one the first gave up.
+            max_connections: Some(1),
+            connect_timeout: Duration::from_secs(5),
+        };
+        let db = Db::connect(&options).await.unwrap();
+        // Another process holds the write lock, so the BEGIN waits.
+        let mut other = SqliteConnection::connect(&options.url).await.unwrap();
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut other)
+            .await
+            .unwrap();
+        let given_up = tokio::time::timeout(Duration::from_millis(200), db.begin()).await;
+        assert!(given_up.is_err(), "the BEGIN waited for the other writer");
+        sqlx::query("COMMIT").execute(&mut other).await.unwrap();
+
+        let mut tx = tokio::time::timeout(Duration::from_secs(10), db.begin())
+            .await
+            .expect("the next transaction does not wait out the busy timeout")
+            .expect("the next transaction begins");
+        let Conn::Sqlite(conn) = tx.conn() else {
+            unreachable!()
+        };
+        sqlx::query("CREATE TABLE written (id INTEGER)")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        // The other process writes too: no transaction of ours is left holding the lock.
+        sqlx::query("PRAGMA busy_timeout = 1000")
+            .execute(&mut other)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO written VALUES (1)")
+            .execute(&mut other)
+            .await
+            .expect("the write lock is free");
         db.close().await;
     }
 

@@ -16,6 +16,8 @@ string_enum!(
         Open = "open" / "Open",
         /// The ticket reached an end step.
         Completed = "completed" / "Completed",
+        /// A person resolved or closed the ticket before it reached an end step.
+        Cancelled = "cancelled" / "Ended early",
     }
 );
 
@@ -34,6 +36,8 @@ string_enum!(
         Escalated = "escalated" / "Escalated",
         /// Its time ran out and nobody could take it over: it stays with its assignee.
         Breached = "breached" / "Breached",
+        /// The workflow was ended by hand (the ticket resolved or closed) while it was open.
+        Cancelled = "cancelled" / "Cancelled",
     }
 );
 
@@ -59,6 +63,8 @@ string_enum!(
         Transferred = "transferred" / "Transferred",
         /// Escalated (by a person or at SLA breach).
         Escalation = "escalation" / "Escalation",
+        /// Given back when the ticket was reopened and its workflow resumed.
+        Reopened = "reopened" / "Reopened",
     }
 );
 
@@ -174,7 +180,7 @@ pub struct Task {
     pub end_logic_status: Option<String>,
     pub end_logic_detail: Option<String>,
     pub steps: Vec<StepProgress>,
-    /// The current assignee, if the task is open and someone holds it.
+    /// Who holds the task now (nobody: it waits in triage); once it ended, who had it last.
     pub assignee: Option<PersonRef>,
     /// The actions the caller may take now (empty if they may not act).
     pub actions: Vec<TaskAction>,
@@ -184,6 +190,22 @@ pub struct Task {
 }
 
 impl Task {
+    /// Where the task is now, in a few words for a toast or a notification: "Sent to Manager
+    /// approval — Morgan Manager", "Finished: the ticket is resolved".
+    pub fn whereabouts(&self) -> String {
+        match (self.status, &self.assignee) {
+            (TaskStatus::Completed, _) => "Finished: the ticket is resolved".to_owned(),
+            (TaskStatus::Cancelled, _) => "The workflow was ended early".to_owned(),
+            (TaskStatus::Open, Some(person)) => {
+                format!("Sent to {} — {}", self.current_step_name, person.full_name)
+            }
+            (TaskStatus::Open, None) => format!(
+                "Sent to {}: nobody can take it yet, it waits in triage",
+                self.current_step_name
+            ),
+        }
+    }
+
     /// The task as its requester (or an integration reading tickets) sees it: where it is and
     /// how it moves, without what was written for staff: the step's instructions, the notes
     /// agents left on their items, and the answers of the systems called at the end.

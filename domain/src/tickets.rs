@@ -444,6 +444,77 @@ pub struct StatusChange {
     pub status: TicketStatus,
     #[serde(default)]
     pub note: String,
+    /// Confirms that resolving or closing the ticket ends its running workflow. Without it
+    /// such a change is refused (409) with what it would end.
+    #[serde(default)]
+    pub end_workflow: bool,
+}
+
+/// The requester's "still broken": reopens a resolved ticket, saying why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReopenRequest {
+    /// What is still wrong (1 to 2,000 characters): it goes to whoever gets the ticket back.
+    pub note: String,
+}
+
+/// Longest note on a status change or a reopening, in characters.
+pub const MAX_STATUS_NOTE: usize = 2_000;
+
+/// Where a ticket's workflow stands, as far as a manual status change cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkflowState {
+    /// The ticket never had a task (no workflow matched, or it waits in triage).
+    None,
+    /// The task is at a step: it sets the ticket's status.
+    Running,
+    /// The task reached an end step or was ended by hand.
+    Ended,
+}
+
+/// What a permitted manual status change does besides setting the status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusMove {
+    /// Nothing else: no workflow is involved.
+    Set,
+    /// The ticket is resolved or closed while its workflow runs: the task ends ("cancelled").
+    EndsWorkflow,
+    /// A resolved or closed ticket opens again: its task resumes (docs/workflow-engine.md).
+    ResumesWorkflow,
+}
+
+/// Why a manual status change is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusRefusal {
+    /// While a workflow runs it sets the open statuses (new, open, in progress, on hold).
+    WorkflowSetsStatus,
+    /// Resolving or closing would end the running workflow: the caller must confirm.
+    NeedsConfirmation,
+}
+
+/// The rule of manual status changes (the "Change status" panel, `POST /tickets/{id}/status/`):
+/// while a workflow runs the ticket's status follows it, and a person may only end it by
+/// resolving or closing the ticket, having confirmed so; a done ticket that opens again
+/// resumes its workflow.
+pub fn status_move(
+    from: TicketStatus,
+    to: TicketStatus,
+    workflow: WorkflowState,
+    confirmed: bool,
+) -> Result<StatusMove, StatusRefusal> {
+    if from == to {
+        return Ok(StatusMove::Set);
+    }
+    match workflow {
+        // (A done ticket never has a running task: ending one ends the other, and migration
+        // 0013 ended the tasks of tickets resolved by hand before this rule.)
+        WorkflowState::Running if !to.is_done() => Err(StatusRefusal::WorkflowSetsStatus),
+        WorkflowState::Running if confirmed => Ok(StatusMove::EndsWorkflow),
+        WorkflowState::Running => Err(StatusRefusal::NeedsConfirmation),
+        WorkflowState::Ended if from.is_done() && !to.is_done() => Ok(StatusMove::ResumesWorkflow),
+        WorkflowState::Ended | WorkflowState::None => Ok(StatusMove::Set),
+    }
 }
 
 /// Something that happened to a ticket, for its history.
@@ -496,8 +567,11 @@ pub fn human_size(bytes: u64) -> String {
         format!("{} MiB", bytes / MIB)
     } else if bytes >= MIB {
         format!("{:.1} MiB", bytes as f64 / MIB as f64)
-    } else if bytes >= KIB {
+    } else if bytes >= 10 * KIB || (bytes >= KIB && bytes.is_multiple_of(KIB)) {
         format!("{} KiB", bytes.div_ceil(KIB))
+    } else if bytes >= KIB {
+        // Small files read to a tenth: 1.2 KiB is not "2 KiB".
+        format!("{:.1} KiB", bytes as f64 / KIB as f64)
     } else {
         format!("{bytes} bytes")
     }
@@ -570,7 +644,7 @@ pub struct SavedFilter {
 pub fn check_subject(subject: &str) -> Result<String, AppError> {
     let subject = subject.trim();
     if subject.is_empty() {
-        return Err(AppError::invalid_field("subject", "Subject is required"));
+        return Err(AppError::invalid_field("subject", "is required"));
     }
     if subject.chars().count() > MAX_SUBJECT {
         return Err(AppError::invalid_field(
@@ -642,6 +716,48 @@ mod tests {
     }
 
     #[test]
+    fn a_running_workflow_sets_the_status_and_ends_only_when_confirmed() {
+        use TicketStatus::*;
+        use WorkflowState::*;
+        for to in [New, Open, InProgress, OnHold] {
+            let from = if to == InProgress { Open } else { InProgress };
+            assert_eq!(
+                status_move(from, to, Running, true),
+                Err(StatusRefusal::WorkflowSetsStatus),
+                "{to:?}"
+            );
+        }
+        for to in [Resolved, Closed] {
+            assert_eq!(
+                status_move(InProgress, to, Running, false),
+                Err(StatusRefusal::NeedsConfirmation)
+            );
+            assert_eq!(
+                status_move(Open, to, Running, true),
+                Ok(StatusMove::EndsWorkflow)
+            );
+        }
+        // Reopening resumes an ended workflow; without one it is a plain change.
+        assert_eq!(
+            status_move(Resolved, Open, Ended, false),
+            Ok(StatusMove::ResumesWorkflow)
+        );
+        assert_eq!(
+            status_move(Closed, InProgress, Ended, false),
+            Ok(StatusMove::ResumesWorkflow)
+        );
+        assert_eq!(
+            status_move(Resolved, Open, None, false),
+            Ok(StatusMove::Set)
+        );
+        assert_eq!(
+            status_move(Resolved, Closed, Ended, false),
+            Ok(StatusMove::Set)
+        );
+        assert_eq!(status_move(Open, OnHold, None, false), Ok(StatusMove::Set));
+    }
+
+    #[test]
     fn paging_defaults_and_caps() {
         let mut query = TicketQuery::default();
         assert_eq!(query.paging(), (1, DEFAULT_PAGE_SIZE));
@@ -699,6 +815,8 @@ mod tests {
         assert_eq!(human_size(10 * 1024 * 1024), "10 MiB");
         assert_eq!(human_size(1536 * 1024), "1.5 MiB");
         assert_eq!(human_size(2048), "2 KiB");
+        assert_eq!(human_size(1229), "1.2 KiB");
+        assert_eq!(human_size(20 * 1024 + 1), "21 KiB");
         assert_eq!(human_size(12), "12 bytes");
     }
 

@@ -1,6 +1,7 @@
 //! Browser tests of the helpdesk: an employee submits a ticket through the portal form and
-//! sees it; an agent finds it through search, opens it with the keyboard and changes its
-//! status; screenshots of the list, the form and the ticket page.
+//! sees it; an agent finds it through search, opens it with the keyboard and resolves it,
+//! ending its workflow once asked to confirm; the requester reopens it ("still broken");
+//! screenshots of the list, the form and the ticket page.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod harness;
@@ -124,22 +125,75 @@ async fn an_employee_submits_a_ticket_and_an_agent_finds_and_works_it() {
         .wait_for_text("[data-test=ticket-subject]", "Docking station")
         .await;
 
-    // The agent moves it on; the history says who and why.
+    // While the workflow runs it sets the status: the agent may resolve the ticket only by
+    // ending the workflow, and is asked to confirm that first.
     agent.wait_hydrated().await;
+    agent.wait_for("[data-test=workflow-sets-status]").await;
+    let offered = agent
+        .eval("return Array.from(document.querySelectorAll('#status option')).map(o => o.value).join(',')")
+        .await;
+    assert!(
+        !offered.contains("on_hold") && offered.contains("resolved"),
+        "{offered}"
+    );
     agent
-        .eval("document.querySelector('#status').value = 'in_progress'; return 'ok'")
+        .eval("document.querySelector('#status').value = 'resolved'; return 'ok'")
         .await;
     agent.fill("#note", "Ordering a new dock").await;
+    agent.click("[data-test=change-status]").await;
+    let asked = agent
+        .wait_for_text("#end_workflow-error", "ends the running workflow")
+        .await;
+    assert!(asked.contains("must be ticked"), "{asked}");
+    let history = agent.text("[data-test=ticket-history]").await;
+    assert!(
+        !history.contains("Ordering a new dock"),
+        "nothing changed yet"
+    );
+    agent.wait_for("[data-test=end-workflow]").await;
+    agent
+        .eval("document.querySelector('#status').value = 'resolved'; return 'ok'")
+        .await;
+    agent.fill("#note", "Ordering a new dock").await;
+    agent.click("[data-test=end-workflow]").await;
     agent.click("[data-test=change-status]").await;
     let history = agent
         .wait_for_text("[data-test=ticket-history]", "Ordering a new dock")
         .await;
-    // The workflow opened it when it assigned it; the agent moved it on.
-    assert!(history.contains("to In progress"), "{history}");
+    assert!(history.contains("to Resolved"), "{history}");
+    assert!(history.contains("ended the workflow"), "{history}");
+    agent
+        .wait_for_text("[data-test=workflow-panel]", "Ended early")
+        .await;
     let path = agent.current_path().await;
     screenshot_all_sizes(&agent, &tts, &path, "ticket-page-agent").await;
-    agent.assert_no_console_errors().await;
+    agent.assert_no_console_errors_except(&[409]).await;
     agent.close().await;
+
+    // The requester finds it still broken and reopens it: it goes back to the agent.
+    let requester = Browser::open(1280, 900).await;
+    requester.sign_in(&tts, "employee@example.com").await;
+    requester.goto(&tts.url(&path)).await;
+    requester.wait_hydrated().await;
+    requester.wait_for("[data-test=reopen-panel]").await;
+    screenshot_all_sizes(&requester, &tts, &path, "ticket-page-requester-resolved").await;
+    requester.goto(&tts.url(&path)).await;
+    requester.wait_hydrated().await;
+    requester
+        .fill("#reopen-note", "It stopped charging again this morning")
+        .await;
+    requester.click("[data-test=reopen-ticket]").await;
+    let history = requester
+        .wait_for_text("[data-test=ticket-history]", "the workflow resumed")
+        .await;
+    assert!(
+        history.contains("It stopped charging again this morning"),
+        "{history}"
+    );
+    let badges = requester.text(".ticket-heading .badge-row").await;
+    assert!(badges.contains("Open"), "{badges}");
+    requester.assert_no_console_errors().await;
+    requester.close().await;
 }
 
 #[tokio::test]

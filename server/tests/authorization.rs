@@ -311,6 +311,13 @@ fn routes() -> Vec<Route> {
             json!({"status": "open"}),
         ),
         r(
+            "post",
+            "/api/v1/tickets/{id}/reopen/",
+            User,
+            None,
+            json!({"note": "Still broken"}),
+        ),
+        r(
             "get",
             "/api/v1/tickets/{id}/history/",
             User,

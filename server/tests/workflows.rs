@@ -1815,3 +1815,222 @@ async fn the_editor_saves_settings_and_graph_together_and_never_overwrites_anoth
     assert_eq!(step_names(&restored), ["Check stock", "Handed over"]);
     assert_eq!(restored["sla"]["urgent"], 8 * hour, "the version's SLA too");
 }
+
+/// The ticket's status and its workflow tell one story: resolving mid-workflow asks for
+/// confirmation and ends the task (its clocks, its place in the inbox), and the requester's
+/// "still broken" brings the workflow back where it stopped, to the same person.
+#[tokio::test]
+async fn resolving_mid_workflow_ends_the_task_once_confirmed_and_reopening_resumes_it() {
+    let app = spawn().await;
+    seed_demo(&app).await;
+    let employee = demo(&app, "employee@example.com").await;
+    let admin = demo(&app, "admin@example.com").await;
+    let ticket = submit(&employee, "The VPN drops every hour", json!({})).await;
+    let task = task_of(&employee, ticket).await;
+    let step = task["current_step_name"].as_str().unwrap().to_owned();
+    let holder_email = holder(&task);
+    let agent = demo(&app, &holder_email).await;
+    let status_url = format!("/api/v1/tickets/{ticket}/status/");
+
+    // While the workflow runs, it sets the open statuses.
+    let (status, refused) = agent
+        .post(&status_url, json!({ "status": "on_hold" }))
+        .await;
+    assert_eq!(status, 409, "{refused}");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(message.contains(&step), "names where it is: {message}");
+    // Resolving asks for confirmation first, saying what it ends.
+    let (status, refused) = agent
+        .post(
+            &status_url,
+            json!({ "status": "resolved", "note": "Fixed on the phone" }),
+        )
+        .await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(
+        refused["error"]["details"]["end_workflow"].is_string(),
+        "{refused}"
+    );
+    let (_, unchanged) = agent.get(&format!("/api/v1/tickets/{ticket}/")).await;
+    assert_eq!(
+        unchanged["status"],
+        task_of(&agent, ticket).await["ticket_status"]
+    );
+    assert_ne!(unchanged["status"], "resolved");
+
+    let (status, resolved) = agent
+        .post(
+            &status_url,
+            json!({ "status": "resolved", "note": "Fixed on the phone", "end_workflow": true }),
+        )
+        .await;
+    assert_eq!(status, 200, "{resolved}");
+    assert_eq!(resolved["status"], "resolved");
+    assert_eq!(resolved["assignee"]["email"], holder_email.as_str());
+    let ended = task_of(&agent, ticket).await;
+    assert_eq!(ended["status"], "cancelled", "{ended}");
+    assert_eq!(ended["actions"], json!([]), "{ended}");
+    assert_eq!(
+        ended["assignee"]["email"],
+        holder_email.as_str(),
+        "the panel names who had it, as the details do: {ended}"
+    );
+    let last_item = ended["items"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last_item["status"], "cancelled", "{ended}");
+    let (_, inbox) = agent.get("/api/v1/tasks/").await;
+    assert!(
+        !inbox
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["ticket_id"] == ticket),
+        "an ended task leaves the inbox: {inbox}"
+    );
+    let (_, history) = agent
+        .get(&format!("/api/v1/tickets/{ticket}/history/"))
+        .await;
+    assert!(
+        history
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "workflow_ended"
+                && e["from_value"] == step.as_str()
+                && e["note"] == "Fixed on the phone"),
+        "{history}"
+    );
+    let (_, audit) = admin.get("/api/v1/audit/?action=task.cancelled").await;
+    assert!(
+        audit["results"]
+            .as_array()
+            .is_some_and(|events| events.iter().any(|e| e["target_id"] == ended["id"])),
+        "{audit}"
+    );
+    // Acting on the ended task is refused.
+    let (status, _) = agent
+        .post(
+            &format!("/api/v1/tasks/{}/transition/", ended["id"]),
+            json!({ "transition_id": task["actions"].as_array().and_then(|a| a.first()).map_or(json!(1), |a| a["transition_id"].clone()) }),
+        )
+        .await;
+    assert!(matches!(status, 400 | 409), "{status}");
+
+    // The requester says it is still broken: a reason is required.
+    let reopen_url = format!("/api/v1/tickets/{ticket}/reopen/");
+    let (status, wrong) = employee.post(&reopen_url, json!({ "note": "  " })).await;
+    assert_eq!(status, 400, "{wrong}");
+    let (status, wrong) = employee.post(&reopen_url, json!({})).await;
+    assert_eq!(status, 400, "{wrong}");
+    let (status, wrong) = employee
+        .post(&reopen_url, json!({ "note": "x".repeat(2001) }))
+        .await;
+    assert_eq!(status, 400, "{wrong}");
+    let (status, reopened) = employee
+        .post(&reopen_url, json!({ "note": "It dropped again at noon." }))
+        .await;
+    assert_eq!(status, 200, "{reopened}");
+    assert_eq!(reopened["status"], "open");
+    assert!(reopened["resolved_at"].is_null(), "{reopened}");
+    let resumed = task_of(&agent, ticket).await;
+    assert_eq!(resumed["status"], "open", "{resumed}");
+    assert_eq!(resumed["current_step_name"], step.as_str(), "{resumed}");
+    assert_eq!(
+        holder(&resumed),
+        holder_email,
+        "back to who had it: {resumed}"
+    );
+    let last_item = resumed["items"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last_item["origin"], "reopened", "{resumed}");
+    assert_eq!(resumed["sla_state"], "on_track", "fresh clocks: {resumed}");
+    let (_, inbox) = agent.get("/api/v1/tasks/").await;
+    assert!(
+        inbox
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["ticket_id"] == ticket),
+        "{inbox}"
+    );
+    let (_, history) = agent
+        .get(&format!("/api/v1/tickets/{ticket}/history/"))
+        .await;
+    assert!(
+        history
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "status"
+                && e["to_value"] == "open"
+                && e["note"] == "It dropped again at noon."),
+        "{history}"
+    );
+    // Reopening an open ticket is refused.
+    let (status, refused) = employee.post(&reopen_url, json!({ "note": "Again" })).await;
+    assert_eq!(status, 409, "{refused}");
+
+    // Closed: the requester submits a new ticket instead.
+    let (status, closed) = agent
+        .post(
+            &status_url,
+            json!({ "status": "closed", "end_workflow": true }),
+        )
+        .await;
+    assert_eq!(status, 200, "{closed}");
+    assert_eq!(task_of(&agent, ticket).await["status"], "cancelled");
+    let (status, refused) = employee.post(&reopen_url, json!({ "note": "Still" })).await;
+    assert_eq!(status, 409, "{refused}");
+    // Another employee's ticket is out of reach.
+    let (status, _) = demo(&app, "noah@example.com")
+        .await
+        .post(&reopen_url, json!({ "note": "Not mine" }))
+        .await;
+    assert_eq!(status, 404);
+    app.stop().await;
+}
+
+/// A workflow that reached its end resumes at the last step worked when its ticket is
+/// reopened; finishing again calls no end logic a second time.
+#[tokio::test]
+async fn a_finished_workflow_resumes_at_its_last_step_when_the_ticket_is_reopened() {
+    let app = spawn().await;
+    let (_admin, employee) = one_agent_desk(&app).await;
+    let agent = signed_in(&app, "agent@example.com").await;
+    let ticket = submit(&employee, "Monitor flickers", json!({})).await;
+    let task = task_of(&agent, ticket).await;
+    let done = act(&agent, &task, "Finish", "Swapped the cable").await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["ticket_status"], "resolved");
+    assert_eq!(holder(&done), "agent@example.com", "{done}");
+
+    let (status, reopened) = employee
+        .post(
+            &format!("/api/v1/tickets/{ticket}/reopen/"),
+            json!({ "note": "It flickers again" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{reopened}");
+    let resumed = task_of(&agent, ticket).await;
+    assert_eq!(resumed["status"], "open", "{resumed}");
+    assert_eq!(resumed["current_step_name"], "Handle", "{resumed}");
+    assert_eq!(holder(&resumed), "agent@example.com");
+    assert!(resumed["completed_at"].is_null(), "{resumed}");
+
+    let again = act(&agent, &resumed, "Finish", "New monitor").await;
+    assert_eq!(again["status"], "completed", "{again}");
+    let (_, ticket_now) = employee.get(&format!("/api/v1/tickets/{ticket}/")).await;
+    assert_eq!(ticket_now["status"], "resolved");
+    // Staff may reopen a resolved ticket through the status too: the same resumption.
+    let (status, reopened) = agent
+        .post(
+            &format!("/api/v1/tickets/{ticket}/status/"),
+            json!({ "status": "in_progress", "note": "Checking once more" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{reopened}");
+    assert_eq!(
+        reopened["status"], "open",
+        "a resumed workflow sets the status"
+    );
+    assert_eq!(task_of(&agent, ticket).await["status"], "open");
+    app.stop().await;
+}

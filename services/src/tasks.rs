@@ -304,6 +304,7 @@ async fn give_item(
                 ItemOrigin::System => format!("Step: {step_name}"),
                 ItemOrigin::Transferred => format!("Reassigned to you at step {step_name}"),
                 ItemOrigin::Escalation => format!("Escalated to you at step {step_name}"),
+                ItemOrigin::Reopened => format!("Reopened: back at step {step_name}"),
             },
             link: Some(link(ctx.ticket.id)),
             dedupe_key: Some(format!("task.assigned:item:{item_id}")),
@@ -687,7 +688,13 @@ async fn view(
         .step(current)
         .map(|s| markdown::render(&s.instructions))
         .unwrap_or_default();
-    let assignee = open_item.map(|i| person(i.user_id, i.user_name.clone(), i.user_email.clone()));
+    // Once the task ended, who had it last: the ticket's assignee, as the details say.
+    let holder = if status == TaskStatus::Open {
+        open_item
+    } else {
+        items.last()
+    };
+    let assignee = holder.map(|i| person(i.user_id, i.user_name.clone(), i.user_email.clone()));
     let items = items
         .into_iter()
         .map(|i| TaskItem {
@@ -884,7 +891,7 @@ async fn load_for_change(
         .await?
         .ok_or_else(|| AppError::not_found("Task"))?;
     if task.status != TaskStatus::Open.as_str() {
-        return Err(AppError::conflict("This task is completed: it takes no more actions.").into());
+        return Err(AppError::conflict("This task has ended: it takes no more actions.").into());
     }
     if revision.is_some_and(|r| r != task.revision) {
         return Err(AppError::conflict(
@@ -1072,6 +1079,11 @@ async fn complete(
         EndLogic::Notification => Some("done"),
         EndLogic::None => None,
     };
+    // End logic runs once per task: a task completing again after its ticket was reopened
+    // calls no system a second time.
+    let first_completion = rows::find(conn, ctx.task_id)
+        .await?
+        .is_some_and(|task| task.end_logic_status.is_none());
     rows::complete(conn, ctx.task_id, end_status, now).await?;
     // The last holder stays the ticket's assignee: who resolved it.
     let assignee = ctx.ticket.assignee_id;
@@ -1085,6 +1097,7 @@ async fn complete(
     )
     .await?;
     match end_logic {
+        _ if !first_completion => {}
         EndLogic::Asset | EndLogic::Budget => {
             outbox::enqueue_many(
                 conn,
@@ -1129,6 +1142,210 @@ async fn complete(
         now,
     )
     .await?;
+    Ok(())
+}
+
+// ------------------------------------------------------------------ ended and resumed by hand
+
+/// What a running task is doing, for a person about to end it: "'IT hardware request' is at
+/// the step 'Manager approval', with Morgan Manager".
+pub(crate) async fn describe_running(conn: &mut Conn<'_>, task: &TaskRow) -> Result<String> {
+    let version = workflow_rows::find_version(conn, task.workflow_version_id).await?;
+    let (workflow, step) = match &version {
+        Some(v) => (
+            v.workflow_name.clone(),
+            v.graph
+                .0
+                .step(StepId(task.current_step_id))
+                .map_or_else(String::new, |s| s.name.clone()),
+        ),
+        None => (String::new(), String::new()),
+    };
+    let holder = rows::open_item(conn, task.id).await?;
+    Ok(match holder {
+        Some(item) => format!(
+            "'{workflow}' is at the step '{step}', with {}",
+            item.user_name
+        ),
+        None => format!("'{workflow}' is at the step '{step}', waiting in triage"),
+    })
+}
+
+/// A person resolved or closed the ticket while its workflow ran (having confirmed it): the
+/// task ends, "cancelled", with its open item, so its clocks stop and it leaves the inbox.
+/// The ticket keeps its assignee: who had it when it ended.
+pub(crate) async fn end_by_hand(
+    conn: &mut Conn<'_>,
+    task: &TaskRow,
+    status: TicketStatus,
+    principal: &Principal,
+    note: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let acting = Acting::of(principal);
+    if !rows::cancel(conn, task.id, now).await? {
+        return Err(moved_meanwhile().into());
+    }
+    let step = match workflow_rows::find_version(conn, task.workflow_version_id).await? {
+        Some(version) => version
+            .graph
+            .0
+            .step(StepId(task.current_step_id))
+            .map_or_else(String::new, |s| s.name.clone()),
+        None => String::new(),
+    };
+    let ended = format!(
+        "The workflow was ended: the ticket was {} by hand.",
+        status.label().to_lowercase()
+    );
+    if let Some(item) = rows::open_item(conn, task.id).await? {
+        rows::close_item(
+            conn,
+            item.id,
+            TaskItemStatus::Cancelled.as_str(),
+            &item.notes,
+            now,
+        )
+        .await?;
+        rows::insert_history(
+            conn,
+            item.id,
+            TaskItemStatus::Cancelled.as_str(),
+            acting.user_id,
+            &ended,
+            now,
+        )
+        .await?;
+    }
+    ticket_event(
+        conn,
+        task.ticket_id,
+        "workflow_ended",
+        acting.user_id,
+        Some(&step),
+        Some(status.as_str()),
+        note,
+        now,
+    )
+    .await?;
+    audit::record(
+        conn,
+        acting.actor,
+        "task.cancelled",
+        "task",
+        Some(task.id),
+        Some(
+            serde_json::json!({ "status": "open", "step_id": task.current_step_id, "step": step }),
+        ),
+        Some(serde_json::json!({ "status": "cancelled", "ticket_status": status, "note": note })),
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// A resolved or closed ticket opened again: its ended task runs again.
+///
+/// It resumes where it stopped: at the step it was ended at by hand, or, if it reached an end
+/// step, at the step whose action ended it (the last step worked). The person who held that
+/// step gets it back if they still may (an active member of the step's role); otherwise the
+/// role's strategy picks someone, as for any step. The step and the task start fresh clocks:
+/// the time the ticket spent done is not counted against anyone. See docs/workflow-engine.md.
+pub(crate) async fn resume(
+    conn: &mut Conn<'_>,
+    task: &TaskRow,
+    principal: &Principal,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let acting = Acting::of(principal);
+    let version = workflow_rows::find_version(conn, task.workflow_version_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("Workflow version"))?;
+    let ticket = ticket_rows::find(conn, task.ticket_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("Ticket"))?;
+    let items = rows::items(conn, task.id).await?;
+    let graph = &version.graph.0;
+    let is_work_step = |id: i64| graph.step(StepId(id)).is_some_and(|s| !s.is_end);
+    let step = if is_work_step(task.current_step_id) {
+        StepId(task.current_step_id)
+    } else {
+        match items.iter().rev().find(|i| is_work_step(i.step_id)) {
+            Some(item) => StepId(item.step_id),
+            None => graph
+                .start_step()
+                .map(|s| s.id)
+                .map_err(|e| AppError::conflict(e.to_string()))?,
+        }
+    };
+    let mut ctx = Context {
+        task_id: task.id,
+        ticket,
+        version,
+    };
+    let step_target = target_at(now, ctx.allowance(step));
+    let task_target = target_at(now, task.sla_seconds);
+    let resumed = rows::Resumed {
+        step_id: step.0,
+        now,
+        target_at: task_target,
+        warn_at: SlaState::warning_at(now, task_target),
+        step_target_at: step_target,
+    };
+    if !rows::resume(conn, task.id, &resumed).await? {
+        return Err(moved_meanwhile().into());
+    }
+    let step_name = ctx.step_name(step.0);
+    ticket_event(
+        conn,
+        ctx.ticket.id,
+        "workflow_resumed",
+        acting.user_id,
+        None,
+        Some(&step_name),
+        "",
+        now,
+    )
+    .await?;
+    audit::record(
+        conn,
+        acting.actor,
+        "task.resumed",
+        "task",
+        Some(task.id),
+        Some(serde_json::json!({ "status": task.status, "step_id": task.current_step_id })),
+        Some(serde_json::json!({ "status": "open", "step_id": step.0, "step": step_name })),
+        now,
+    )
+    .await?;
+    let role = ctx.graph().step(step).and_then(|s| s.role);
+    let previous = items.iter().rev().find(|i| i.step_id == step.0);
+    let keeper = match (previous, role) {
+        (Some(item), Some(role)) if rows::is_active_member(conn, role, item.user_id).await? => {
+            Some(item.user_id)
+        }
+        _ => None,
+    };
+    match keeper {
+        Some(user_id) => {
+            give_item(
+                conn,
+                &mut ctx,
+                user_id,
+                role,
+                step,
+                ItemOrigin::Reopened,
+                (now, step_target),
+                false,
+                acting,
+                now,
+            )
+            .await?;
+        }
+        None => {
+            assign_at_step(conn, &mut ctx, step, now, acting).await?;
+        }
+    }
     Ok(())
 }
 

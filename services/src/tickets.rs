@@ -3,16 +3,19 @@
 //! ticket writes its `ticket.created` event to the outbox in the same transaction.
 
 use chrono::Utc;
+use domain::tasks::TaskStatus;
 use domain::tickets::{
-    AgentVisibility, NamedRef, NewTicket, PersonRef, Priority, StatusChange, Ticket, TicketEvent,
-    TicketNumber, TicketOrdering, TicketQuery, TicketReceipt, TicketSource, TicketStatus,
-    TicketSummary, TicketUpdate, UNKNOWN_NAMES_FIELD, check_description, check_subject,
+    AgentVisibility, MAX_STATUS_NOTE, NamedRef, NewTicket, PersonRef, Priority, ReopenRequest,
+    StatusChange, StatusMove, StatusRefusal, Ticket, TicketEvent, TicketNumber, TicketOrdering,
+    TicketQuery, TicketReceipt, TicketSource, TicketStatus, TicketSummary, TicketUpdate,
+    UNKNOWN_NAMES_FIELD, WorkflowState, check_description, check_subject, status_move,
 };
 use domain::{AppError, ErrorKind, Page};
 use serde::Deserialize;
 
 use crate::auth::policy::{Permission, Principal, TicketScope, authorize, ticket_scope};
 use crate::db::outbox::{self, OutboxEvent};
+use crate::db::tasks as task_rows;
 use crate::db::tickets::{
     self as rows, Arg, FullTextMatch, ListOrder, ListQuery, NewEvent, NewTicketRow, TicketRow,
 };
@@ -1445,8 +1448,11 @@ pub async fn update(
     get(db, principal, id).await
 }
 
-/// Moves a ticket to another status (agents and admins), recording who, when and why. Two
-/// changes racing: the second is refused with 409 rather than silently applied on top.
+/// Moves a ticket to another status (agents and admins), recording who, when and why, by the
+/// rule of [`domain::tickets::status_move`]: while a workflow runs it sets the status, and
+/// resolving or closing the ticket ends it only when `end_workflow` confirms so; a done ticket
+/// opened again resumes its workflow. Two changes racing: the second is refused with 409
+/// rather than silently applied on top.
 pub async fn change_status(
     db: &Db,
     principal: &Principal,
@@ -1455,25 +1461,124 @@ pub async fn change_status(
 ) -> Result<Ticket> {
     authorize(principal, Permission::WorkTickets)?;
     let current = get(db, principal, id).await?;
-    let note = change.note.trim();
-    if note.chars().count() > 2000 {
-        return Err(AppError::invalid_field("note", "must be at most 2000 characters").into());
-    }
+    let note = check_status_note(&change.note)?;
     if current.status == change.status {
         return Ok(current);
     }
+    set_status_by_hand(
+        db,
+        principal,
+        &current,
+        change.status,
+        note,
+        change.end_workflow,
+    )
+    .await?;
+    get(db, principal, id).await
+}
+
+/// The requester's "still broken": a resolved ticket opens again, its workflow resumes, and
+/// whoever gets it back reads why. Staff may also reopen closed tickets this way; a requester
+/// whose ticket is closed submits a new one.
+pub async fn reopen(
+    db: &Db,
+    principal: &Principal,
+    id: i64,
+    request: ReopenRequest,
+) -> Result<Ticket> {
+    authorize(principal, Permission::ReopenOwnTickets)?;
+    let current = get(db, principal, id).await?;
+    let staff = authorize(principal, Permission::WorkTickets).is_ok();
+    if !staff && principal.user().map(|u| u.user.id) != Some(current.requester.id) {
+        return Err(AppError::new(
+            ErrorKind::Forbidden,
+            "Only the ticket's requester reopens it this way; staff change its status.",
+        )
+        .into());
+    }
+    let note = check_status_note(&request.note)?;
+    if note.is_empty() {
+        return Err(AppError::invalid_field("note", "say what is still wrong").into());
+    }
+    match current.status {
+        TicketStatus::Resolved => {}
+        TicketStatus::Closed if staff => {}
+        TicketStatus::Closed => {
+            return Err(AppError::conflict(format!(
+                "{} is closed: submit a new ticket and mention it.",
+                current.number
+            ))
+            .into());
+        }
+        _ => {
+            return Err(AppError::conflict(
+                "This ticket is not resolved: it is still being worked on.",
+            )
+            .into());
+        }
+    }
+    set_status_by_hand(db, principal, &current, TicketStatus::Open, note, false).await?;
+    get(db, principal, id).await
+}
+
+fn check_status_note(note: &str) -> Result<&str> {
+    let note = note.trim();
+    if note.chars().count() > MAX_STATUS_NOTE {
+        return Err(AppError::invalid_field(
+            "note",
+            format!("must be at most {MAX_STATUS_NOTE} characters"),
+        )
+        .into());
+    }
+    Ok(note)
+}
+
+/// A status change by a person, with what it does to the ticket's workflow, in one
+/// transaction: the status and its history event, ending or resuming the task, the outbox
+/// event and the audit.
+async fn set_status_by_hand(
+    db: &Db,
+    principal: &Principal,
+    current: &Ticket,
+    to: TicketStatus,
+    note: &str,
+    confirmed: bool,
+) -> Result<()> {
+    let id = current.id;
     let now = Utc::now();
-    let resolved_at = if change.status.is_done() {
+    let mut tx = db.begin().await?;
+    let task = task_rows::find_by_ticket(&mut tx.conn(), id).await?;
+    let workflow = match task.as_ref().map(|t| t.status.parse::<TaskStatus>()) {
+        None => WorkflowState::None,
+        Some(Ok(TaskStatus::Open)) => WorkflowState::Running,
+        Some(_) => WorkflowState::Ended,
+    };
+    let step = match status_move(current.status, to, workflow, confirmed) {
+        Ok(step) => step,
+        Err(refusal) => {
+            let running = match &task {
+                Some(task) => crate::tasks::describe_running(&mut tx.conn(), task).await?,
+                None => String::new(),
+            };
+            return Err(refused_by_workflow(refusal, to, &running).into());
+        }
+    };
+    // A resumed workflow gives the ticket to someone anew: it is open, whatever was asked.
+    let to = if step == StatusMove::ResumesWorkflow {
+        TicketStatus::Open
+    } else {
+        to
+    };
+    let resolved_at = if to.is_done() {
         Some(current.resolved_at.unwrap_or(now))
     } else {
         None
     };
-    let mut tx = db.begin().await?;
     let changed = rows::set_status(
         &mut tx.conn(),
         id,
         current.status.as_str(),
-        change.status.as_str(),
+        to.as_str(),
         resolved_at,
         now,
     )
@@ -1491,16 +1596,25 @@ pub async fn change_status(
             kind: "status",
             actor_id: principal.user().map(|u| u.user.id),
             from_value: Some(current.status.as_str()),
-            to_value: Some(change.status.as_str()),
+            to_value: Some(to.as_str()),
             note,
             now,
         },
     )
     .await?;
+    match (step, &task) {
+        (StatusMove::EndsWorkflow, Some(task)) => {
+            crate::tasks::end_by_hand(&mut tx.conn(), task, to, principal, note, now).await?;
+        }
+        (StatusMove::ResumesWorkflow, Some(task)) => {
+            crate::tasks::resume(&mut tx.conn(), task, principal, now).await?;
+        }
+        _ => {}
+    }
     let payload = serde_json::json!({
         "ticket_id": id,
         "from": current.status.as_str(),
-        "to": change.status.as_str(),
+        "to": to.as_str(),
         "actor": principal.actor(),
     });
     outbox::enqueue(
@@ -1521,12 +1635,37 @@ pub async fn change_status(
         "ticket",
         Some(id),
         Some(serde_json::json!({ "status": current.status })),
-        Some(serde_json::json!({ "status": change.status, "note": note })),
+        Some(serde_json::json!({ "status": to, "note": note })),
         now,
     )
     .await?;
     tx.commit().await?;
-    get(db, principal, id).await
+    Ok(())
+}
+
+/// The 409 for a status change the running workflow does not allow, saying what runs.
+fn refused_by_workflow(refusal: StatusRefusal, to: TicketStatus, running: &str) -> AppError {
+    match refusal {
+        StatusRefusal::NeedsConfirmation => {
+            let mut err = AppError::conflict(format!(
+                "{} this ticket ends its workflow ({running}): the task stops, its clocks stop \
+                 and it leaves the inbox. Confirm to go ahead.",
+                match to {
+                    TicketStatus::Closed => "Closing",
+                    _ => "Resolving",
+                }
+            ));
+            err.details.insert(
+                "end_workflow".into(),
+                "must be ticked: resolving or closing here ends the running workflow".into(),
+            );
+            err
+        }
+        StatusRefusal::WorkflowSetsStatus => AppError::conflict(format!(
+            "While its workflow runs, this ticket's status follows it ({running}). Act on the \
+             task to move it on, or resolve or close the ticket to end the workflow."
+        )),
+    }
 }
 
 /// The ticket's history, oldest first, if the caller may see the ticket.

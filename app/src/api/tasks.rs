@@ -97,7 +97,7 @@ pub async fn take_task_action(
     transition_id: i64,
     revision: i64,
     #[server(default)] notes: String,
-) -> Result<(), AppError> {
+) -> Result<String, AppError> {
     crate::ssr::respond(async move {
         let user = crate::ssr::require_user(Permission::WorkTasks).await?;
         let services = crate::ssr::services()?;
@@ -108,22 +108,23 @@ pub async fn take_task_action(
         };
         let principal = services::auth::policy::Principal::User(user);
         let now = services.clock().now();
-        services::tasks::transition(services.db(), &principal, task_id, &request, now).await?;
-        Ok(())
+        let task =
+            services::tasks::transition(services.db(), &principal, task_id, &request, now).await?;
+        Ok(task.whereabouts())
     })
     .await
 }
 
 /// The holder marks their item started.
 #[server(endpoint = "tasks/start")]
-pub async fn start_task_work(task_id: i64) -> Result<(), AppError> {
+pub async fn start_task_work(task_id: i64) -> Result<String, AppError> {
     crate::ssr::respond(async move {
         let user = crate::ssr::require_user(Permission::WorkTasks).await?;
         let services = crate::ssr::services()?;
         let principal = services::auth::policy::Principal::User(user);
         let now = services.clock().now();
         services::tasks::start_work(services.db(), &principal, task_id, now).await?;
-        Ok(())
+        Ok("Marked as started".to_owned())
     })
     .await
 }
@@ -133,7 +134,7 @@ pub async fn escalate_task(
     task_id: i64,
     revision: i64,
     #[server(default)] notes: String,
-) -> Result<(), AppError> {
+) -> Result<String, AppError> {
     crate::ssr::respond(async move {
         let user = crate::ssr::require_user(Permission::WorkTasks).await?;
         let services = crate::ssr::services()?;
@@ -143,8 +144,12 @@ pub async fn escalate_task(
         };
         let principal = services::auth::policy::Principal::User(user);
         let now = services.clock().now();
-        services::tasks::escalate(services.db(), &principal, task_id, &request, now).await?;
-        Ok(())
+        let task =
+            services::tasks::escalate(services.db(), &principal, task_id, &request, now).await?;
+        Ok(match task.assignee {
+            Some(person) => format!("Escalated to {}", person.full_name),
+            None => "Escalated".to_owned(),
+        })
     })
     .await
 }
@@ -155,7 +160,7 @@ pub async fn reassign_task(
     revision: i64,
     #[server(default)] user_id: String,
     #[server(default)] notes: String,
-) -> Result<(), AppError> {
+) -> Result<String, AppError> {
     crate::ssr::respond(async move {
         let user = crate::ssr::require_user(Permission::WorkTasks).await?;
         let user_id = user_id
@@ -170,8 +175,12 @@ pub async fn reassign_task(
         };
         let principal = services::auth::policy::Principal::User(user);
         let now = services.clock().now();
-        services::tasks::reassign(services.db(), &principal, task_id, &request, now).await?;
-        Ok(())
+        let task =
+            services::tasks::reassign(services.db(), &principal, task_id, &request, now).await?;
+        Ok(match task.assignee {
+            Some(person) => format!("Reassigned to {}", person.full_name),
+            None => "Reassigned".to_owned(),
+        })
     })
     .await
 }

@@ -19,6 +19,8 @@ pub struct TicketView {
     pub attachments: Vec<Attachment>,
     /// The viewer may change status and fields (agents and admins).
     pub can_work: bool,
+    /// The viewer is the requester of this resolved ticket: they may say it is still broken.
+    pub can_reopen: bool,
 }
 
 #[server(endpoint = "tickets/reference")]
@@ -59,11 +61,15 @@ pub async fn load_ticket(id: i64) -> Result<TicketView, AppError> {
         let attachments = services::attachments::list(services.db(), &principal, id).await?;
         let can_work =
             services::auth::policy::authorize(&principal, Permission::WorkTickets).is_ok();
+        let can_reopen = ticket.status == domain::tickets::TicketStatus::Resolved
+            && principal.user().map(|u| u.user.id) == Some(ticket.requester.id)
+            && services::auth::policy::authorize(&principal, Permission::ReopenOwnTickets).is_ok();
         Ok(TicketView {
             ticket,
             history,
             attachments,
             can_work,
+            can_reopen,
         })
     })
     .await
@@ -121,9 +127,15 @@ pub async fn submit_ticket(
     .await
 }
 
-/// Moves a ticket to another status with a note (agents and admins).
+/// Moves a ticket to another status with a note (agents and admins). `end_workflow` is the
+/// form's confirmation that resolving or closing ends the running workflow.
 #[server(endpoint = "tickets/status")]
-pub async fn change_ticket_status(id: i64, status: String, note: String) -> Result<(), AppError> {
+pub async fn change_ticket_status(
+    id: i64,
+    status: String,
+    note: String,
+    #[server(default)] end_workflow: Option<String>,
+) -> Result<(), AppError> {
     crate::ssr::respond(async move {
         let principal = crate::ssr::require(Permission::WorkTickets).await?;
         let status = status
@@ -134,7 +146,29 @@ pub async fn change_ticket_status(id: i64, status: String, note: String) -> Resu
             services.db(),
             &principal,
             id,
-            domain::tickets::StatusChange { status, note },
+            domain::tickets::StatusChange {
+                status,
+                note,
+                end_workflow: end_workflow.is_some_and(|v| !v.is_empty() && v != "false"),
+            },
+        )
+        .await?;
+        Ok(())
+    })
+    .await
+}
+
+/// The requester's "still broken": reopens their resolved ticket, saying why.
+#[server(endpoint = "tickets/reopen")]
+pub async fn reopen_ticket(id: i64, note: String) -> Result<(), AppError> {
+    crate::ssr::respond(async move {
+        let principal = crate::ssr::require(Permission::ReopenOwnTickets).await?;
+        let services = crate::ssr::services()?;
+        services::tickets::reopen(
+            services.db(),
+            &principal,
+            id,
+            domain::tickets::ReopenRequest { note },
         )
         .await?;
         Ok(())

@@ -26,7 +26,7 @@ pub fn item_status_badge(status: TaskItemStatus) -> impl IntoView {
         TaskItemStatus::Resolved => "badge badge-green",
         TaskItemStatus::Breached => "badge badge-red",
         TaskItemStatus::Escalated => "badge badge-amber",
-        TaskItemStatus::Reassigned => "badge badge-gray",
+        TaskItemStatus::Reassigned | TaskItemStatus::Cancelled => "badge badge-gray",
     };
     view! { <span class=class>{status.label()}</span> }
 }

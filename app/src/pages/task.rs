@@ -38,10 +38,10 @@ impl TaskActions {
             reassign: ServerAction::new(),
             changes: RwSignal::new(0),
         };
-        follow(actions.take, actions.changes, "Done: the ticket moved on");
-        follow(actions.start, actions.changes, "Marked as started");
-        follow(actions.escalate, actions.changes, "Escalated");
-        follow(actions.reassign, actions.changes, "Reassigned");
+        follow(actions.take, actions.changes);
+        follow(actions.start, actions.changes);
+        follow(actions.escalate, actions.changes);
+        follow(actions.reassign, actions.changes);
         actions
     }
 
@@ -57,20 +57,21 @@ impl Default for TaskActions {
     }
 }
 
-/// After each answer of `action`: a toast, and a reload when the task changed — also when the
-/// answer is a conflict (someone else moved the task first), so the panel shows where it
-/// stands now. Field errors stay beside their fields.
-fn follow<S>(action: ServerAction<S>, changes: RwSignal<usize>, success: &'static str)
+/// After each answer of `action`: a toast (on success the server's word of where the task is
+/// now: "Sent to Manager approval — Morgan Manager"), and a reload when the task changed — also
+/// when the answer is a conflict (someone else moved the task first), so the panel shows where
+/// it stands now. Field errors stay beside their fields.
+fn follow<S>(action: ServerAction<S>, changes: RwSignal<usize>)
 where
-    S: ServerFn<Output = (), Error = AppError> + Clone + Send + Sync + 'static,
+    S: ServerFn<Output = String, Error = AppError> + Clone + Send + Sync + 'static,
 {
     let toasts = use_toasts();
     Effect::new(move |previous: Option<usize>| {
         let version = action.version().get();
         if previous.is_some_and(|p| p != version) {
             match action.value().get_untracked() {
-                Some(Ok(())) => {
-                    toasts.success(success);
+                Some(Ok(said)) => {
+                    toasts.success(said);
                     changes.update(|c| *c += 1);
                 }
                 Some(Err(err)) if err.kind == ErrorKind::Conflict => {
@@ -151,10 +152,10 @@ fn TaskView(
         && current_item
             .as_ref()
             .is_some_and(|i| i.status == TaskItemStatus::New);
-    let status_badge = if open {
-        view! { <span class="badge badge-blue">"In progress"</span> }.into_any()
-    } else {
-        view! { <span class="badge badge-green">"Completed"</span> }.into_any()
+    let status_badge = match task.status {
+        TaskStatus::Open => view! { <span class="badge badge-blue">"In progress"</span> }.into_any(),
+        TaskStatus::Completed => view! { <span class="badge badge-green">"Completed"</span> }.into_any(),
+        TaskStatus::Cancelled => view! { <span class="badge badge-gray" data-test="workflow-ended-early">"Ended early"</span> }.into_any(),
     };
     let assignee = match &task.assignee {
         Some(person) if Some(person.id) == me => "You".to_owned(),
@@ -207,7 +208,11 @@ fn TaskView(
                 <div>
                     <dt>"Current step"</dt>
                     <dd class="strong" data-test="current-step">
-                        {if open { task.current_step_name.clone() } else { "Finished".to_owned() }}
+                        {match task.status {
+                            TaskStatus::Open => task.current_step_name.clone(),
+                            TaskStatus::Completed => "Finished".to_owned(),
+                            TaskStatus::Cancelled => format!("Ended at {}", task.current_step_name),
+                        }}
                     </dd>
                 </div>
                 <div>
@@ -335,7 +340,7 @@ fn TaskControls(
             {can_start.then(|| view! {
                 <ActionForm action=actions.start attr:class="task-start">
                     <input type="hidden" name="task_id" value=task_id />
-                    <p class="muted small">"This step is yours and not started yet."</p>
+                    <p class="muted small">"This step is yours. Optional: mark it started so others see someone is on it; acting below works either way."</p>
                     <button type="submit" class="button button-secondary" disabled=busy data-test="start-work">
                         <Icon name="arrow-right" />
                         <span>"Start work"</span>
@@ -458,6 +463,7 @@ fn origin_text(origin: ItemOrigin) -> &'static str {
         ItemOrigin::System => "assigned by the workflow",
         ItemOrigin::Transferred => "reassigned",
         ItemOrigin::Escalation => "escalated",
+        ItemOrigin::Reopened => "given back when the ticket was reopened",
     }
 }
 

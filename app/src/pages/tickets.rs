@@ -2,6 +2,7 @@
 //! search and keyboard shortcuts), the submission form, and one ticket's page.
 
 use domain::SystemRole;
+use domain::tasks::TaskStatus;
 use domain::tickets::{
     Priority, ReferenceData, TicketEvent, TicketOrdering, TicketStatus, TicketSummary,
 };
@@ -12,7 +13,7 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::api::tasks::{TaskPanel, load_ticket_task};
 use crate::api::tickets::{
-    ChangeTicketStatus, DeleteSavedFilter, SaveFilter, SubmitTicket, TicketView,
+    ChangeTicketStatus, DeleteSavedFilter, ReopenTicket, SaveFilter, SubmitTicket, TicketView,
     list_saved_filters, list_tickets, load_reference_data, load_ticket,
 };
 use crate::components::comments::{CommentThread, ThreadState};
@@ -661,6 +662,12 @@ pub fn TicketPage() -> impl IntoView {
     let id = move || params.read().get("id").and_then(|v| v.parse::<i64>().ok());
     let change = ServerAction::<ChangeTicketStatus>::new();
     toast_result(change.version(), change.value(), "Status changed");
+    let reopen = ServerAction::<ReopenTicket>::new();
+    toast_result(
+        reopen.version(),
+        reopen.value(),
+        "Reopened: the ticket is back with the help desk",
+    );
     let uploads = RwSignal::new(0usize);
     // Acting on the workflow moves the ticket too (status, assignee, history).
     let task_actions = TaskActions::new();
@@ -669,6 +676,7 @@ pub fn TicketPage() -> impl IntoView {
             (
                 id(),
                 change.version().get(),
+                reopen.version().get(),
                 uploads.get(),
                 task_actions.changes(),
             )
@@ -683,9 +691,17 @@ pub fn TicketPage() -> impl IntoView {
     // The conversation has its own state and socket: it lives as long as the page, not as
     // long as one rendering of the ticket's details.
     let thread = ThreadState::new(Signal::derive(id));
+    // A status change may end or resume the workflow.
     let panel = Resource::new(
-        move || (id(), task_actions.changes()),
-        |(id, _)| async move {
+        move || {
+            (
+                id(),
+                task_actions.changes(),
+                change.version().get(),
+                reopen.version().get(),
+            )
+        },
+        |(id, ..)| async move {
             match id {
                 Some(id) => load_ticket_task(id).await,
                 None => Err(domain::AppError::not_found("Ticket")),
@@ -697,7 +713,7 @@ pub fn TicketPage() -> impl IntoView {
             <A href="/tickets" attr:class="back-link">"← Tickets"</A>
             <Transition fallback=|| view! { <Spinner label="Loading the ticket" /> }>
                 {move || view_data.get().map(|result| match result {
-                    Ok(data) => view! { <TicketDetail data change uploads panel task_actions thread /> }.into_any(),
+                    Ok(data) => view! { <TicketDetail data change reopen uploads panel task_actions thread /> }.into_any(),
                     Err(err) => view! {
                         <Title text="Ticket not found" />
                         <EmptyState icon="ticket" title="Ticket not found" message=err.message />
@@ -713,6 +729,7 @@ pub fn TicketPage() -> impl IntoView {
 fn TicketDetail(
     data: TicketView,
     change: ServerAction<ChangeTicketStatus>,
+    reopen: ServerAction<ReopenTicket>,
     uploads: RwSignal<usize>,
     panel: Resource<Result<TaskPanel, domain::AppError>>,
     task_actions: TaskActions,
@@ -723,10 +740,10 @@ fn TicketDetail(
         history,
         attachments,
         can_work,
+        can_reopen,
     } = data;
     let ticket_id = ticket.id;
     let title = format!("{} · {}", ticket.number, ticket.subject);
-    let error = last_error(change.value());
     let category = match (&ticket.category, &ticket.sub_category) {
         (Some(c), Some(s)) => format!("{} › {}", c.name, s.name),
         (Some(c), None) => c.name.clone(),
@@ -778,30 +795,115 @@ fn TicketDetail(
                         <dt>"Updated"</dt><dd><Timestamp at=ticket.updated_at /></dd>
                     </dl>
                 </section>
-                {can_work.then(|| view! {
-                    <section class="panel" aria-labelledby="status-title">
-                        <h2 id="status-title" class="panel-title">"Change status"</h2>
-                        <FormError error />
-                        <ActionForm action=change attr:class="form compact-form">
-                            <input type="hidden" name="id" value=ticket.id.to_string() />
-                            <div class="field">
-                                <label for="status">"Status"</label>
-                                <select id="status" name="status">
-                                    {TicketStatus::ALL.iter().map(|s| view! {
-                                        <option value=s.as_str() selected=*s == ticket.status>{s.label()}</option>
-                                    }).collect_view()}
-                                </select>
-                            </div>
-                            <div class="field">
-                                <label for="note">"Note"</label>
-                                <textarea id="note" name="note" rows="3" placeholder="Why (shown in the history)"></textarea>
-                            </div>
-                            <button type="submit" class="button button-primary button-block" data-test="change-status">"Update status"</button>
-                        </ActionForm>
-                    </section>
-                })}
+                {can_reopen.then(|| view! { <ReopenPanel ticket_id reopen /> })}
+                {can_work.then(|| view! { <StatusPanel ticket_id status=ticket.status change panel /> })}
             </aside>
         </div>
+    }
+}
+
+/// The requester's "still broken" on their resolved ticket.
+#[component]
+fn ReopenPanel(ticket_id: i64, reopen: ServerAction<ReopenTicket>) -> impl IntoView {
+    let error = last_error(reopen.value());
+    let pending = reopen.pending();
+    view! {
+        <section class="panel" aria-labelledby="reopen-title" data-test="reopen-panel">
+            <h2 id="reopen-title" class="panel-title">"Still broken?"</h2>
+            <p class="muted small">
+                "If the problem is back or was not fixed, reopen the ticket: it goes back to the help desk, where it left off."
+            </p>
+            <FormError error />
+            <ActionForm action=reopen attr:class="form compact-form">
+                <input type="hidden" name="id" value=ticket_id.to_string() />
+                <div class="field">
+                    <label for="reopen-note">"What is still wrong"</label>
+                    <textarea id="reopen-note" name="note" rows="3" required maxlength="2000"
+                        placeholder="For example: the printer jams again since this morning."></textarea>
+                </div>
+                <button type="submit" class="button button-primary button-block" disabled=pending data-test="reopen-ticket">
+                    "Reopen ticket"
+                </button>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// Changing the status by hand: while a workflow runs it sets the status, and only resolving
+/// or closing (which ends the workflow, once confirmed) is offered.
+#[component]
+fn StatusPanel(
+    ticket_id: i64,
+    status: TicketStatus,
+    change: ServerAction<ChangeTicketStatus>,
+    panel: Resource<Result<TaskPanel, domain::AppError>>,
+) -> impl IntoView {
+    let error = last_error(change.value());
+    let running = move || {
+        panel
+            .get()
+            .and_then(Result::ok)
+            .and_then(|p| p.task)
+            .filter(|t| t.status == TaskStatus::Open)
+    };
+    view! {
+        <section class="panel" aria-labelledby="status-title" data-test="status-panel">
+            <h2 id="status-title" class="panel-title">"Change status"</h2>
+            <FormError error />
+            {move || {
+                let running = running();
+                let choices: Vec<TicketStatus> = match &running {
+                    Some(_) => TicketStatus::ALL
+                        .iter()
+                        .copied()
+                        .filter(|s| *s == status || s.is_done())
+                        .collect(),
+                    None => TicketStatus::ALL.to_vec(),
+                };
+                view! {
+                    {running.as_ref().map(|task| {
+                        let holder = task
+                            .assignee
+                            .as_ref()
+                            .map_or_else(|| "nobody yet".to_owned(), |a| a.full_name.clone());
+                        view! {
+                            <p class="notice notice-warning" data-test="workflow-sets-status">
+                                {format!(
+                                    "The workflow {} is at the step {} with {holder}: it sets this ticket's status. Resolving or closing here ends the workflow.",
+                                    task.workflow.name, task.current_step_name
+                                )}
+                            </p>
+                        }
+                    })}
+                    <ActionForm action=change attr:class="form compact-form">
+                        <input type="hidden" name="id" value=ticket_id.to_string() />
+                        <div class="field">
+                            <label for="status">"Status"</label>
+                            <select id="status" name="status">
+                                {choices.into_iter().map(|s| view! {
+                                    <option value=s.as_str() selected=s == status>{s.label()}</option>
+                                }).collect_view()}
+                            </select>
+                        </div>
+                        {running.as_ref().map(|task| view! {
+                            <label class="checkbox">
+                                <input type="checkbox" name="end_workflow" value="true" data-test="end-workflow" />
+                                {format!(
+                                    " End the workflow {}: its task stops, its clocks stop and it leaves the inbox",
+                                    task.workflow.name
+                                )}
+                            </label>
+                            <FieldError error field="end_workflow" id="end_workflow-error" />
+                        })}
+                        <div class="field">
+                            <label for="note">"Note"</label>
+                            <textarea id="note" name="note" rows="3" maxlength="2000" placeholder="Why (shown in the history)"></textarea>
+                        </div>
+                        <button type="submit" class="button button-primary button-block" data-test="change-status">"Update status"</button>
+                    </ActionForm>
+                }
+            }}
+        </section>
     }
 }
 
@@ -838,6 +940,15 @@ fn HistoryEntry(event: TicketEvent) -> impl IntoView {
         "assigned" => "changed the assignee".to_owned(),
         "workflow" => format!(
             "started the workflow {}",
+            event.to_value.clone().unwrap_or_default()
+        ),
+        "workflow_ended" => format!(
+            "ended the workflow at the step {} ({})",
+            event.from_value.clone().unwrap_or_default(),
+            label(&event.to_value).to_lowercase()
+        ),
+        "workflow_resumed" => format!(
+            "reopened the ticket: the workflow resumed at the step {}",
             event.to_value.clone().unwrap_or_default()
         ),
         "action" => format!(

@@ -229,6 +229,7 @@ fn api_routes(upload_limit: usize) -> Router<AppState> {
         .route("/tickets/send", post(tickets::send))
         .route("/tickets/{id}", get(tickets::get).patch(tickets::update))
         .route("/tickets/{id}/status", post(tickets::change_status))
+        .route("/tickets/{id}/reopen", post(tickets::reopen))
         .route("/tickets/{id}/history", get(tickets::history))
         .route(
             "/tickets/{id}/attachments",

@@ -253,6 +253,12 @@ pub fn server_fns() -> Vec<ServerFn> {
             true,
             "id={ticket}&status=open&note=Looked+at+by+the+matrix",
         ),
+        f(
+            "tickets/reopen",
+            User,
+            true,
+            "id={ticket}&note=Still+broken+says+the+matrix",
+        ),
         f("tickets/saved-filters", User, false, ""),
         f(
             "tickets/save-filter",

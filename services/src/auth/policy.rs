@@ -113,6 +113,9 @@ pub enum Permission {
     ViewTickets,
     /// Change tickets: status, assignment, fields.
     WorkTickets,
+    /// Reopen one's own resolved ticket ("still broken"), whatever one's role; which tickets:
+    /// the caller's own (staff reopen any they may see).
+    ReopenOwnTickets,
     /// Reference data (categories, departments, priorities) and helpdesk settings.
     ManageHelpdesk,
     SendNotifications,
@@ -128,7 +131,7 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission (for the authorization matrix tests).
-    pub const ALL: [Permission; 17] = [
+    pub const ALL: [Permission; 18] = [
         Permission::OwnAccount,
         Permission::ViewUsers,
         Permission::ManageUsers,
@@ -140,6 +143,7 @@ impl Permission {
         Permission::SubmitExternalTickets,
         Permission::ViewTickets,
         Permission::WorkTickets,
+        Permission::ReopenOwnTickets,
         Permission::ManageHelpdesk,
         Permission::SendNotifications,
         Permission::ViewWorkflows,
@@ -151,9 +155,10 @@ impl Permission {
     /// The least TTS role of a user who may do it (`None`: users may not, only API keys).
     pub fn minimum_role(self) -> Option<SystemRole> {
         match self {
-            Permission::OwnAccount | Permission::SubmitTickets | Permission::ViewTickets => {
-                Some(SystemRole::Employee)
-            }
+            Permission::OwnAccount
+            | Permission::SubmitTickets
+            | Permission::ViewTickets
+            | Permission::ReopenOwnTickets => Some(SystemRole::Employee),
             Permission::ViewRoles
             | Permission::WorkTickets
             | Permission::ViewWorkflows
@@ -185,6 +190,7 @@ impl Permission {
             | Permission::ManageApiKeys
             | Permission::ManageSecurityPolicy
             | Permission::WorkTickets
+            | Permission::ReopenOwnTickets
             | Permission::ManageHelpdesk
             | Permission::ViewWorkflows
             | Permission::ManageWorkflows

@@ -108,12 +108,50 @@ pub async fn complete(
     end_logic_status: Option<&str>,
     now: DateTime<Utc>,
 ) -> sqlx::Result<u64> {
+    // A task completing again (its ticket was reopened) keeps the outcome of its end logic,
+    // which runs once per task.
     const SQL: &str = "UPDATE tasks SET status = 'completed', completed_at = $1, \
-                       end_logic_status = $2, updated_at = $1 WHERE id = $3";
+                       end_logic_status = COALESCE(end_logic_status, $2), updated_at = $1 \
+                       WHERE id = $3";
     execute!(
         conn,
         sqlx::query(SQL).bind(now).bind(end_logic_status).bind(id)
     )
+}
+
+/// Ends a running task by hand (its ticket resolved or closed); false if it was not running.
+pub async fn cancel(conn: &mut Conn<'_>, id: i64, now: DateTime<Utc>) -> sqlx::Result<bool> {
+    const SQL: &str = "UPDATE tasks SET status = 'cancelled', completed_at = $1, \
+                       revision = revision + 1, updated_at = $1 WHERE id = $2 AND status = 'open'";
+    Ok(execute!(conn, sqlx::query(SQL).bind(now).bind(id))? == 1)
+}
+
+/// The clocks a resumed task starts with.
+pub struct Resumed {
+    pub step_id: i64,
+    pub now: DateTime<Utc>,
+    pub target_at: DateTime<Utc>,
+    pub warn_at: DateTime<Utc>,
+    pub step_target_at: DateTime<Utc>,
+}
+
+/// Runs an ended task again at a step, with fresh clocks and no SLA marks; false if it was
+/// running already.
+pub async fn resume(conn: &mut Conn<'_>, id: i64, resumed: &Resumed) -> sqlx::Result<bool> {
+    const SQL: &str = "UPDATE tasks SET status = 'open', current_step_id = $1, completed_at = NULL, \
+         target_at = $2, warn_at = $3, warned_at = NULL, breached_at = NULL, step_started_at = $4, \
+         step_target_at = $5, revision = revision + 1, updated_at = $4 \
+         WHERE id = $6 AND status IN ('completed', 'cancelled')";
+    Ok(execute!(
+        conn,
+        sqlx::query(SQL)
+            .bind(resumed.step_id)
+            .bind(resumed.target_at)
+            .bind(resumed.warn_at)
+            .bind(resumed.now)
+            .bind(resumed.step_target_at)
+            .bind(id)
+    )? == 1)
 }
 
 pub async fn set_end_logic_outcome(

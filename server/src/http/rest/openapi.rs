@@ -31,7 +31,7 @@ use super::{
         roles::set_member, roles::remove_member, roles::policies, roles::set_policy,
         api_keys::list, api_keys::create, api_keys::revoke,
         tickets::list, tickets::create, tickets::send, tickets::get, tickets::update,
-        tickets::change_status, tickets::history,
+        tickets::change_status, tickets::reopen, tickets::history,
         attachments::list, attachments::upload, attachments::download,
         helpdesk::reference_data, helpdesk::create_category, helpdesk::update_category,
         helpdesk::create_department, helpdesk::update_department, helpdesk::set_department_members,

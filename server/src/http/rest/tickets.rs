@@ -5,8 +5,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use domain::tickets::{
-    NewTicket, StatusChange, Ticket, TicketEvent, TicketQuery, TicketReceipt, TicketSource,
-    TicketSummary, TicketUpdate,
+    NewTicket, ReopenRequest, StatusChange, Ticket, TicketEvent, TicketQuery, TicketReceipt,
+    TicketSource, TicketSummary, TicketUpdate,
 };
 use serde::Deserialize;
 use services::tickets::ExternalTicket;
@@ -157,6 +157,23 @@ pub async fn change_status(
 ) -> Result<Json<Ticket>, ApiError> {
     Ok(Json(
         services::tickets::change_status(state.services.db(), &caller.0, id, body).await?,
+    ))
+}
+
+/// `POST /api/v1/tickets/{id}/reopen/`: the requester's "still broken" on a resolved ticket;
+/// its workflow resumes.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/reopen/", tag = "tickets", params(("id" = i64, Path)),
+    request_body = ReopenRequest,
+    responses((status = 200, body = Ticket), (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn reopen(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<ReopenRequest>,
+) -> Result<Json<Ticket>, ApiError> {
+    Ok(Json(
+        services::tickets::reopen(state.services.db(), &caller.0, id, body).await?,
     ))
 }
 

@@ -891,7 +891,14 @@ async fn load_for_change(
         .await?
         .ok_or_else(|| AppError::not_found("Task"))?;
     if task.status != TaskStatus::Open.as_str() {
-        return Err(AppError::conflict("This task has ended: it takes no more actions.").into());
+        let how = if task.status == TaskStatus::Cancelled.as_str() {
+            "was ended early"
+        } else {
+            "is completed"
+        };
+        return Err(
+            AppError::conflict(format!("This task {how}: it takes no more actions.")).into(),
+        );
     }
     if revision.is_some_and(|r| r != task.revision) {
         return Err(AppError::conflict(

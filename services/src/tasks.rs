@@ -1154,20 +1154,27 @@ async fn complete(
 
 // ------------------------------------------------------------------ ended and resumed by hand
 
+/// The task's workflow and current step, by name (empty if its version is gone).
+async fn where_task_is(conn: &mut Conn<'_>, task: &TaskRow) -> Result<(String, String)> {
+    Ok(
+        match workflow_rows::find_version(conn, task.workflow_version_id).await? {
+            Some(version) => {
+                let step = version
+                    .graph
+                    .0
+                    .step(StepId(task.current_step_id))
+                    .map_or_else(String::new, |s| s.name.clone());
+                (version.workflow_name, step)
+            }
+            None => (String::new(), String::new()),
+        },
+    )
+}
+
 /// What a running task is doing, for a person about to end it: "'IT hardware request' is at
 /// the step 'Manager approval', with Morgan Manager".
 pub(crate) async fn describe_running(conn: &mut Conn<'_>, task: &TaskRow) -> Result<String> {
-    let version = workflow_rows::find_version(conn, task.workflow_version_id).await?;
-    let (workflow, step) = match &version {
-        Some(v) => (
-            v.workflow_name.clone(),
-            v.graph
-                .0
-                .step(StepId(task.current_step_id))
-                .map_or_else(String::new, |s| s.name.clone()),
-        ),
-        None => (String::new(), String::new()),
-    };
+    let (workflow, step) = where_task_is(conn, task).await?;
     let holder = rows::open_item(conn, task.id).await?;
     Ok(match holder {
         Some(item) => format!(
@@ -1193,14 +1200,7 @@ pub(crate) async fn end_by_hand(
     if !rows::cancel(conn, task.id, now).await? {
         return Err(moved_meanwhile().into());
     }
-    let step = match workflow_rows::find_version(conn, task.workflow_version_id).await? {
-        Some(version) => version
-            .graph
-            .0
-            .step(StepId(task.current_step_id))
-            .map_or_else(String::new, |s| s.name.clone()),
-        None => String::new(),
-    };
+    let (_, step) = where_task_is(conn, task).await?;
     let ended = format!(
         "The workflow was ended: the ticket was {} by hand.",
         status.label().to_lowercase()

@@ -13,9 +13,9 @@ pub const MAX_NOTES: usize = 4_000;
 string_enum!(
     /// Whether a task is still moving.
     TaskStatus {
-        Open = "open" / "Open",
+        Open = "open" / "Running",
         /// The ticket reached an end step.
-        Completed = "completed" / "Completed",
+        Completed = "completed" / "Finished",
         /// A person resolved or closed the ticket before it reached an end step.
         Cancelled = "cancelled" / "Ended early",
     }
@@ -25,19 +25,20 @@ string_enum!(
     /// Where one person's share of a task stands.
     TaskItemStatus {
         /// Assigned, not acted on yet.
-        New = "new" / "New",
+        New = "new" / "To do",
         /// The assignee has started on it.
-        InProgress = "in_progress" / "In progress",
-        /// The assignee took an action: the task moved on.
-        Resolved = "resolved" / "Resolved",
+        InProgress = "in_progress" / "Started",
+        /// The assignee took an action: the task moved on. (The wire name is the seeds'; the
+        /// word people read is "Done", so that it never reads like the ticket's "Resolved".)
+        Resolved = "resolved" / "Done",
         /// Handed to another member of the role.
-        Reassigned = "reassigned" / "Reassigned",
+        Reassigned = "reassigned" / "Handed over",
         /// Handed up, by the assignee or by the SLA monitor at breach.
         Escalated = "escalated" / "Escalated",
         /// Its time ran out and nobody could take it over: it stays with its assignee.
-        Breached = "breached" / "Breached",
+        Breached = "breached" / "Overdue",
         /// The workflow was ended by hand (the ticket resolved or closed) while it was open.
-        Cancelled = "cancelled" / "Cancelled",
+        Cancelled = "cancelled" / "Ended early",
     }
 );
 
@@ -136,6 +137,8 @@ string_enum!(
         Done = "done" / "Done",
         Current = "current" / "Current",
         Upcoming = "upcoming" / "Upcoming",
+        /// Where a workflow ended early (its ticket resolved or closed by hand) stopped.
+        Stopped = "stopped" / "Ended here",
     }
 );
 
@@ -208,9 +211,10 @@ impl Task {
 
     /// The task as its requester (or an integration reading tickets) sees it: where it is and
     /// how it moves, without what was written for staff: the step's instructions, the notes
-    /// agents left on their items, and the answers of the systems called at the end.
+    /// agents left on their items, and whether and how the systems called at the end answered.
     pub fn without_staff_detail(mut self) -> Task {
         self.instructions_html.clear();
+        self.end_logic_status = None;
         self.end_logic_detail = None;
         for item in &mut self.items {
             item.notes.clear();
@@ -251,6 +255,10 @@ pub struct TransitionRequest {
     pub transition_id: TransitionId,
     #[serde(default)]
     pub notes: String,
+    /// The notes are for staff only (the default): the requester sees that the ticket moved,
+    /// not what was written. `false` shows them in the requester's history too.
+    #[serde(default = "crate::tickets::internal_by_default")]
+    pub notes_internal: bool,
     /// The task revision the caller saw; an older one is refused with 409.
     #[serde(default)]
     pub revision: Option<i64>,

@@ -165,6 +165,10 @@ pub struct TicketSummary {
     pub status: TicketStatus,
     pub requester: PersonRef,
     pub assignee: Option<PersonRef>,
+    /// Where the ticket's workflow is: its current step, or the step where it finished or was
+    /// ended. None until a workflow takes the ticket.
+    #[serde(default)]
+    pub step: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -444,6 +448,10 @@ pub struct StatusChange {
     pub status: TicketStatus,
     #[serde(default)]
     pub note: String,
+    /// The note is for staff only; by default the requester reads it in their history (a
+    /// status change's note is usually the answer: "replaced the toner").
+    #[serde(default)]
+    pub note_internal: bool,
     /// Confirms that resolving or closing the ticket ends its running workflow. Without it
     /// such a change is refused (409) with what it would end.
     #[serde(default)]
@@ -527,8 +535,17 @@ pub struct TicketEvent {
     pub actor: Option<PersonRef>,
     pub from_value: Option<String>,
     pub to_value: Option<String>,
+    /// Empty for a requester when the note was written for staff only.
     pub note: String,
+    /// The note was written for staff only (agents and admins see it marked so).
+    #[serde(default)]
+    pub is_internal: bool,
     pub created_at: DateTime<Utc>,
+}
+
+/// Serde's default for notes typed in a workflow step's action box: staff only.
+pub fn internal_by_default() -> bool {
+    true
 }
 
 /// A file attached to a ticket.

@@ -185,27 +185,68 @@ async fn an_admin_builds_simulates_and_deploys_a_workflow_that_tickets_then_foll
         ))
         .await;
 
-    // Two more steps and their transitions by keyboard: N adds, T starts a transition, the
-    // arrows choose its target, Enter draws it.
+    // Two more steps, each added after the selected one (to its right), and their
+    // transitions: one from the step panel's "Add a transition", one by keyboard (T starts a
+    // transition, the arrows choose its target, Enter draws it). Each edit is announced.
+    let approval = step_named(&admin, "Manager approval").await;
+    select_node(&admin, &approval).await;
     canvas_keys(&admin, "n").await;
     wait_for_nodes(&admin, 3).await;
+    admin
+        .wait_for_text(
+            "[data-test=editor-announcement]",
+            "added after Manager approval",
+        )
+        .await;
     describe_step(&admin, "Prepare equipment", "IT Support").await;
     canvas_keys(&admin, "n").await;
     wait_for_nodes(&admin, 4).await;
     describe_step(&admin, "Delivered", "IT Support").await;
     admin.click("[data-test=step-end]").await;
-    for (from, label) in [
-        ("Manager approval", "Approve"),
-        ("Prepare equipment", "Deliver"),
-    ] {
-        let id = step_named(&admin, from).await;
-        select_node(&admin, &id).await;
-        canvas_keys(&admin, "t").await;
-        canvas_keys(&admin, "\u{E015}").await; // arrow down: the step below
-        canvas_keys(&admin, "\u{E007}").await; // Enter
-        admin.wait_for(".edge.selected").await;
-        label_transition(&admin, label).await;
-    }
+    let placed = admin
+        .eval(
+            "const x = name => [...document.querySelectorAll('.editor-svg .node')].find(n => n.querySelector('.node-name').textContent === name).getAttribute('transform'); \
+             return [x('Manager approval'), x('Prepare equipment'), x('Delivered')].join(' | ')",
+        )
+        .await;
+    let xs: Vec<f64> = placed
+        .split(" | ")
+        .map(|t| {
+            t.trim_start_matches("translate(")
+                .split(',')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        xs[0] < xs[1] && xs[1] < xs[2],
+        "each new step to the right of the one before: {placed}"
+    );
+
+    let approval = step_named(&admin, "Manager approval").await;
+    select_node(&admin, &approval).await;
+    admin
+        .choose("[data-test=new-transition-to]", "Prepare equipment")
+        .await;
+    admin
+        .fill("[data-test=new-transition-action]", "Approve")
+        .await;
+    admin.click("[data-test=add-transition-button]").await;
+    admin
+        .wait_for_text(
+            "[data-test=editor-announcement]",
+            "Transition added from Manager approval to Prepare equipment",
+        )
+        .await;
+    let prepare = step_named(&admin, "Prepare equipment").await;
+    select_node(&admin, &prepare).await;
+    canvas_keys(&admin, "t").await;
+    canvas_keys(&admin, "\u{E014}").await; // arrow right: the step after it
+    canvas_keys(&admin, "\u{E007}").await; // Enter
+    admin.wait_for(".edge.selected").await;
+    label_transition(&admin, "Deliver").await;
     let edges = admin
         .eval("return String(document.querySelectorAll('.edge').length)")
         .await;

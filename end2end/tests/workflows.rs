@@ -60,6 +60,19 @@ async fn an_employee_submits_agents_act_through_every_step_and_the_employee_sees
     employee.wait_for_step(&tts, &path, "Check receipts").await;
     let panel = employee.text("[data-test=workflow-panel]").await;
     assert!(panel.contains("Finance reimbursement"), "{panel}");
+    // The requester's panel says where it is, who has it, what comes next and when; the
+    // clerk's instructions and the clocks are the staff's.
+    for said in [
+        "Who has it",
+        "What happens next",
+        "When to expect it",
+        "Approve payment",
+    ] {
+        assert!(panel.contains(said), "{said}: {panel}");
+    }
+    for staff_only in ["Every line needs a receipt", "Step clock", "Workflow SLA"] {
+        assert!(!panel.contains(staff_only), "{staff_only}: {panel}");
+    }
     assert_eq!(
         employee
             .eval("return String(document.querySelectorAll('[data-test=task-action]').length)")
@@ -98,6 +111,23 @@ async fn an_employee_submits_agents_act_through_every_step_and_the_employee_sees
     act_from_inbox(&morgan, &tts, subject, "Approve", "Approved", "Finished").await;
     let history = morgan.text("[data-test=task-history]").await;
     assert!(history.contains("Both receipts are there"), "{history}");
+    // No budget system is configured here: the call at the end fails, the staff see why
+    // and may send it again.
+    let mut notice = String::new();
+    for _ in 0..40 {
+        morgan.goto(&tts.url(&path)).await;
+        morgan.wait_hydrated().await;
+        notice = morgan
+            .eval("const n = document.querySelector('[data-test=end-logic]'); return n ? n.textContent : ''")
+            .await;
+        if notice.contains("could not be sent") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(notice.contains("no URL is configured"), "{notice}");
+    morgan.click("[data-test=retry-end-logic]").await;
+    morgan.wait_for_text(".toast", "Sent again").await;
     morgan.assert_no_console_errors().await;
     morgan.close().await;
 
@@ -105,10 +135,18 @@ async fn an_employee_submits_agents_act_through_every_step_and_the_employee_sees
     employee.goto(&tts.url(&path)).await;
     employee.wait_hydrated().await;
     employee
-        .wait_for_text("[data-test=current-step]", "Finished")
+        .wait_for_text("[data-test=requester-headline]", "it is done")
         .await;
     let page = employee.text("main").await;
     assert!(page.contains("Resolved"), "{page}");
+    for staff_only in [
+        "could not be sent",
+        "URL",
+        "Retry",
+        "Both receipts are there",
+    ] {
+        assert!(!page.contains(staff_only), "{staff_only}: {page}");
+    }
     let pending = employee
         .eval("return String(document.querySelectorAll('[data-test=progress-line] .step-upcoming, [data-test=progress-line] .step-current').length)")
         .await;

@@ -565,6 +565,13 @@ fn routes() -> Vec<Route> {
             None,
             json!(null),
         ),
+        r(
+            "post",
+            "/api/v1/tasks/{id}/end-logic/retry/",
+            Agent,
+            None,
+            json!(null),
+        ),
         r("get", "/api/v1/triage/", Admin, None, json!(null)),
         r(
             "post",

@@ -644,6 +644,43 @@ async fn the_comment_socket_speaks_the_seed_protocol_live() {
     );
 }
 
+/// A page that goes away without closing its socket (a laptop shut, a network lost) stops
+/// being listed as viewing within seconds: the test's second socket is never read, so it
+/// answers no ping, like a page that is gone.
+#[tokio::test]
+async fn a_viewer_whose_page_went_silent_leaves_the_presence_list_within_seconds() {
+    let app = spawn().await;
+    let w = world(&app).await;
+    let path = format!("/ws/comments/{}/", w.ticket);
+    let mut employee = socket(&w.employee, &path).await;
+    next_message(&mut employee, "connection_established").await;
+    let silent = socket(&w.agent, &path).await;
+    let names = |presence: &Value| -> Vec<String> {
+        presence["viewers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["full_name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut seen = names(&next_message(&mut employee, "presence").await);
+    let start = tokio::time::Instant::now();
+    while !seen.contains(&"Test Agent".to_owned()) {
+        seen = names(&next_message(&mut employee, "presence").await);
+    }
+    while seen.contains(&"Test Agent".to_owned()) {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the silent page is still listed after 30 s: {seen:?}"
+        );
+        if let Some(presence) = arrives(&mut employee, "presence", Duration::from_secs(30)).await {
+            seen = names(&presence);
+        }
+    }
+    assert_eq!(seen, vec!["Test Employee".to_owned()]);
+    drop(silent);
+}
+
 #[tokio::test]
 async fn bad_socket_messages_get_an_error_and_the_socket_stays_healthy() {
     let app = spawn().await;

@@ -257,6 +257,7 @@ async fn store(
                 from_value: None,
                 to_value: Some(&file_name),
                 note: "",
+                is_internal: false,
                 now,
             },
         )

@@ -240,6 +240,7 @@ pub async fn seed_helpdesk(db: &Db) -> Result<usize> {
                     from_value: Some("new"),
                     to_value: Some(status),
                     note: "",
+                    is_internal: false,
                     now,
                 },
             )
@@ -251,129 +252,11 @@ pub async fn seed_helpdesk(db: &Db) -> Result<usize> {
     Ok(made)
 }
 
-/// A demo step: name, instructions, role (by name), escalation role, weight, start, end.
-type DemoStep<'a> = (
-    &'a str,
-    &'a str,
-    Option<&'a str>,
-    Option<&'a str>,
-    i64,
-    bool,
-    bool,
-);
-
-/// One demo workflow: its settings and graph (transitions name steps by position).
-struct DemoWorkflow<'a> {
-    name: &'a str,
-    description: &'a str,
-    category: Option<&'a str>,
-    department: Option<&'a str>,
-    /// SLA in hours for low, medium, high, urgent.
-    sla_hours: [i64; 4],
-    end_logic: domain::workflow::EndLogic,
-    steps: &'a [DemoStep<'a>],
-    transitions: &'a [(usize, usize, &'a str)],
-}
-
-const HOUR: i64 = 3600;
-
-/// Workflow roles with their members, and three deployed workflows: an IT hardware request
-/// with a manager's approval and an asset end, a finance reimbursement with a budget end, and
-/// general support for every other ticket. Skipped if any workflow exists. Returns how many
-/// workflows it made.
-pub async fn seed_workflows(db: &Db) -> Result<usize> {
-    use domain::workflow::{
-        EndLogic, GraphSave, Position, SlaPolicy, Step, StepId, Transition, WorkflowGraph,
-        WorkflowInput,
-    };
-
-    let Some(admin) = ({
-        let mut pooled = db.acquire().await?;
-        user_rows::find_by_email(&mut pooled.conn(), "admin@example.com").await?
-    }) else {
-        return Ok(0);
-    };
-    let principal = crate::auth::policy::Principal::User(crate::auth::policy::UserPrincipal {
-        user: domain::SessionUser {
-            id: admin.id,
-            email: admin.email.clone(),
-            full_name: admin.full_name.clone(),
-            roles: vec![RoleGrant {
-                system: System::Tts,
-                role: SystemRole::Admin,
-            }],
-            must_set_up_second_factor: false,
-        },
-        session_id: None,
-        token_id: "demo-seed".to_owned(),
-        token_expires_at: Utc::now(),
-    });
-    if !crate::workflows::list(db, &principal).await?.is_empty() {
-        return Ok(0);
-    }
-
-    let roles: [(&str, &str, &[&str]); 4] = [
-        (
-            "IT Support",
-            "First-line IT: triage, fixes, hardware",
-            &["agent@example.com", "sam@example.com"],
-        ),
-        (
-            "IT Managers",
-            "Approve purchases and escalations",
-            &["morgan@example.com"],
-        ),
-        (
-            "Finance Clerks",
-            "Check claims and receipts",
-            &["fiona@example.com"],
-        ),
-        (
-            "Finance Approvers",
-            "Approve payments",
-            &["morgan@example.com"],
-        ),
-    ];
-    let mut role_ids = std::collections::HashMap::new();
-    for (name, description, members) in roles {
-        let role = match crate::workflow_roles::list(db)
-            .await?
-            .into_iter()
-            .find(|r| r.name == name)
-        {
-            Some(role) => role,
-            None => crate::workflow_roles::create(db, Actor::System, name, description).await?,
-        };
-        for email in members {
-            let user = {
-                let mut pooled = db.acquire().await?;
-                user_rows::find_by_email(&mut pooled.conn(), email).await?
-            };
-            if let Some(user) = user {
-                crate::workflow_roles::set_member(db, Actor::System, role.id, user.id, true)
-                    .await?;
-            }
-        }
-        role_ids.insert(name, role.id);
-    }
-
-    let (categories, departments) = {
-        let mut pooled = db.acquire().await?;
-        let mut conn = pooled.conn();
-        (
-            ticket_rows::categories(&mut conn).await?,
-            ticket_rows::departments(&mut conn).await?,
-        )
-    };
-    let category = |name: &str| {
-        categories
-            .iter()
-            .find(|c| c.parent_id.is_none() && c.name == name)
-            .map(|c| c.id)
-    };
-    let department = |name: &str| departments.iter().find(|d| d.name == name).map(|d| d.id);
-
-    let workflows = [
+/// The demo workflows: an IT hardware request with a manager's approval and an asset end, a
+/// finance reimbursement with a budget end, and general support for every other ticket.
+fn demo_workflows() -> [DemoWorkflow<'static>; 3] {
+    use domain::workflow::EndLogic;
+    [
         DemoWorkflow {
             name: "IT hardware request",
             description: "New or replacement hardware: reviewed by IT, approved by a manager, prepared and delivered; the asset system records it.",
@@ -479,9 +362,174 @@ pub async fn seed_workflows(db: &Db) -> Result<usize> {
             ],
             transitions: &[(0, 1, "Resolved")],
         },
+    ]
+}
+
+/// A demo workflow's graph, laid out as the editor's "Auto layout" does (so the demo shows
+/// the drawing the editor promises); `role` finds a workflow role's id by name.
+fn demo_graph(
+    demo: &DemoWorkflow<'_>,
+    role: impl Fn(Option<&str>) -> Option<domain::workflow::RoleId>,
+) -> domain::workflow::WorkflowGraph {
+    use domain::workflow::{Step, StepId, Transition, WorkflowGraph};
+    let steps = demo
+        .steps
+        .iter()
+        .enumerate()
+        .map(
+            |(i, &(name, instructions, step_role, escalation, weight, is_start, is_end))| Step {
+                id: StepId(-1 - i64::try_from(i).unwrap_or_default()),
+                name: name.to_owned(),
+                instructions: instructions.to_owned(),
+                role: role(step_role),
+                escalation_role: role(escalation),
+                weight,
+                is_start,
+                is_end,
+                position: domain::workflow::Position::default(),
+            },
+        )
+        .collect();
+    let transitions = demo
+        .transitions
+        .iter()
+        .enumerate()
+        .map(|(i, &(from, to, action))| {
+            let step_id = |k: usize| -1 - i64::try_from(k).unwrap_or_default();
+            Transition::new(
+                -1 - i64::try_from(i).unwrap_or_default(),
+                step_id(from),
+                step_id(to),
+                action,
+            )
+        })
+        .collect();
+    let mut graph = WorkflowGraph { steps, transitions };
+    domain::workflow::drawing::auto_layout(&mut graph);
+    graph
+}
+
+/// A demo step: name, instructions, role (by name), escalation role, weight, start, end.
+type DemoStep<'a> = (
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    Option<&'a str>,
+    i64,
+    bool,
+    bool,
+);
+
+/// One demo workflow: its settings and graph (transitions name steps by position).
+struct DemoWorkflow<'a> {
+    name: &'a str,
+    description: &'a str,
+    category: Option<&'a str>,
+    department: Option<&'a str>,
+    /// SLA in hours for low, medium, high, urgent.
+    sla_hours: [i64; 4],
+    end_logic: domain::workflow::EndLogic,
+    steps: &'a [DemoStep<'a>],
+    transitions: &'a [(usize, usize, &'a str)],
+}
+
+const HOUR: i64 = 3600;
+
+/// Workflow roles with their members, and three deployed workflows: an IT hardware request
+/// with a manager's approval and an asset end, a finance reimbursement with a budget end, and
+/// general support for every other ticket. Skipped if any workflow exists. Returns how many
+/// workflows it made.
+pub async fn seed_workflows(db: &Db) -> Result<usize> {
+    use domain::workflow::{GraphSave, SlaPolicy, WorkflowInput};
+
+    let Some(admin) = ({
+        let mut pooled = db.acquire().await?;
+        user_rows::find_by_email(&mut pooled.conn(), "admin@example.com").await?
+    }) else {
+        return Ok(0);
+    };
+    let principal = crate::auth::policy::Principal::User(crate::auth::policy::UserPrincipal {
+        user: domain::SessionUser {
+            id: admin.id,
+            email: admin.email.clone(),
+            full_name: admin.full_name.clone(),
+            roles: vec![RoleGrant {
+                system: System::Tts,
+                role: SystemRole::Admin,
+            }],
+            must_set_up_second_factor: false,
+        },
+        session_id: None,
+        token_id: "demo-seed".to_owned(),
+        token_expires_at: Utc::now(),
+    });
+    if !crate::workflows::list(db, &principal).await?.is_empty() {
+        return Ok(0);
+    }
+
+    let roles: [(&str, &str, &[&str]); 4] = [
+        (
+            "IT Support",
+            "First-line IT: triage, fixes, hardware",
+            &["agent@example.com", "sam@example.com"],
+        ),
+        (
+            "IT Managers",
+            "Approve purchases and escalations",
+            &["morgan@example.com"],
+        ),
+        (
+            "Finance Clerks",
+            "Check claims and receipts",
+            &["fiona@example.com"],
+        ),
+        (
+            "Finance Approvers",
+            "Approve payments",
+            &["morgan@example.com"],
+        ),
     ];
+    let mut role_ids = std::collections::HashMap::new();
+    for (name, description, members) in roles {
+        let role = match crate::workflow_roles::list(db)
+            .await?
+            .into_iter()
+            .find(|r| r.name == name)
+        {
+            Some(role) => role,
+            None => crate::workflow_roles::create(db, Actor::System, name, description).await?,
+        };
+        for email in members {
+            let user = {
+                let mut pooled = db.acquire().await?;
+                user_rows::find_by_email(&mut pooled.conn(), email).await?
+            };
+            if let Some(user) = user {
+                crate::workflow_roles::set_member(db, Actor::System, role.id, user.id, true)
+                    .await?;
+            }
+        }
+        role_ids.insert(name, role.id);
+    }
+
+    let (categories, departments) = {
+        let mut pooled = db.acquire().await?;
+        let mut conn = pooled.conn();
+        (
+            ticket_rows::categories(&mut conn).await?,
+            ticket_rows::departments(&mut conn).await?,
+        )
+    };
+    let category = |name: &str| {
+        categories
+            .iter()
+            .find(|c| c.parent_id.is_none() && c.name == name)
+            .map(|c| c.id)
+    };
+    let department = |name: &str| departments.iter().find(|d| d.name == name).map(|d| d.id);
+
     let mut made = 0;
-    for demo in workflows {
+    for demo in demo_workflows() {
         let [low, medium, high, urgent] = demo.sla_hours.map(|h| Some(h * HOUR));
         let created = crate::workflows::create(
             db,
@@ -503,52 +551,14 @@ pub async fn seed_workflows(db: &Db) -> Result<usize> {
         )
         .await?;
         let role = |name: Option<&str>| name.and_then(|n| role_ids.get(n).copied());
-        let steps = demo
-            .steps
-            .iter()
-            .enumerate()
-            .map(
-                |(i, &(name, instructions, step_role, escalation, weight, is_start, is_end))| {
-                    let n = i64::try_from(i).unwrap_or_default();
-                    Step {
-                        id: StepId(-1 - n),
-                        name: name.to_owned(),
-                        instructions: instructions.to_owned(),
-                        role: role(step_role),
-                        escalation_role: role(escalation),
-                        weight,
-                        is_start,
-                        is_end,
-                        // Left to right, ends below.
-                        position: Position {
-                            x: 80.0 + 240.0 * (if is_end { n - 2 } else { n }) as f64,
-                            y: if is_end { 260.0 } else { 100.0 },
-                        },
-                    }
-                },
-            )
-            .collect();
-        let transitions = demo
-            .transitions
-            .iter()
-            .enumerate()
-            .map(|(i, &(from, to, action))| {
-                let step_id = |k: usize| -1 - i64::try_from(k).unwrap_or_default();
-                Transition::new(
-                    -1 - i64::try_from(i).unwrap_or_default(),
-                    step_id(from),
-                    step_id(to),
-                    action,
-                )
-            })
-            .collect();
+        let graph = demo_graph(&demo, role);
         crate::workflows::save_graph(
             db,
             &principal,
             created.id,
             GraphSave {
                 revision: created.revision,
-                graph: WorkflowGraph { steps, transitions },
+                graph,
             },
         )
         .await?;
@@ -556,4 +566,20 @@ pub async fn seed_workflows(db: &Db) -> Result<usize> {
         made += 1;
     }
     Ok(made)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The demo workflows are drawn as the editor promises: no edge crosses a step, no label
+    /// covers a step or another label.
+    #[test]
+    fn the_demo_workflows_are_drawn_cleanly() {
+        for demo in demo_workflows() {
+            let graph = demo_graph(&demo, |_| None);
+            let faults = domain::workflow::drawing::faults(&graph);
+            assert!(faults.is_empty(), "{}: {faults:#?}", demo.name);
+        }
+    }
 }

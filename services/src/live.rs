@@ -11,7 +11,7 @@
 //! announcing itself, [`watch_notifications`] reads new rows from the database while anyone
 //! is listening; that also brings other replicas' notifications to this one's sockets.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -133,6 +133,9 @@ impl Drop for SocketPlace {
 struct Room {
     sender: broadcast::Sender<TicketEvent>,
     viewers: HashMap<u64, Viewer>,
+    /// Sockets in the room whose page has gone quiet (see [`RoomTicket::set_present`]): they
+    /// still get the room's events but do not count as viewing.
+    away: HashSet<u64>,
     presence: watch::Sender<Arc<Vec<Viewer>>>,
 }
 
@@ -144,6 +147,25 @@ pub struct RoomTicket {
     pub events: broadcast::Receiver<TicketEvent>,
     /// Who is viewing (each person once); changes when someone arrives or leaves.
     pub presence: watch::Receiver<Arc<Vec<Viewer>>>,
+}
+
+impl RoomTicket {
+    /// Counts this socket among the viewers or not: a socket whose page stopped answering
+    /// (a laptop closed, a network gone) leaves the presence list within seconds, long before
+    /// the socket itself is given up, and is back as soon as it is heard again.
+    pub fn set_present(&self, present: bool) {
+        let mut rooms = self.hub.rooms();
+        if let Some(room) = rooms.get_mut(&self.ticket_id) {
+            let changed = if present {
+                room.away.remove(&self.socket)
+            } else {
+                room.away.insert(self.socket)
+            };
+            if changed {
+                update_presence(room);
+            }
+        }
+    }
 }
 
 impl Drop for RoomTicket {
@@ -202,6 +224,7 @@ impl LiveHub {
         let room = rooms.entry(ticket_id).or_insert_with(|| Room {
             sender: broadcast::channel(ROOM_BUFFER).0,
             viewers: HashMap::new(),
+            away: HashSet::new(),
             presence: watch::channel(Arc::default()).0,
         });
         let events = room.sender.subscribe();
@@ -222,6 +245,7 @@ impl LiveHub {
         let mut rooms = self.rooms();
         if let Some(room) = rooms.get_mut(&ticket_id) {
             room.viewers.remove(&socket);
+            room.away.remove(&socket);
             if room.viewers.is_empty() {
                 rooms.remove(&ticket_id);
             } else {
@@ -394,7 +418,12 @@ async fn tell_peers_of_access_changes(peers: tokio::sync::mpsc::Sender<PeerEvent
 /// Recomputes who is viewing (each person once: two tabs are one viewer) and tells the
 /// sockets only if that changed.
 fn update_presence(room: &Room) {
-    let mut viewers: Vec<Viewer> = room.viewers.values().cloned().collect();
+    let mut viewers: Vec<Viewer> = room
+        .viewers
+        .iter()
+        .filter(|(socket, _)| !room.away.contains(socket))
+        .map(|(_, viewer)| viewer.clone())
+        .collect();
     viewers.sort_by(|a, b| {
         a.full_name
             .cmp(&b.full_name)
@@ -584,8 +613,40 @@ mod tests {
         drop(tab);
         drop(second);
         assert!(first.presence.has_changed().unwrap());
-        assert_eq!(**first.presence.borrow_and_update(), vec![ana]);
+        assert_eq!(**first.presence.borrow_and_update(), vec![ana.clone()]);
         drop(first);
         assert_eq!(hub.viewers(7), 0);
+    }
+
+    #[tokio::test]
+    async fn a_quiet_socket_stops_counting_as_viewing_and_counts_again_when_heard() {
+        let hub = Arc::new(LiveHub::default());
+        let ana = Viewer {
+            user_id: 1,
+            full_name: "Ana".into(),
+        };
+        let ben = Viewer {
+            user_id: 2,
+            full_name: "Ben".into(),
+        };
+        let mut watching = hub.join(7, ana.clone());
+        let quiet = hub.join(7, ben.clone());
+        assert_eq!(watching.presence.borrow_and_update().len(), 2);
+        quiet.set_present(false);
+        assert!(watching.presence.has_changed().unwrap());
+        assert_eq!(**watching.presence.borrow_and_update(), vec![ana.clone()]);
+        // Saying it twice changes nothing.
+        quiet.set_present(false);
+        assert!(!watching.presence.has_changed().unwrap());
+        quiet.set_present(true);
+        assert_eq!(
+            **watching.presence.borrow_and_update(),
+            vec![ana.clone(), ben]
+        );
+        // Leaving while away leaves no trace.
+        quiet.set_present(false);
+        drop(quiet);
+        assert_eq!(**watching.presence.borrow_and_update(), vec![ana]);
+        assert_eq!(hub.viewers(7), 1);
     }
 }

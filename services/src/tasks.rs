@@ -169,33 +169,6 @@ impl Context {
     }
 }
 
-#[allow(clippy::too_many_arguments)] // one per column of the history row
-async fn ticket_event(
-    conn: &mut Conn<'_>,
-    ticket_id: i64,
-    kind: &str,
-    actor_id: Option<i64>,
-    from: Option<&str>,
-    to: Option<&str>,
-    note: &str,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    ticket_rows::insert_event(
-        conn,
-        &NewEvent {
-            ticket_id,
-            kind,
-            actor_id,
-            from_value: from,
-            to_value: to,
-            note,
-            now,
-        },
-    )
-    .await?;
-    Ok(())
-}
-
 /// Sets the ticket's status and assignee as the task stands, recording what changed.
 async fn update_ticket(
     conn: &mut Conn<'_>,
@@ -216,15 +189,18 @@ async fn update_ticket(
     )
     .await?;
     if ctx.ticket.status != status.as_str() {
-        ticket_event(
+        ticket_rows::insert_event(
             conn,
-            ctx.ticket.id,
-            "status",
-            actor_id,
-            Some(&ctx.ticket.status),
-            Some(status.as_str()),
-            "",
-            now,
+            &NewEvent {
+                ticket_id: ctx.ticket.id,
+                kind: "status",
+                actor_id,
+                from_value: Some(&ctx.ticket.status),
+                to_value: Some(status.as_str()),
+                note: "",
+                is_internal: false,
+                now,
+            },
         )
         .await?;
         ctx.ticket.status = status.as_str().to_owned();
@@ -282,15 +258,18 @@ async fn give_item(
             .unwrap_or(TicketStatus::InProgress)
     };
     update_ticket(conn, ctx, status, Some(user_id), acting.user_id, now).await?;
-    ticket_event(
+    ticket_rows::insert_event(
         conn,
-        ctx.ticket.id,
-        "assigned",
-        acting.user_id,
-        None,
-        Some(&user_id.to_string()),
-        &ctx.step_name(step.0),
-        now,
+        &NewEvent {
+            ticket_id: ctx.ticket.id,
+            kind: "assigned",
+            actor_id: acting.user_id,
+            from_value: None,
+            to_value: Some(&user_id.to_string()),
+            note: &ctx.step_name(step.0),
+            is_internal: false,
+            now,
+        },
     )
     .await?;
     let step_name = ctx.step_name(step.0);
@@ -538,15 +517,18 @@ pub(crate) async fn start_for_ticket(
         now,
     )
     .await?;
-    ticket_event(
+    ticket_rows::insert_event(
         conn,
-        ticket_id,
-        "workflow",
-        None,
-        None,
-        Some(&version.workflow_name),
-        "",
-        now,
+        &NewEvent {
+            ticket_id,
+            kind: "workflow",
+            actor_id: None,
+            from_value: None,
+            to_value: Some(&version.workflow_name),
+            note: "",
+            is_internal: false,
+            now,
+        },
     )
     .await?;
     let mut ctx = Context {
@@ -561,12 +543,13 @@ pub(crate) async fn start_for_ticket(
 // ------------------------------------------------------------------ reading
 
 /// The steps for the progress line: the steps visited so far (in order of first visit), the
-/// current one, then the shortest way on to an end step.
+/// current one, then (while the task runs) the shortest way on to an end step. A finished
+/// task's last step is done; where a task ended early is "stopped", with nothing ahead.
 fn progress(
     graph: &WorkflowGraph,
     visited: &[i64],
     current: StepId,
-    done: bool,
+    status: TaskStatus,
 ) -> Vec<StepProgress> {
     let mut seen = HashSet::new();
     let mut line = Vec::new();
@@ -578,13 +561,13 @@ fn progress(
     seen.insert(current);
     line.push((
         current,
-        if done {
-            StepState::Done
-        } else {
-            StepState::Current
+        match status {
+            TaskStatus::Open => StepState::Current,
+            TaskStatus::Completed => StepState::Done,
+            TaskStatus::Cancelled => StepState::Stopped,
         },
     ));
-    if !done {
+    if status == TaskStatus::Open {
         // Breadth first from the current step over everything reachable; the way shown leads
         // to the first end step of the graph that can be reached (workflows list their usual
         // outcome first), by the fewest steps.
@@ -683,7 +666,7 @@ async fn view(
         Vec::new()
     };
     let visited: Vec<i64> = items.iter().map(|i| i.step_id).collect();
-    let steps = progress(graph, &visited, current, status == TaskStatus::Completed);
+    let steps = progress(graph, &visited, current, status);
     let instructions_html = graph
         .step(current)
         .map(|s| markdown::render(&s.instructions))
@@ -1012,6 +995,8 @@ pub async fn transition(
     if !rows::close_item(conn, item.id, TaskItemStatus::Resolved.as_str(), notes, now).await? {
         return Err(moved_meanwhile().into());
     }
+    // The action's name is no note: only what the person wrote can be staff-only.
+    let notes_internal = request.notes_internal && !notes.is_empty();
     let note = if notes.is_empty() {
         taken.action.clone()
     } else {
@@ -1026,15 +1011,18 @@ pub async fn transition(
         now,
     )
     .await?;
-    ticket_event(
+    ticket_rows::insert_event(
         conn,
-        ctx.ticket.id,
-        "action",
-        acting.user_id,
-        Some(&ctx.step_name(current.0)),
-        Some(&ctx.step_name(to.0)),
-        &note,
-        now,
+        &NewEvent {
+            ticket_id: ctx.ticket.id,
+            kind: "action",
+            actor_id: acting.user_id,
+            from_value: Some(&ctx.step_name(current.0)),
+            to_value: Some(&ctx.step_name(to.0)),
+            note: &note,
+            is_internal: notes_internal,
+            now,
+        },
     )
     .await?;
     audit::record(
@@ -1194,6 +1182,7 @@ pub(crate) async fn end_by_hand(
     status: TicketStatus,
     principal: &Principal,
     note: &str,
+    note_internal: bool,
     now: DateTime<Utc>,
 ) -> Result<()> {
     let acting = Acting::of(principal);
@@ -1224,15 +1213,18 @@ pub(crate) async fn end_by_hand(
         )
         .await?;
     }
-    ticket_event(
+    ticket_rows::insert_event(
         conn,
-        task.ticket_id,
-        "workflow_ended",
-        acting.user_id,
-        Some(&step),
-        Some(status.as_str()),
-        note,
-        now,
+        &NewEvent {
+            ticket_id: task.ticket_id,
+            kind: "workflow_ended",
+            actor_id: acting.user_id,
+            from_value: Some(&step),
+            to_value: Some(status.as_str()),
+            note,
+            is_internal: note_internal,
+            now,
+        },
     )
     .await?;
     audit::record(
@@ -1303,15 +1295,18 @@ pub(crate) async fn resume(
         return Err(moved_meanwhile().into());
     }
     let step_name = ctx.step_name(step.0);
-    ticket_event(
+    ticket_rows::insert_event(
         conn,
-        ctx.ticket.id,
-        "workflow_resumed",
-        acting.user_id,
-        None,
-        Some(&step_name),
-        "",
-        now,
+        &NewEvent {
+            ticket_id: ctx.ticket.id,
+            kind: "workflow_resumed",
+            actor_id: acting.user_id,
+            from_value: None,
+            to_value: Some(&step_name),
+            note: "",
+            is_internal: false,
+            now,
+        },
     )
     .await?;
     audit::record(
@@ -1553,6 +1548,66 @@ pub async fn escalate(
         .into());
     }
     tx.commit().await?;
+    get(db, principal, id, now).await
+}
+
+/// Sends a task's end-logic call (to AMS or BMS) again, now, after it failed: agents and admins
+/// who see the ticket may. Refused (409) when there is nothing to retry: the call succeeded,
+/// is still on its way, or the workflow calls no system.
+pub async fn retry_end_logic(
+    services: &crate::Services,
+    principal: &Principal,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<Task> {
+    authorize(principal, Permission::WorkTasks)?;
+    let db = services.db();
+    let task = {
+        let mut pooled = db.acquire().await?;
+        rows::find(&mut pooled.conn(), id).await?
+    }
+    .ok_or_else(|| AppError::not_found("Task"))?;
+    tickets::get(db, principal, task.ticket_id)
+        .await
+        .map_err(|_| AppError::not_found("Task"))?;
+    if !matches!(task.end_logic_status.as_deref(), Some("failed" | "gave_up")) {
+        return Err(AppError::conflict(
+            "There is nothing to retry: the call to the other system has not failed.",
+        )
+        .into());
+    }
+    let mut tx = db.begin().await?;
+    let conn = &mut tx.conn();
+    if !outbox::revive(conn, &format!("{END_LOGIC}:{id}"), now).await? {
+        return Err(AppError::conflict(
+            "There is nothing to retry: the call to the other system has not failed.",
+        )
+        .into());
+    }
+    let who = principal
+        .user()
+        .map_or_else(|| "an integration".to_owned(), |u| u.user.full_name.clone());
+    rows::set_end_logic_outcome(
+        conn,
+        id,
+        "pending",
+        &format!("sent again at the request of {who}"),
+        now,
+    )
+    .await?;
+    audit::record(
+        conn,
+        Actor::Principal(principal),
+        "task.end_logic_retried",
+        "task",
+        Some(id),
+        Some(serde_json::json!({ "end_logic_status": task.end_logic_status })),
+        Some(serde_json::json!({ "end_logic_status": "pending" })),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    services.outbox_wake().wrote();
     get(db, principal, id, now).await
 }
 
@@ -1924,7 +1979,7 @@ mod tests {
                 Transition::new(4, 3, 4, "Deliver"),
             ],
         };
-        let line = progress(&graph, &[1, 2], StepId(2), false);
+        let line = progress(&graph, &[1, 2], StepId(2), TaskStatus::Open);
         let names: Vec<_> = line.iter().map(|s| (s.name.as_str(), s.state)).collect();
         assert_eq!(
             names,
@@ -1936,8 +1991,15 @@ mod tests {
             ],
             "the way ahead leads to the first end step listed, not the nearest"
         );
-        let line = progress(&graph, &[1, 2, 3, 4], StepId(4), true);
+        let line = progress(&graph, &[1, 2, 3, 4], StepId(4), TaskStatus::Completed);
         assert!(line.iter().all(|s| s.state == StepState::Done));
         assert_eq!(line.len(), 4);
+        let line = progress(&graph, &[1, 2], StepId(2), TaskStatus::Cancelled);
+        let names: Vec<_> = line.iter().map(|s| (s.name.as_str(), s.state)).collect();
+        assert_eq!(
+            names,
+            vec![("Triage", StepState::Done), ("Approve", StepState::Stopped)],
+            "a workflow ended early stops where it was: no current step, nothing ahead"
+        );
     }
 }

@@ -356,6 +356,7 @@ async fn insert_tickets(
             from_value: None,
             to_value: Some(TicketStatus::New.as_str()),
             note: "",
+            is_internal: false,
             now,
         })
         .collect();
@@ -1061,11 +1062,38 @@ pub async fn list(
         }
         None => Vec::new(),
     };
+    let mut results: Vec<TicketSummary> = page.into_iter().map(summary).collect();
+    with_steps(&mut pooled.conn(), &mut results).await?;
     Ok(Page {
         count: found.count,
         count_capped,
-        results: page.into_iter().map(summary).collect(),
+        results,
     })
+}
+
+/// Fills in where each listed ticket's workflow is (the step's name), reading each workflow
+/// version once.
+async fn with_steps(conn: &mut Conn<'_>, tickets: &mut [TicketSummary]) -> Result<()> {
+    let ids: Vec<i64> = tickets.iter().map(|t| t.id).collect();
+    let tasks = task_rows::steps_of(conn, &ids).await?;
+    let mut versions = std::collections::HashMap::new();
+    for &(_, version_id, _) in &tasks {
+        if let std::collections::hash_map::Entry::Vacant(slot) = versions.entry(version_id) {
+            slot.insert(crate::db::workflows::find_version(conn, version_id).await?);
+        }
+    }
+    let steps: std::collections::HashMap<i64, String> = tasks
+        .into_iter()
+        .filter_map(|(ticket_id, version_id, step_id)| {
+            let version = versions.get(&version_id)?.as_ref()?;
+            let step = version.graph.0.step(domain::workflow::StepId(step_id))?;
+            Some((ticket_id, step.name.clone()))
+        })
+        .collect();
+    for ticket in tickets {
+        ticket.step = steps.get(&ticket.id).cloned();
+    }
+    Ok(())
 }
 
 const PRIORITY_DESC: &str = "CASE t.priority WHEN 'urgent' THEN 4 WHEN 'high' THEN 3 \
@@ -1396,6 +1424,7 @@ pub async fn update(
                 from_value: from.as_deref(),
                 to_value: to.as_deref(),
                 note: "",
+                is_internal: false,
                 now,
             },
         )
@@ -1465,6 +1494,10 @@ pub async fn change_status(
     if current.status == change.status {
         return Ok(current);
     }
+    let note = Note {
+        text: note,
+        internal: change.note_internal && !note.is_empty(),
+    };
     set_status_by_hand(
         db,
         principal,
@@ -1517,6 +1550,11 @@ pub async fn reopen(
             .into());
         }
     }
+    // The requester's own words: everyone on the ticket reads them.
+    let note = Note {
+        text: note,
+        internal: false,
+    };
     set_status_by_hand(db, principal, &current, TicketStatus::Open, note, false).await?;
     get(db, principal, id).await
 }
@@ -1533,6 +1571,13 @@ fn check_status_note(note: &str) -> Result<&str> {
     Ok(note)
 }
 
+/// What a person wrote with a change, and whether it is for staff only.
+#[derive(Clone, Copy)]
+struct Note<'a> {
+    text: &'a str,
+    internal: bool,
+}
+
 /// A status change by a person, with what it does to the ticket's workflow, in one
 /// transaction: the status and its history event, ending or resuming the task, the outbox
 /// event and the audit.
@@ -1541,7 +1586,7 @@ async fn set_status_by_hand(
     principal: &Principal,
     current: &Ticket,
     to: TicketStatus,
-    note: &str,
+    note: Note<'_>,
     confirmed: bool,
 ) -> Result<()> {
     let id = current.id;
@@ -1597,14 +1642,24 @@ async fn set_status_by_hand(
             actor_id: principal.user().map(|u| u.user.id),
             from_value: Some(current.status.as_str()),
             to_value: Some(to.as_str()),
-            note,
+            note: note.text,
+            is_internal: note.internal,
             now,
         },
     )
     .await?;
     match (step, &task) {
         (StatusMove::EndsWorkflow, Some(task)) => {
-            crate::tasks::end_by_hand(&mut tx.conn(), task, to, principal, note, now).await?;
+            crate::tasks::end_by_hand(
+                &mut tx.conn(),
+                task,
+                to,
+                principal,
+                note.text,
+                note.internal,
+                now,
+            )
+            .await?;
         }
         (StatusMove::ResumesWorkflow, Some(task)) => {
             crate::tasks::resume(&mut tx.conn(), task, principal, now).await?;
@@ -1635,7 +1690,9 @@ async fn set_status_by_hand(
         "ticket",
         Some(id),
         Some(serde_json::json!({ "status": current.status })),
-        Some(serde_json::json!({ "status": to, "note": note })),
+        Some(
+            serde_json::json!({ "status": to, "note": note.text, "note_internal": note.internal }),
+        ),
         now,
     )
     .await?;
@@ -1671,6 +1728,7 @@ fn refused_by_workflow(refusal: StatusRefusal, to: TicketStatus, running: &str) 
 /// The ticket's history, oldest first, if the caller may see the ticket.
 pub async fn history(db: &Db, principal: &Principal, id: i64) -> Result<Vec<TicketEvent>> {
     get(db, principal, id).await?;
+    let sees_internal = crate::comments::sees_internal(principal);
     let mut pooled = db.acquire().await?;
     Ok(rows::events(&mut pooled.conn(), id)
         .await?
@@ -1688,7 +1746,12 @@ pub async fn history(db: &Db, principal: &Principal, id: i64) -> Result<Vec<Tick
             },
             from_value: e.from_value,
             to_value: e.to_value,
-            note: e.note,
+            note: if e.is_internal && !sees_internal {
+                String::new()
+            } else {
+                e.note
+            },
+            is_internal: e.is_internal,
             created_at: e.created_at,
         })
         .collect())
@@ -1749,6 +1812,7 @@ fn summary(row: rows::SummaryRow) -> TicketSummary {
             (Some(id), Some(name), Some(email)) => Some(person(id, name, email)),
             _ => None,
         },
+        step: None,
         created_at: row.created_at,
         updated_at: row.updated_at,
     }

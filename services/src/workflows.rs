@@ -12,9 +12,9 @@ use domain::AppError;
 use domain::tickets::NamedRef;
 use domain::workflow::{
     self, DraftSave, EndLogic, GraphSave, MAX_ACTION_LABEL, MAX_INSTRUCTIONS, MAX_STEP_NAME,
-    MAX_STEPS, MAX_TRANSITIONS, MAX_WORKFLOW_DESCRIPTION, MAX_WORKFLOW_NAME, Position,
-    ProblemReport, SlaPolicy, Step, StepId, Transition, Workflow, WorkflowGraph, WorkflowInput,
-    WorkflowStatus, WorkflowSummary, WorkflowVersion,
+    MAX_STEPS, MAX_TRANSITIONS, MAX_WORKFLOW_DESCRIPTION, MAX_WORKFLOW_NAME, MatchOverlap,
+    MatchSet, Position, ProblemReport, SlaPolicy, Step, StepId, Transition, Workflow,
+    WorkflowGraph, WorkflowInput, WorkflowStatus, WorkflowSummary, WorkflowVersion,
 };
 
 use crate::audit::{self, Actor};
@@ -848,6 +848,70 @@ async fn check_unique_match(conn: &mut Conn<'_>, row: &WorkflowRow) -> Result<()
         return Err(err.into());
     }
     Ok(())
+}
+
+/// Where the workflow `id`, deployed with the match set `draft`, would meet the other deployed
+/// workflows: which tickets both would match, and which of the two would get them. The deploy
+/// confirmation lists these, so that nobody moves another team's tickets unawares.
+pub async fn overlaps(
+    db: &Db,
+    principal: &Principal,
+    id: i64,
+    draft: MatchSet,
+) -> Result<Vec<MatchOverlap>> {
+    authorize(principal, Permission::ManageWorkflows)?;
+    let mut pooled = db.acquire().await?;
+    let mut conn = pooled.conn();
+    find_row(&mut conn, id).await?;
+    let categories = ticket_rows::categories(&mut conn).await?;
+    let departments = ticket_rows::departments(&mut conn).await?;
+    let category = |id: Option<i64>| {
+        id.and_then(|id| categories.iter().find(|c| c.id == id))
+            .map(|c| c.name.clone())
+    };
+    let department = |id: Option<i64>| {
+        id.and_then(|id| departments.iter().find(|d| d.id == id))
+            .map(|d| d.name.clone())
+    };
+    let describe = |set: MatchSet| {
+        let kind = match (category(set.category_id), category(set.sub_category_id)) {
+            (Some(c), Some(s)) => format!("{c} › {s} tickets"),
+            (Some(c), None) | (None, Some(c)) => format!("{c} tickets"),
+            (None, None) => "tickets".to_owned(),
+        };
+        match department(set.department_id) {
+            Some(d) => format!("{kind} from {d}"),
+            None if set.specificity() == 0 => "every ticket".to_owned(),
+            None => kind,
+        }
+    };
+    let mut found = Vec::new();
+    for other in rows::list(&mut conn).await? {
+        if other.id == id || other.status != "deployed" {
+            continue;
+        }
+        let Some(version_id) = other.deployed_version_id else {
+            continue;
+        };
+        let Some(version) = rows::find_version(&mut conn, version_id).await? else {
+            continue;
+        };
+        let theirs = MatchSet {
+            category_id: version.category_id,
+            sub_category_id: version.sub_category_id,
+            department_id: version.department_id,
+        };
+        if let Some(both) = draft.overlap(theirs) {
+            found.push(MatchOverlap {
+                workflow_id: other.id,
+                workflow: other.name,
+                tickets: describe(both),
+                taken: draft.wins_over(id, theirs, other.id),
+                same: draft == theirs,
+            });
+        }
+    }
+    Ok(found)
 }
 
 /// Freezes the draft into a new version and starts new tickets on it. Refused with 422 and

@@ -10,3 +10,8 @@ pub mod session;
 pub mod tasks;
 pub mod tickets;
 pub mod workflows;
+
+/// A form's checkbox: sent (with any value but "false") when ticked, absent when not.
+pub fn ticked(value: Option<String>) -> bool {
+    value.is_some_and(|v| !v.is_empty() && v != "false")
+}

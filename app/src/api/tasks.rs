@@ -32,6 +32,10 @@ pub struct TaskPanel {
     /// Active members of the current item's role other than its holder, when the caller may
     /// reassign it.
     pub candidates: Vec<PersonRef>,
+    /// The viewer is staff (agent or admin) and sees the panel written for staff: the step's
+    /// instructions, its clocks, the end logic's outcome. Others (the requester) see where
+    /// their request is, who has it, what comes next and when to expect it.
+    pub for_staff: bool,
     pub now: DateTime<Utc>,
 }
 
@@ -83,6 +87,7 @@ pub async fn load_ticket_task(ticket_id: i64) -> Result<TaskPanel, AppError> {
         Ok(TaskPanel {
             task,
             candidates,
+            for_staff: services::comments::sees_internal(&principal),
             now,
         })
     })
@@ -90,13 +95,15 @@ pub async fn load_ticket_task(ticket_id: i64) -> Result<TaskPanel, AppError> {
 }
 
 /// Takes the action `transition_id` at the task's current step. `revision` is the task's as
-/// the page showed it: if the task moved meanwhile, the answer is a 409.
+/// the page showed it: if the task moved meanwhile, the answer is a 409. The notes are for
+/// staff only when `notes_internal` is ticked (the form ticks it to begin with).
 #[server(endpoint = "tasks/transition")]
 pub async fn take_task_action(
     task_id: i64,
     transition_id: i64,
     revision: i64,
     #[server(default)] notes: String,
+    #[server(default)] notes_internal: Option<String>,
 ) -> Result<String, AppError> {
     crate::ssr::respond(async move {
         let user = crate::ssr::require_user(Permission::WorkTasks).await?;
@@ -104,6 +111,7 @@ pub async fn take_task_action(
         let request = domain::tasks::TransitionRequest {
             transition_id: domain::workflow::TransitionId(transition_id),
             notes,
+            notes_internal: super::ticked(notes_internal),
             revision: Some(revision),
         };
         let principal = services::auth::policy::Principal::User(user);
@@ -181,6 +189,20 @@ pub async fn reassign_task(
             Some(person) => format!("Reassigned to {}", person.full_name),
             None => "Reassigned".to_owned(),
         })
+    })
+    .await
+}
+
+/// Sends the task's failed end-logic call (AMS, BMS) again, now.
+#[server(endpoint = "tasks/retry-end-logic")]
+pub async fn retry_end_logic(task_id: i64) -> Result<String, AppError> {
+    crate::ssr::respond(async move {
+        let user = crate::ssr::require_user(Permission::WorkTasks).await?;
+        let services = crate::ssr::services()?;
+        let principal = services::auth::policy::Principal::User(user);
+        let now = services.clock().now();
+        services::tasks::retry_end_logic(&services, &principal, task_id, now).await?;
+        Ok("Sent again: the outcome shows here in a moment".to_owned())
     })
     .await
 }

@@ -127,13 +127,14 @@ pub async fn submit_ticket(
     .await
 }
 
-/// Moves a ticket to another status with a note (agents and admins). `end_workflow` is the
-/// form's confirmation that resolving or closing ends the running workflow.
+/// Moves a ticket to another status with a note (agents and admins), for the requester's eyes
+/// too unless `note_internal` is ticked. `end_workflow` is the form's confirmation that resolving or closing ends the running workflow.
 #[server(endpoint = "tickets/status")]
 pub async fn change_ticket_status(
     id: i64,
     status: String,
     note: String,
+    #[server(default)] note_internal: Option<String>,
     #[server(default)] end_workflow: Option<String>,
 ) -> Result<(), AppError> {
     crate::ssr::respond(async move {
@@ -149,7 +150,8 @@ pub async fn change_ticket_status(
             domain::tickets::StatusChange {
                 status,
                 note,
-                end_workflow: end_workflow.is_some_and(|v| !v.is_empty() && v != "false"),
+                note_internal: super::ticked(note_internal),
+                end_workflow: super::ticked(end_workflow),
             },
         )
         .await?;
@@ -207,6 +209,17 @@ pub async fn delete_saved_filter(id: i64) -> Result<(), AppError> {
         let principal = crate::ssr::require(Permission::ViewTickets).await?;
         let services = crate::ssr::services()?;
         Ok(services::reference::delete_filter(services.db(), &principal, id).await?)
+    })
+    .await
+}
+
+/// Markdown as the ticket page will show it (sanitised HTML), for the Preview of a form.
+#[server(endpoint = "markdown/preview")]
+pub async fn preview_markdown(text: String) -> Result<String, AppError> {
+    crate::ssr::respond(async move {
+        crate::ssr::require(Permission::ViewTickets).await?;
+        let text = domain::tickets::check_description(&text)?;
+        Ok(services::markdown::render(&text))
     })
     .await
 }

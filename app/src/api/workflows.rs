@@ -416,6 +416,21 @@ pub async fn deploy_workflow(id: i64, seen_revision: Option<i64>) -> Result<i64,
     .await
 }
 
+/// Where the workflow, deployed with this match set, would meet the other deployed workflows
+/// (the deploy confirmation lists it).
+#[server(endpoint = "admin/workflows/overlaps", input = Json)]
+pub async fn workflow_overlaps(
+    id: i64,
+    matches: domain::workflow::MatchSet,
+) -> Result<Vec<domain::workflow::MatchOverlap>, AppError> {
+    crate::ssr::respond(async move {
+        let principal = designer().await?;
+        let services = crate::ssr::services()?;
+        Ok(services::workflows::overlaps(services.db(), &principal, id, matches).await?)
+    })
+    .await
+}
+
 /// Pauses a deployed workflow (`paused`), or resumes a paused one; its status after.
 #[server(endpoint = "admin/workflows/pause")]
 pub async fn set_workflow_paused(

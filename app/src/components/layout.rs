@@ -69,6 +69,15 @@ pub fn AppLayout(children: Children) -> impl IntoView {
 #[component]
 fn MainNav(user: SessionUser) -> impl IntoView {
     let role = user.tts_role();
+    // "Tickets" is where the list and the ticket pages are, but not the new-ticket form, which
+    // has its own entry (the router's own links would light up both on /tickets/new).
+    let location = leptos_router::hooks::use_location();
+    let on_tickets = move || {
+        location.pathname.with(|path| {
+            (path == "/tickets" || (path.starts_with("/tickets/") && path != "/tickets/new"))
+                .then_some("page")
+        })
+    };
     view! {
         <nav class="mainnav" aria-label="Main">
             // An agent's day starts in the inbox: it leads their navigation.
@@ -83,9 +92,13 @@ fn MainNav(user: SessionUser) -> impl IntoView {
                 <Icon name="home" />
                 <span>"Home"</span>
             </A>
-            <A href="/tickets">
+            <a href="/tickets" aria-current=on_tickets>
                 <Icon name="ticket" />
                 <span>{if role >= SystemRole::Agent { "Tickets" } else { "My tickets" }}</span>
+            </a>
+            <A href="/tickets/new" exact=true>
+                <Icon name="plus" />
+                <span>"New ticket"</span>
             </A>
             {(role >= SystemRole::Admin)
                 .then(|| view! {

@@ -5,11 +5,15 @@
 use chrono::{DateTime, Utc};
 use domain::tasks::{ItemOrigin, StepState, Task, TaskItem, TaskItemStatus, TaskStatus};
 use domain::tickets::PersonRef;
+use domain::workflow::SlaState;
 use domain::{AppError, ErrorKind};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
-use crate::api::tasks::{EscalateTask, ReassignTask, StartTaskWork, TakeTaskAction, TaskPanel};
+use crate::api::tasks::{
+    EscalateTask, ReassignTask, RetryEndLogic, StartTaskWork, TakeTaskAction, TaskPanel,
+};
+use crate::components::forms::NoteVisibilityToggle;
 use crate::components::icons::Icon;
 use crate::components::sla::{SlaCountdown, SlaOutcome, use_ticker};
 use crate::components::toast::use_toasts;
@@ -25,6 +29,7 @@ pub struct TaskActions {
     start: ServerAction<StartTaskWork>,
     escalate: ServerAction<EscalateTask>,
     reassign: ServerAction<ReassignTask>,
+    retry: ServerAction<RetryEndLogic>,
     changes: RwSignal<usize>,
 }
 
@@ -36,12 +41,14 @@ impl TaskActions {
             start: ServerAction::new(),
             escalate: ServerAction::new(),
             reassign: ServerAction::new(),
+            retry: ServerAction::new(),
             changes: RwSignal::new(0),
         };
         follow(actions.take, actions.changes);
         follow(actions.start, actions.changes);
         follow(actions.escalate, actions.changes);
         follow(actions.reassign, actions.changes);
+        follow(actions.retry, actions.changes);
         actions
     }
 
@@ -106,8 +113,11 @@ pub fn WorkflowPanel(panel: PanelResource, actions: TaskActions) -> impl IntoVie
             <section class="panel workflow-panel"><Spinner label="Loading the workflow" /></section>
         }>
             {move || panel.get().map(|result| match result {
-                Ok(TaskPanel { task: Some(task), candidates, now }) => {
+                Ok(TaskPanel { task: Some(task), candidates, for_staff: true, now }) => {
                     view! { <TaskView task candidates now actions ticker /> }.into_any()
+                }
+                Ok(TaskPanel { task: Some(task), for_staff: false, .. }) => {
+                    view! { <RequesterProgress task /> }.into_any()
                 }
                 Ok(TaskPanel { task: None, .. }) => view! {
                     <section class="panel workflow-panel workflow-waiting" data-test="workflow-waiting">
@@ -152,11 +162,7 @@ fn TaskView(
         && current_item
             .as_ref()
             .is_some_and(|i| i.status == TaskItemStatus::New);
-    let status_badge = match task.status {
-        TaskStatus::Open => view! { <span class="badge badge-blue">"In progress"</span> }.into_any(),
-        TaskStatus::Completed => view! { <span class="badge badge-green">"Completed"</span> }.into_any(),
-        TaskStatus::Cancelled => view! { <span class="badge badge-gray" data-test="workflow-ended-early">"Ended early"</span> }.into_any(),
-    };
+    let status_badge = task_status_badge(task.status);
     let assignee = match &task.assignee {
         Some(person) if Some(person.id) == me => "You".to_owned(),
         Some(person) => person.full_name.clone(),
@@ -228,7 +234,7 @@ fn TaskView(
                     <dd>{task_clock}</dd>
                 </div>
             </dl>
-            <EndLogicStatus task=task.clone() />
+            <EndLogicStatus task=task.clone() retry=actions.retry />
             {has_instructions.then(|| view! {
                 <div class="instructions">
                     <h3 class="subsection-title">"What to do at this step"</h3>
@@ -243,7 +249,128 @@ fn TaskView(
     }
 }
 
-/// The steps from the start to the end: done, current, upcoming.
+/// The workflow's state, in the words used for workflows everywhere: Running, Finished,
+/// Ended early.
+fn task_status_badge(status: TaskStatus) -> impl IntoView {
+    let class = match status {
+        TaskStatus::Open => "badge badge-blue",
+        TaskStatus::Completed => "badge badge-green",
+        TaskStatus::Cancelled => "badge badge-gray",
+    };
+    view! {
+        <span class=class data-test="workflow-state" data-state=status.as_str()>{status.label()}</span>
+    }
+}
+
+/// The panel a requester reads: where their request is, who has it, what happens next and
+/// when to expect it. Nothing written for staff reaches it (the services strip the step's
+/// instructions, the notes and the end logic's outcome; the clocks are not shown).
+#[component]
+fn RequesterProgress(task: Task) -> impl IntoView {
+    let count = task.steps.len();
+    let position = task
+        .steps
+        .iter()
+        .position(|s| matches!(s.state, StepState::Current | StepState::Stopped))
+        .map_or(count, |i| i + 1);
+    let next = task
+        .steps
+        .iter()
+        .find(|s| s.state == StepState::Upcoming)
+        .map(|s| s.name.clone());
+    let holder = task.assignee.as_ref().map(|p| p.full_name.clone());
+    let (headline, facts) = match task.status {
+        TaskStatus::Open => {
+            let headline = match &holder {
+                Some(name) => format!("{name} is on it, at the step {}.", task.current_step_name),
+                None => format!(
+                    "At the step {}: the help desk is finding who takes it.",
+                    task.current_step_name
+                ),
+            };
+            let expect = if task.sla_state == SlaState::Breached {
+                view! {
+                    <span data-test="expected-by">"Later than planned (it was due "<Timestamp at=task.target_at />"); the team has been told."</span>
+                }
+                .into_any()
+            } else {
+                view! { <span data-test="expected-by">"By "<Timestamp at=task.target_at /></span> }.into_any()
+            };
+            let facts = view! {
+                <div>
+                    <dt>"Now"</dt>
+                    <dd class="strong" data-test="current-step">
+                        {format!("{} (step {position} of {count})", task.current_step_name)}
+                    </dd>
+                </div>
+                <div>
+                    <dt>"Who has it"</dt>
+                    <dd data-test="task-assignee">{holder.clone().unwrap_or_else(|| "Being assigned".to_owned())}</dd>
+                </div>
+                <div>
+                    <dt>"What happens next"</dt>
+                    <dd data-test="next-step">{match &next {
+                        Some(step) => format!("It goes on to {step}."),
+                        None => "This is the last step.".to_owned(),
+                    }}</dd>
+                </div>
+                <div>
+                    <dt>"When to expect it"</dt>
+                    <dd>{expect}</dd>
+                </div>
+            }
+            .into_any();
+            (headline, facts)
+        }
+        TaskStatus::Completed => (
+            "Your request went through every step: it is done.".to_owned(),
+            view! {
+                <div>
+                    <dt>"Finished"</dt>
+                    <dd>{task.completed_at.map(|at| view! { <Timestamp at /> })}</dd>
+                </div>
+                <div>
+                    <dt>"Last handled by"</dt>
+                    <dd data-test="task-assignee">{holder.clone().unwrap_or_else(|| "—".to_owned())}</dd>
+                </div>
+            }
+            .into_any(),
+        ),
+        TaskStatus::Cancelled => (
+            format!(
+                "The help desk finished your request at the step {}; the history below says why.",
+                task.current_step_name
+            ),
+            view! {
+                <div>
+                    <dt>"Ended"</dt>
+                    <dd>{task.completed_at.map(|at| view! { <Timestamp at /> })}</dd>
+                </div>
+                <div>
+                    <dt>"Last handled by"</dt>
+                    <dd data-test="task-assignee">{holder.clone().unwrap_or_else(|| "—".to_owned())}</dd>
+                </div>
+            }
+            .into_any(),
+        ),
+    };
+    view! {
+        <section class="panel workflow-panel requester-progress" aria-labelledby="workflow-title" data-test="workflow-panel" data-view="requester">
+            <div class="panel-header">
+                <div>
+                    <h2 id="workflow-title" class="panel-title">"Where your request is"</h2>
+                    <p class="muted small">{task.workflow.name.clone()}</p>
+                </div>
+                {task_status_badge(task.status)}
+            </div>
+            <ProgressLine task=task.clone() />
+            <p class="requester-headline" data-test="requester-headline">{headline}</p>
+            <dl class="workflow-facts">{facts}</dl>
+        </section>
+    }
+}
+
+/// The steps from the start to the end: done, current, upcoming (or where it stopped).
 #[component]
 fn ProgressLine(task: Task) -> impl IntoView {
     let count = task.steps.len();
@@ -254,10 +381,11 @@ fn ProgressLine(task: Task) -> impl IntoView {
                     StepState::Done => ("progress-step step-done", Some("check"), "done"),
                     StepState::Current => ("progress-step step-current", None, "current step"),
                     StepState::Upcoming => ("progress-step step-upcoming", None, "upcoming"),
+                    StepState::Stopped => ("progress-step step-stopped", Some("x"), "the workflow ended here"),
                 };
                 let current = step.state == StepState::Current;
                 view! {
-                    <li class=class aria-current=current.then_some("step")>
+                    <li class=class aria-current=current.then_some("step") data-state=step.state.as_str()>
                         <span class="progress-dot" aria-hidden="true">
                             {icon.map(|name| view! { <Icon name=name /> })}
                         </span>
@@ -272,12 +400,15 @@ fn ProgressLine(task: Task) -> impl IntoView {
     }
 }
 
-/// What became of the end logic (an AMS or BMS call, a notification) once the task finished.
+/// What became of the end logic (an AMS or BMS call, a notification) once the task finished,
+/// with a Retry when the call failed.
 #[component]
-fn EndLogicStatus(task: Task) -> impl IntoView {
+fn EndLogicStatus(task: Task, retry: ServerAction<RetryEndLogic>) -> impl IntoView {
     let what = task.end_logic.label();
     let detail = task.end_logic_detail.clone().filter(|d| !d.is_empty());
+    let task_id = task.id;
     task.end_logic_status.map(|status| {
+        let can_retry = matches!(status.as_str(), "failed" | "gave_up");
         let (class, icon, text) = match status.as_str() {
             "done" => ("notice notice-success", "check", format!("{what}: sent.")),
             "pending" => (
@@ -300,10 +431,19 @@ fn EndLogicStatus(task: Task) -> impl IntoView {
         view! {
             <div class=format!("{class} end-logic") data-test="end-logic" role="status">
                 <Icon name=icon />
-                <div>
+                <div class="end-logic-text">
                     <strong>{text}</strong>
                     {detail.map(|d| view! { <p class="small">{d}</p> })}
                 </div>
+                {can_retry.then(|| view! {
+                    <ActionForm action=retry attr:class="end-logic-retry">
+                        <input type="hidden" name="task_id" value=task_id />
+                        <button type="submit" class="button button-secondary button-small" disabled=retry.pending() data-test="retry-end-logic">
+                            <Icon name="refresh" />
+                            <span>"Retry now"</span>
+                        </button>
+                    </ActionForm>
+                })}
             </div>
         }
     })
@@ -362,6 +502,7 @@ fn TaskControls(
                             aria-describedby="task-notes-error"
                         ></textarea>
                         <FieldError error=take_error field="notes" id="task-notes-error" />
+                        <NoteVisibilityToggle name="notes_internal" internal=true />
                     </div>
                     <div class="task-action-buttons" role="group" aria-label="Actions">
                         {task.actions.iter().enumerate().map(|(index, action)| {

@@ -17,6 +17,7 @@ use crate::api::tickets::{
     list_saved_filters, list_tickets, load_reference_data, load_ticket,
 };
 use crate::components::comments::{CommentThread, ThreadState};
+use crate::components::forms::{MarkdownPreview, MarkdownPreviewToggle, NoteVisibilityToggle};
 use crate::components::icons::Icon;
 use crate::components::toast::use_toasts;
 use crate::components::ui::{
@@ -461,11 +462,12 @@ fn TicketTable(
                         <th scope="col" class="hide-narrow">"Ticket"</th>
                         <th scope="col">"Subject"</th>
                         <th scope="col">"Status"</th>
+                        <th scope="col" class="hide-narrow">"Step"</th>
                         <th scope="col">"Priority"</th>
                         {agent.then(|| view! {
                             <th scope="col" class="hide-narrow">"Requester"</th>
-                            <th scope="col" class="hide-narrow">"Assignee"</th>
                         })}
+                        <th scope="col" class="hide-narrow">"Assignee"</th>
                         <th scope="col" class="hide-narrow">"Updated"</th>
                     </tr>
                 </thead>
@@ -486,6 +488,7 @@ fn TicketTable(
                                         {ticket.category.clone().map(|c| view! { <span class="muted small">{format!(" · {c}")}</span> })}
                                     </td>
                                     <td class="cell-status">{status_badge(ticket.status)}</td>
+                                    <td class="muted hide-narrow cell-step" data-test="ticket-step">{ticket.step.clone().unwrap_or_else(|| "—".to_owned())}</td>
                                     <td class="cell-priority">{priority_badge(ticket.priority)}</td>
                                     {agent.then(|| view! {
                                         <td class="muted hide-narrow">
@@ -493,8 +496,8 @@ fn TicketTable(
                                                 {ticket.requester.full_name.clone()}
                                             </A>
                                         </td>
-                                        <td class="muted hide-narrow">{ticket.assignee.clone().map_or_else(|| "—".to_owned(), |a| a.full_name)}</td>
                                     })}
+                                    <td class="muted hide-narrow" data-test="ticket-assignee">{ticket.assignee.clone().map_or_else(|| "—".to_owned(), |a| a.full_name)}</td>
                                     <td class="muted nowrap cell-updated"><Timestamp at=ticket.updated_at /></td>
                                 </tr>
                             }
@@ -528,6 +531,8 @@ pub fn NewTicketPage() -> impl IntoView {
 
 #[component]
 fn TicketForm(data: ReferenceData) -> impl IntoView {
+    let description = NodeRef::<leptos::html::Textarea>::new();
+    let previewing = RwSignal::new(None::<Result<String, String>>);
     let submit = ServerAction::<SubmitTicket>::new();
     let error = last_error(submit.value());
     let files: ChosenFiles = RwSignal::new(Vec::new());
@@ -633,10 +638,15 @@ fn TicketForm(data: ReferenceData) -> impl IntoView {
                     </div>
                 </div>
                 <div class="field">
-                    <label for="description">"Description"</label>
-                    <textarea id="description" name="description" rows="8"
+                    <div class="field-head">
+                        <label for="description">"Description"</label>
+                        <MarkdownPreviewToggle source=description previewing />
+                    </div>
+                    <textarea id="description" name="description" rows="8" node_ref=description
+                        class:hidden=move || previewing.get().is_some()
                         placeholder="What happened, what you expected, and anything that helps (Markdown works)."
                         aria-invalid=invalid("description") aria-describedby="description-error description-hint"></textarea>
+                    <MarkdownPreview previewing />
                     <p class="field-hint" id="description-hint">"Markdown: **bold**, lists, `code`, links."</p>
                     <FieldError error field="description" id="description-error" />
                 </div>
@@ -897,7 +907,8 @@ fn StatusPanel(
                         })}
                         <div class="field">
                             <label for="note">"Note"</label>
-                            <textarea id="note" name="note" rows="3" maxlength="2000" placeholder="Why (shown in the history)"></textarea>
+                            <textarea id="note" name="note" rows="3" maxlength="2000" placeholder="What was done, or why"></textarea>
+                            <NoteVisibilityToggle name="note_internal" internal=false />
                         </div>
                         <button type="submit" class="button button-primary button-block" data-test="change-status">"Update status"</button>
                     </ActionForm>
@@ -965,7 +976,15 @@ fn HistoryEntry(event: TicketEvent) -> impl IntoView {
             <span class="timeline-dot" aria-hidden="true"></span>
             <div>
                 <p><strong>{who}</strong> {format!(" {what}")}</p>
-                {(!event.note.is_empty() && event.kind != "assigned").then(|| view! { <p class="timeline-note">{event.note.clone()}</p> })}
+                {(!event.note.is_empty() && event.kind != "assigned").then(|| view! {
+                    <p class="timeline-note" class:timeline-note-internal=event.is_internal>
+                        {event.is_internal.then(|| view! {
+                            <span class="badge badge-amber" title="Only agents and admins see internal notes">"Internal"</span>
+                            " "
+                        })}
+                        {event.note.clone()}
+                    </p>
+                })}
                 <p class="muted small"><Timestamp at=event.created_at /></p>
             </div>
         </li>

@@ -37,7 +37,9 @@
 //!   as problems, not enforced by refusing to look.
 
 mod diff;
+pub mod drawing;
 mod graph;
+mod matching;
 mod model;
 mod records;
 mod rules;
@@ -52,6 +54,7 @@ mod tests;
 
 pub use diff::{GraphDiff, StepChange, StepField, TransitionChange, TransitionField, diff};
 pub use graph::{can_reach_end, reachable_from_start};
+pub use matching::{MatchOverlap, MatchSet};
 pub use model::{
     EndLogic, MAX_ACTION_LABEL, MAX_INSTRUCTIONS, MAX_STEP_NAME, MAX_STEPS, MAX_TRANSITIONS,
     MAX_WEIGHT, Position, RoleId, StartError, Step, StepId, Transition, TransitionId,

@@ -42,6 +42,12 @@ const SOCKET_BUFFER: usize = 4 * 1024;
 const PING_EVERY: Duration = Duration::from_secs(25);
 /// A socket silent this long (no message, no pong) is closed.
 const IDLE_LIMIT: Duration = Duration::from_secs(70);
+/// A ticket's socket is pinged this often, so that who is viewing stays true: a page that
+/// went away without closing its socket (a laptop shut, a network lost) stops being listed
+/// after [`PRESENCE_LIMIT`] without an answer, long before its socket is given up. Browsers
+/// answer pings by themselves, also in background tabs.
+const PRESENCE_PING_EVERY: Duration = Duration::from_secs(4);
+const PRESENCE_LIMIT: Duration = Duration::from_secs(10);
 const SEND_LIMIT: Duration = Duration::from_secs(10);
 /// The close code telling a client it fell behind and should reload what it shows.
 const CLOSE_LAGGED: u16 = 4008;
@@ -205,9 +211,10 @@ async fn comment_socket(
     {
         return;
     }
-    let mut heartbeat = tokio::time::interval(PING_EVERY);
+    let mut heartbeat = tokio::time::interval(PRESENCE_PING_EVERY);
     heartbeat.reset();
     let mut last_heard = Instant::now();
+    let mut present = true;
     let mut typing = TypingThrottle::default();
     loop {
         tokio::select! {
@@ -248,6 +255,10 @@ async fn comment_socket(
                 }
             }
             incoming = socket.recv() => {
+                if !present && matches!(incoming, Some(Ok(_))) {
+                    present = true;
+                    room.set_present(true);
+                }
                 let text = match incoming {
                     Some(Ok(Message::Text(text))) => text,
                     Some(Ok(Message::Binary(_))) => {
@@ -286,6 +297,10 @@ async fn comment_socket(
                 }
             }
             _ = heartbeat.tick() => {
+                if present && last_heard.elapsed() > PRESENCE_LIMIT {
+                    present = false;
+                    room.set_present(false);
+                }
                 if !still_alive(&mut socket, last_heard).await {
                     return;
                 }

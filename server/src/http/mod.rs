@@ -289,6 +289,7 @@ fn api_routes(upload_limit: usize) -> Router<AppState> {
         .route("/tasks/{id}/reassign", post(tasks::reassign))
         .route("/tasks/{id}/escalate", post(tasks::escalate))
         .route("/tasks/{id}/start", post(tasks::start))
+        .route("/tasks/{id}/end-logic/retry", post(tasks::retry_end_logic))
         .route("/tickets/{id}/task", get(tasks::of_ticket))
         .route("/triage", get(tasks::triage))
         .route("/triage/{id}/retry", post(tasks::retry_triage))

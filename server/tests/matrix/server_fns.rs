@@ -227,6 +227,7 @@ pub fn server_fns() -> Vec<ServerFn> {
             "task_id=999999&transition_id=999999&revision=1",
         ),
         f("tasks/start", Agent, false, "task_id=999999"),
+        f("tasks/retry-end-logic", Agent, false, "task_id=999999"),
         f("tasks/escalate", Agent, false, "task_id=999999&revision=1"),
         f(
             "tasks/reassign",
@@ -259,6 +260,7 @@ pub fn server_fns() -> Vec<ServerFn> {
             true,
             "id={ticket}&note=Still+broken+says+the+matrix",
         ),
+        f("markdown/preview", User, false, "text=**Matrix**+preview"),
         f("tickets/saved-filters", User, false, ""),
         f(
             "tickets/save-filter",
@@ -331,6 +333,13 @@ pub fn server_fns() -> Vec<ServerFn> {
             needs: Admin,
             ticket: false,
             body: r#"{"id":999999,"save":{"revision":1,"settings":{},"graph":{"steps":[],"transitions":[]}}}"#,
+            json: true,
+        },
+        ServerFn {
+            endpoint: "admin/workflows/overlaps",
+            needs: Admin,
+            ticket: false,
+            body: r#"{"id":999999,"matches":{"category_id":null,"sub_category_id":null,"department_id":null}}"#,
             json: true,
         },
         f(

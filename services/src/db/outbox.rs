@@ -168,3 +168,17 @@ pub async fn give_up(
                        WHERE id = $3 AND processed_at IS NULL";
     execute!(conn, sqlx::query(SQL).bind(now).bind(error).bind(id))
 }
+
+/// Brings an event back to be handled now, from scratch: one that was given up (it was marked
+/// processed with its last error) or is waiting for its next attempt. False if there is no
+/// such event, or it was handled successfully.
+pub async fn revive(
+    conn: &mut Conn<'_>,
+    event_key: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    const SQL: &str = "UPDATE outbox SET processed_at = NULL, attempts = 0, last_error = NULL, \
+                       available_at = $1 \
+                       WHERE event_key = $2 AND (processed_at IS NULL OR last_error IS NOT NULL)";
+    Ok(execute!(conn, sqlx::query(SQL).bind(now).bind(event_key))? == 1)
+}

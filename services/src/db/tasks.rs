@@ -32,6 +32,27 @@ pub async fn find(conn: &mut Conn<'_>, id: i64) -> sqlx::Result<Option<TaskRow>>
     on_conn!(conn, c => sqlx::query_as(&sql).bind(id).fetch_optional(c).await)
 }
 
+/// Where the tasks of these tickets are: `(ticket_id, workflow_version_id, current_step_id)`.
+pub async fn steps_of(
+    conn: &mut Conn<'_>,
+    ticket_ids: &[i64],
+) -> sqlx::Result<Vec<(i64, i64, i64)>> {
+    if ticket_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    on_conn!(conn, c => {
+        let mut select = sqlx::QueryBuilder::new(
+            "SELECT ticket_id, workflow_version_id, current_step_id FROM tasks WHERE ticket_id IN (",
+        );
+        let mut list = select.separated(", ");
+        for id in ticket_ids {
+            list.push_bind(*id);
+        }
+        select.push(")");
+        select.build_query_as().fetch_all(c).await
+    })
+}
+
 pub async fn find_by_ticket(conn: &mut Conn<'_>, ticket_id: i64) -> sqlx::Result<Option<TaskRow>> {
     let sql = format!("{TASK_SELECT} WHERE ticket_id = $1");
     on_conn!(conn, c => sqlx::query_as(&sql).bind(ticket_id).fetch_optional(c).await)

@@ -705,6 +705,7 @@ pub struct EventRow {
     pub from_value: Option<String>,
     pub to_value: Option<String>,
     pub note: String,
+    pub is_internal: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -715,6 +716,8 @@ pub struct NewEvent<'a> {
     pub from_value: Option<&'a str>,
     pub to_value: Option<&'a str>,
     pub note: &'a str,
+    /// The note is for staff only.
+    pub is_internal: bool,
     pub now: DateTime<Utc>,
 }
 
@@ -730,7 +733,7 @@ pub async fn insert_events(conn: &mut Conn<'_>, events: &[NewEvent<'_>]) -> sqlx
     on_conn!(conn, c => {
         let mut insert = sqlx::QueryBuilder::new(
             "INSERT INTO ticket_events \
-             (ticket_id, kind, actor_id, from_value, to_value, note, created_at) ",
+             (ticket_id, kind, actor_id, from_value, to_value, note, is_internal, created_at) ",
         );
         insert.push_values(events, |mut values, event| {
             values
@@ -740,6 +743,7 @@ pub async fn insert_events(conn: &mut Conn<'_>, events: &[NewEvent<'_>]) -> sqlx
                 .push_bind(event.from_value)
                 .push_bind(event.to_value)
                 .push_bind(event.note)
+                .push_bind(event.is_internal)
                 .push_bind(event.now);
         });
         insert.build().execute(c).await.map(|done| done.rows_affected())
@@ -748,7 +752,8 @@ pub async fn insert_events(conn: &mut Conn<'_>, events: &[NewEvent<'_>]) -> sqlx
 
 pub async fn events(conn: &mut Conn<'_>, ticket_id: i64) -> sqlx::Result<Vec<EventRow>> {
     const SQL: &str = "SELECT e.id, e.kind, e.actor_id, u.full_name AS actor_name, \
-         u.email AS actor_email, e.from_value, e.to_value, e.note, e.created_at \
+         u.email AS actor_email, e.from_value, e.to_value, e.note, e.is_internal, \
+         e.created_at \
          FROM ticket_events e LEFT JOIN users u ON u.id = e.actor_id \
          WHERE e.ticket_id = $1 ORDER BY e.id";
     on_conn!(conn, c => sqlx::query_as(SQL).bind(ticket_id).fetch_all(c).await)

@@ -43,7 +43,7 @@ use super::{
         workflows::update_step, workflows::delete_step, workflows::transitions,
         workflows::add_transition, workflows::update_transition, workflows::delete_transition,
         tasks::inbox, tasks::get, tasks::of_ticket, tasks::transition, tasks::reassign,
-        tasks::escalate, tasks::start, tasks::triage, tasks::retry_triage, audit::audit,
+        tasks::escalate, tasks::start, tasks::retry_end_logic, tasks::triage, tasks::retry_triage, audit::audit,
         notifications::list, notifications::read, notifications::read_all,
         notifications::preferences, notifications::set_preferences, notifications::send,
         notifications::deliveries,

@@ -128,6 +128,23 @@ pub async fn escalate(
     ))
 }
 
+/// `POST /api/v1/tasks/{id}/end-logic/retry/`: sends a failed end-logic call (AMS, BMS)
+/// again, now. 409 if it has not failed.
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/end-logic/retry/", tag = "tasks", params(("id" = i64, Path)),
+    responses((status = 200, body = Task), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn retry_end_logic(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Task>, ApiError> {
+    caller.user_may(Permission::WorkTasks)?;
+    let now = state.services.clock().now();
+    Ok(Json(
+        services::tasks::retry_end_logic(&state.services, &caller.0, id, now).await?,
+    ))
+}
+
 /// `POST /api/v1/tasks/{id}/start/`: the holder starts work (`new` → `in_progress`).
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/start/", tag = "tasks", params(("id" = i64, Path)),
     responses((status = 200, body = Task), (status = 403, body = ErrorBody),

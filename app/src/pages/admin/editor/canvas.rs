@@ -5,13 +5,19 @@
 //! [`super::model`].
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use domain::workflow::{Position, StepId, TransitionId, WorkflowGraph};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+use domain::workflow::drawing::{self, EdgeRoute, truncate};
+
 use super::model::{self, NODE_HEIGHT, NODE_WIDTH, Selection};
 use super::state::{EditorState, Viewport};
+
+/// The largest graph whose edges are routed round the steps (larger ones get curves).
+const MAX_ROUTED_STEPS: usize = 250;
 
 /// What a pointer held down on the canvas is doing.
 #[derive(Debug, Clone, Default)]
@@ -62,7 +68,8 @@ fn on_handle(event: &web_sys::Event) -> bool {
 }
 
 /// The cubic curve of a transition from one step's right side to another's left side, and
-/// the point where its label goes.
+/// the point where its label goes: the preview while a transition is drawn or a step dragged
+/// (the routed path, [`drawing::route_all`], follows when the drag ends).
 pub fn edge_path(from: Position, to: Position) -> (String, (f64, f64)) {
     let (x1, y1) = (from.x + NODE_WIDTH, from.y + NODE_HEIGHT / 2.0);
     let (x2, y2) = (to.x, to.y + NODE_HEIGHT / 2.0);
@@ -84,16 +91,6 @@ pub fn edge_path(from: Position, to: Position) -> (String, (f64, f64)) {
         format!("M{x1:.1},{y1:.1} C{c1x:.1},{c1y:.1} {c2x:.1},{c2y:.1} {x2:.1},{y2:.1}"),
         label,
     )
-}
-
-fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        text.to_owned()
-    } else {
-        let mut short: String = text.chars().take(max - 1).collect();
-        short.push('…');
-        short
-    }
 }
 
 #[component]
@@ -402,6 +399,33 @@ pub fn Canvas(state: EditorState) -> impl IntoView {
         Memo::new(move |_| graph.with(|g| g.steps.iter().map(|s| s.id).collect::<Vec<_>>()));
     let transition_ids =
         Memo::new(move |_| graph.with(|g| g.transitions.iter().map(|t| t.id).collect::<Vec<_>>()));
+    // What the drawing depends on (where the steps are, which transitions join them, their
+    // labels): a rename or a role change does not route again.
+    let drawn = Memo::new(move |_| {
+        graph.with(|g| WorkflowGraph {
+            steps: g
+                .steps
+                .iter()
+                .map(|s| {
+                    let mut step = domain::workflow::Step::new(s.id.0, String::new());
+                    step.position = s.position;
+                    step
+                })
+                .collect(),
+            transitions: g.transitions.clone(),
+        })
+    });
+    // Past a few hundred steps routing would take longer than a person waits: such graphs are
+    // drawn with curves (they are read in List view anyway).
+    let routes: Memo<Arc<HashMap<TransitionId, EdgeRoute>>> = Memo::new(move |_| {
+        drawn.with(|g| {
+            Arc::new(if g.steps.len() <= MAX_ROUTED_STEPS {
+                drawing::route_all(g)
+            } else {
+                HashMap::new()
+            })
+        })
+    });
     let link_line = move || {
         let Gesture::Link { from } = gesture.get_value() else {
             return None;
@@ -491,7 +515,7 @@ pub fn Canvas(state: EditorState) -> impl IntoView {
                 <g transform=transform>
                     <g class="edges">
                         <For each=move || transition_ids.get() key=|id| *id let:id>
-                            <Edge state graph id />
+                            <Edge state graph routes id />
                         </For>
                     </g>
                     {keyboard_link}
@@ -684,7 +708,12 @@ fn Node(
 }
 
 #[component]
-fn Edge(state: EditorState, graph: Signal<WorkflowGraph>, id: TransitionId) -> impl IntoView {
+fn Edge(
+    state: EditorState,
+    graph: Signal<WorkflowGraph>,
+    routes: Memo<Arc<HashMap<TransitionId, EdgeRoute>>>,
+    id: TransitionId,
+) -> impl IntoView {
     // The graph's part (unchanged by a drag), then which ends are dragged (changes as a drag
     // begins and ends), then the ends as drawn (only an edge of a dragged step reads the
     // drag's moves), then the path from the ends.
@@ -692,7 +721,13 @@ fn Edge(state: EditorState, graph: Signal<WorkflowGraph>, id: TransitionId) -> i
         graph.with(|g| {
             let t = g.transition(id)?;
             let (from, to) = (g.step(t.from)?.position, g.step(t.to)?.position);
-            Some((t.from, t.to, from, to, truncate(&t.action, 24)))
+            Some((
+                t.from,
+                t.to,
+                from,
+                to,
+                truncate(&t.action, drawing::LABEL_CHARS),
+            ))
         })
     });
     let dragged_ends = Memo::new(move |_| {
@@ -713,14 +748,30 @@ fn Edge(state: EditorState, graph: Signal<WorkflowGraph>, id: TransitionId) -> i
             None => (from, to),
         })
     });
+    // Routed round the steps; while one of its steps is dragged (or in a graph too large to
+    // route), a curve from side to side.
     let shape = Memo::new(move |_| {
-        let (from, to) = ends.get()?;
-        let (d, label) = edge_path(from, to);
-        Some((
-            d,
-            label,
-            transition.with(|t| t.as_ref().map(|t| t.4.clone()))?,
-        ))
+        let routed = if dragged_ends.get().is_some() {
+            None
+        } else {
+            routes.with(|r| {
+                r.get(&id).map(|route| {
+                    (
+                        drawing::path_data(&route.points),
+                        route.label,
+                        route.text.clone(),
+                    )
+                })
+            })
+        };
+        routed.or_else(|| {
+            let (from, to) = ends.get()?;
+            let (d, (x, y)) = edge_path(from, to);
+            let text = transition.with(|t| t.as_ref().map(|t| t.4.clone()))?;
+            let label =
+                drawing::Rect::centred(x, y, drawing::label_width(&text), drawing::LABEL_HEIGHT);
+            Some((d, label, text))
+        })
     });
     let selected = Memo::new(move |_| state.selection.with(|s| s.transitions.contains(&id)));
     let problems = Memo::new(move |_| state.transition_problems(id));
@@ -752,15 +803,16 @@ fn Edge(state: EditorState, graph: Signal<WorkflowGraph>, id: TransitionId) -> i
         }
     };
     move || {
-        shape.get().map(|(d, (lx, ly), action)| {
-            let width = (action.chars().count() as f64 * 6.6 + 16.0).max(28.0);
+        shape.get().map(|(d, label, action)| {
+            let (lx, ly) = label.centre();
+            let width = label.right - label.left;
             let aria = format!("Transition {action}");
             view! {
                 <g class=class data-transition=id.0 on:pointerdown=select role="button" aria-label=aria>
                     <path class="edge-hit" d=d.clone() />
                     <path class="edge-line" d=d marker-end=marker />
                     <g class="edge-label" transform=format!("translate({lx:.1},{ly:.1})")>
-                        <rect x=-width / 2.0 y="-10" width=width height="20" rx="10" />
+                        <rect x=-width / 2.0 y=-drawing::LABEL_HEIGHT / 2.0 width=width height=drawing::LABEL_HEIGHT rx="10" />
                         <text text-anchor="middle" dy="4">{action}</text>
                     </g>
                 </g>
@@ -902,7 +954,11 @@ fn handle_key(state: EditorState, event: &web_sys::KeyboardEvent) -> bool {
             });
             state.selection.set(all);
         }
-        ("Delete" | "Backspace", _) => state.delete_selection(),
+        ("Delete" | "Backspace", _) => {
+            // Focus stays on the canvas (the deleted step had it), so Ctrl+Z works at once.
+            state.delete_selection();
+            focus_canvas();
+        }
         ("Escape", _) => state.selection.set(Selection::default()),
         ("n" | "N", false) => {
             if let Some(id) = state.add_step_in_view() {
@@ -912,11 +968,15 @@ fn handle_key(state: EditorState, event: &web_sys::KeyboardEvent) -> bool {
         ("t" | "T", false) => {
             if let Some(from) = selection.single_step() {
                 state.linking.set(Some((from, None)));
+                state.announce(
+                    "Drawing a transition: choose the step it leads to with the arrow keys, then Enter; Escape to give up.",
+                );
             }
         }
         ("l" | "L", false) => {
-            state.edit(|d| super::layout::auto_layout(&mut d.graph));
+            state.edit(|d| drawing::auto_layout(&mut d.graph));
             state.fit_to_view();
+            state.announce("Steps arranged from left to right.");
         }
         ("f" | "F", false) => state.fit_to_view(),
         ("+" | "=", _) => zoom_by(state, 1.2),
@@ -933,6 +993,7 @@ fn handle_key(state: EditorState, event: &web_sys::KeyboardEvent) -> bool {
                 state.edit(|d| {
                     model::move_steps(&mut d.graph, &ids, dx * model::GRID, dy * model::GRID, true)
                 });
+                state.announce("Moved.");
             } else if let Some(from) = selection.single_step().or(selection.steps.first().copied())
             {
                 let next = state
@@ -976,10 +1037,16 @@ fn link_key(state: EditorState, key: &str, from: StepId, to: Option<StepId>) -> 
                 state.edit(|d| made = model::connect(&mut d.graph, from, to));
                 if let Some(id) = made {
                     state.selection.set(Selection::transition(id));
+                    state.announce("Transition added. Enter names its action.");
+                } else {
+                    state.announce("These two steps are joined already.");
                 }
             }
         }
-        "Escape" => state.linking.set(None),
+        "Escape" => {
+            state.linking.set(None);
+            state.announce("No transition added.");
+        }
         _ => return false,
     }
     true
@@ -1003,6 +1070,17 @@ fn zoom_by(state: EditorState, factor: f64) {
 }
 
 /// Moves keyboard focus to a step's node (after it was drawn).
+/// Puts the keyboard focus on the canvas (after a deletion, whose step had it).
+pub fn focus_canvas() {
+    request_animation_frame(move || {
+        if let Some(canvas) = document().query_selector(".editor-canvas").ok().flatten()
+            && let Ok(canvas) = canvas.dyn_into::<web_sys::HtmlElement>()
+        {
+            let _ = canvas.focus();
+        }
+    });
+}
+
 fn focus_step(id: StepId) {
     request_animation_frame(move || {
         if let Some(node) = document()
@@ -1045,9 +1123,8 @@ mod tests {
     #[test]
     fn long_names_are_shortened_with_an_ellipsis() {
         assert_eq!(truncate("Short", 22), "Short");
-        assert_eq!(
-            truncate("A very long step name indeed", 10).chars().count(),
-            10
-        );
+        let short = truncate("A very long step name indeed", 10);
+        assert_eq!(short.chars().count(), 10);
+        assert!(short.ends_with('…'));
     }
 }

@@ -1,6 +1,7 @@
 //! The visual workflow editor (issue 8), at `/admin/workflows/:id/editor`.
 //!
-//! - [`model`] and [`layout`]: every edit and the automatic layout, pure and unit tested;
+//! - [`model`]: every edit, pure and unit tested (the drawing — automatic layout and edge
+//!   routing — is `domain::workflow::drawing`, shared with the server);
 //! - [`state`]: the draft with its undo history, selection, viewport, live validation (the
 //!   engine's `domain::workflow::validate`, compiled to WebAssembly) and saving;
 //! - [`canvas`]: the SVG canvas, gestures, keyboard and minimap;
@@ -12,11 +13,11 @@
 //! offers a reload, never overwriting their work.
 
 pub mod canvas;
-pub mod layout;
 pub mod model;
 pub mod panel;
 pub mod state;
 
+use domain::workflow::WorkflowStatus;
 use domain::{AppError, SystemRole};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -183,7 +184,22 @@ fn Editor(data: WorkflowPage, reload: Callback<()>) -> impl IntoView {
             <header class="editor-header">
                 <A href=format!("/admin/workflows/{}", state.workflow_id) attr:class="back-link">"← Workflow"</A>
                 <h1>{name}</h1>
-                <span class=move || format!("badge badge-status-{}", status().as_str())>{move || status().label()}</span>
+                <span class=move || format!("badge badge-status-{}", status().as_str()) data-test="workflow-status">{move || status().label()}</span>
+                {move || {
+                    let undeployed = status() != WorkflowStatus::Draft
+                        && panel::changes_since_running(state).is_some_and(|(_, lines)| !lines.is_empty());
+                    undeployed.then(|| view! {
+                        <span class="badge badge-amber" data-test="undeployed" title="The draft differs from the running version: deploy to use it">"Undeployed changes"</span>
+                    })
+                }}
+                {move || {
+                    let count = state.problems.with(Vec::len);
+                    (count > 0).then(|| view! {
+                        <span class="badge badge-red" data-test="problem-count">
+                            {format!("{count} problem{}", if count == 1 { "" } else { "s" })}
+                        </span>
+                    })
+                }}
             </header>
             <panel::Toolbar state on_deploy=Callback::new(move |()| deploy_open.set(true)) />
             {banner}
@@ -196,6 +212,9 @@ fn Editor(data: WorkflowPage, reload: Callback<()>) -> impl IntoView {
                     </section>
                 </Show>
                 <panel::SidePanel state on_reload=reload />
+            </div>
+            <div class="visually-hidden" aria-live="polite" role="status" data-test="editor-announcement">
+                {move || state.announcement.get()}
             </div>
             <panel::DeployDialog
                 state

@@ -10,20 +10,13 @@ use std::collections::{HashMap, HashSet};
 
 use domain::workflow::{Position, Step, StepId, Transition, TransitionId, WorkflowGraph};
 
-/// The canvas grid, in canvas units: positions snap to it.
-pub const GRID: f64 = 20.0;
-/// A step's box on the canvas.
-pub const NODE_WIDTH: f64 = 180.0;
-pub const NODE_HEIGHT: f64 = 64.0;
+pub use domain::workflow::drawing::{GRID, NODE_HEIGHT, NODE_WIDTH, snap};
+/// Between a step and one added after it: room for a label of most actions.
+const STEP_GAP: f64 = 160.0;
 /// How far down a new step looks for a free place.
 const MAX_STEPS_TRIED_BELOW: usize = 50;
 /// Undo keeps this many earlier states.
 const HISTORY_DEPTH: usize = 200;
-
-/// The nearest grid line.
-pub fn snap(value: f64) -> f64 {
-    (value / GRID).round() * GRID
-}
 
 /// What is selected: steps and transitions.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -114,6 +107,19 @@ pub fn add_step(graph: &mut WorkflowGraph, at: Position) -> StepId {
     step.is_start = graph.steps.is_empty();
     graph.steps.push(step);
     id
+}
+
+/// Adds a step after `previous` in the flow (to its right, as "Auto layout" would place it, or
+/// below that where the place is taken); the first step of a graph starts it.
+pub fn add_step_after(graph: &mut WorkflowGraph, previous: StepId) -> Option<StepId> {
+    let at = graph.step(previous)?.position;
+    Some(add_step(
+        graph,
+        Position {
+            x: at.x + NODE_WIDTH + STEP_GAP + NODE_WIDTH / 2.0,
+            y: at.y + NODE_HEIGHT / 2.0,
+        },
+    ))
 }
 
 /// `from` moved by (dx, dy), on the grid if `snap_to_grid`.

@@ -4,13 +4,14 @@
 
 use domain::tickets::Priority;
 use domain::workflow::{
-    EndLogic, GraphDiff, MAX_WEIGHT, SimulationOutcome, SlaPolicy, StepField, StepId,
+    EndLogic, GraphDiff, MAX_WEIGHT, MatchSet, SimulationOutcome, SlaPolicy, StepField, StepId,
     TransitionField, WorkflowGraph, diff, happy_path_actions, simulate,
 };
 use leptos::prelude::*;
 
 use super::model::Selection;
 use super::state::{EditorState, PanelTab, SaveState};
+use crate::api::workflows::workflow_overlaps;
 use crate::components::ui::format_duration;
 
 fn parse_id(value: &str) -> Option<i64> {
@@ -33,7 +34,7 @@ pub fn Toolbar(state: EditorState, on_deploy: Callback<()>) -> impl IntoView {
         }
     };
     let layout = move |_| {
-        state.edit(|d| super::layout::auto_layout(&mut d.graph));
+        state.edit(|d| domain::workflow::drawing::auto_layout(&mut d.graph));
         state.fit_to_view();
     };
     let zoom = move |factor: f64| {
@@ -54,6 +55,8 @@ pub fn Toolbar(state: EditorState, on_deploy: Callback<()>) -> impl IntoView {
             ))
         } else if matches!(state.save_state.get(), SaveState::Conflict(_)) {
             Some("Reload first: someone else saved this workflow.".to_owned())
+        } else if changes_since_running(state).is_some_and(|(_, lines)| lines.is_empty()) {
+            Some("Nothing to deploy: the draft is the running version.".to_owned())
         } else {
             None
         }
@@ -289,17 +292,94 @@ fn StepForm(state: EditorState, id: StepId) -> impl IntoView {
                 </label>
             </div>
             <ProblemList messages=Signal::derive(problems) />
+            <AddTransition state from=id />
             <div class="panel-actions">
-                <button class="button button-secondary button-small" disabled=disabled
-                    on:click=move |_| state.linking.set(Some((id, None)))
-                    title="Then choose the target with the arrow keys and press Enter (T)">
-                    "Add transition…"
-                </button>
-                <button class="button button-danger button-small" disabled=disabled on:click=move |_| state.delete_selection()>
+                <button class="button button-danger button-small" disabled=disabled data-test="delete-step"
+                    on:click=move |_| {
+                        state.delete_selection();
+                        super::canvas::focus_canvas();
+                    }>
                     "Delete step"
                 </button>
             </div>
         </div>
+    }
+}
+
+/// Adds a transition from a step, by choosing where it leads and naming its action: the way
+/// to draw one without a pointer (on the canvas, T then the arrow keys does the same).
+#[component]
+fn AddTransition(state: EditorState, from: StepId) -> impl IntoView {
+    let to = RwSignal::new(String::new());
+    let action = RwSignal::new(String::new());
+    let targets = move || {
+        state.shown_graph().with(|g| {
+            g.steps
+                .iter()
+                .filter(|s| s.id != from)
+                .map(|s| (s.id, s.name.clone()))
+                .collect::<Vec<_>>()
+        })
+    };
+    let add = move || {
+        let Some(target) = to.get_untracked().parse::<i64>().ok().map(StepId) else {
+            state.announce("Choose the step the transition leads to first.");
+            return;
+        };
+        let label = action.get_untracked().trim().to_owned();
+        let mut made = None;
+        state.edit(|d| {
+            made = super::model::connect(&mut d.graph, from, target);
+            if let Some(id) = made
+                && !label.is_empty()
+                && let Some(t) = d.graph.transitions.iter_mut().find(|t| t.id == id)
+            {
+                t.action = label.clone();
+            }
+        });
+        match made {
+            Some(_) => {
+                let names = state.shown_graph().with_untracked(|g| {
+                    (
+                        g.step(from).map(|s| s.name.clone()).unwrap_or_default(),
+                        g.step(target).map(|s| s.name.clone()).unwrap_or_default(),
+                    )
+                });
+                state.announce(&format!(
+                    "Transition added from {} to {}.",
+                    names.0, names.1
+                ));
+                to.set(String::new());
+                action.set(String::new());
+            }
+            None => state.announce("These two steps are joined already."),
+        }
+    };
+    view! {
+        <fieldset class="add-transition" data-test="add-transition" disabled=move || state.read_only()>
+            <legend>"Add a transition"</legend>
+            <label class="field">
+                <span>"Leads to"</span>
+                <select data-test="new-transition-to" prop:value=move || to.get()
+                    on:change=move |ev| to.set(event_target_value(&ev))>
+                    <option value="">"Choose a step"</option>
+                    {move || targets().into_iter().map(|(id, name)| view! {
+                        <option value=id.0.to_string()>{name}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label class="field">
+                <span>"Action " <small class="muted">"(the button agents press)"</small></span>
+                <input type="text" data-test="new-transition-action" maxlength=domain::workflow::MAX_ACTION_LABEL
+                    placeholder="For example: Approve" prop:value=move || action.get()
+                    on:input=move |ev| action.set(event_target_value(&ev))
+                    on:keydown=move |ev| if ev.key() == "Enter" { ev.prevent_default(); add(); } />
+            </label>
+            <button type="button" class="button button-secondary button-small" data-test="add-transition-button"
+                on:click=move |_| add()>
+                "Add transition"
+            </button>
+        </fieldset>
     }
 }
 
@@ -783,44 +863,63 @@ pub fn DeployDialog(
     pending: Signal<bool>,
 ) -> impl IntoView {
     let summary = move || {
-        let running = state.versions.with(|versions| {
-            versions
-                .iter()
-                .find(|v| v.is_current)
-                .or_else(|| versions.iter().max_by_key(|v| v.number))
-                .cloned()
-        });
-        let draft = state.draft.get();
-        match running {
-            None => view! { <p>"This is the first version: new tickets of this workflow's category start on it."</p> }.into_any(),
-            Some(version) => {
-                // The version has the server's ids; so must the draft, to be compared.
-                let graph = state.server_graph();
-                let changes = diff(&version.graph, &graph);
-                let mut lines = describe(&changes, &version.graph, &graph);
-                if version.sla != draft.settings.sla {
-                    lines.push("The SLA changed.".into());
-                }
-                if version.end_logic != draft.settings.end_logic {
-                    lines.push("What happens at the end changed.".into());
-                }
-                if (version.category_id, version.sub_category_id, version.department_id)
-                    != (draft.settings.category_id, draft.settings.sub_category_id, draft.settings.department_id)
-                {
-                    lines.push("Which tickets start on it changed.".into());
-                }
-                let heading = format!("Changes since version {}", version.number);
-                view! {
-                    <h3>{heading}</h3>
-                    {if lines.is_empty() {
-                        view! { <p class="muted">"Nothing changed: deploying makes an identical version."</p> }.into_any()
-                    } else {
-                        view! { <ul class="diff-list">{lines.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul> }.into_any()
-                    }}
-                }
-                .into_any()
+        match changes_since_running(state) {
+        None => view! { <p>"This is the first version: new tickets of this workflow's category start on it."</p> }.into_any(),
+        Some((number, lines)) => {
+            let heading = format!("Changes since version {number}");
+            view! {
+                <h3>{heading}</h3>
+                {if lines.is_empty() {
+                    view! { <p class="muted">"Nothing changed: deploying makes an identical version."</p> }.into_any()
+                } else {
+                    view! { <ul class="diff-list">{lines.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul> }.into_any()
+                }}
             }
+            .into_any()
         }
+    }
+    };
+    // Which tickets it would take from other deployed workflows, or leave to them.
+    let matches = Memo::new(move |_| {
+        state.draft.with(|d| MatchSet {
+            category_id: d.settings.category_id,
+            sub_category_id: d.settings.sub_category_id,
+            department_id: d.settings.department_id,
+        })
+    });
+    let overlaps = Resource::new(
+        move || open.get().then(|| matches.get()),
+        move |set| async move {
+            match set {
+                Some(set) => Some(workflow_overlaps(state.workflow_id, set).await),
+                None => None,
+            }
+        },
+    );
+    let overlap_list = move || {
+        overlaps.get().flatten().map(|result| match result {
+            Ok(list) if list.is_empty() => view! {
+                <p class="muted" data-test="overlaps">"No other deployed workflow takes these tickets."</p>
+            }
+            .into_any(),
+            Ok(list) => view! {
+                <h3>"Other workflows"</h3>
+                <ul class="diff-list" data-test="overlaps">
+                    {list.into_iter().map(|o| {
+                        let line = if o.same {
+                            format!("“{}” takes exactly the same tickets: change which tickets this one takes, or pause it, before deploying.", o.workflow)
+                        } else if o.taken {
+                            format!("Takes {} from “{}” (this one names more).", o.tickets, o.workflow)
+                        } else {
+                            format!("Leaves {} to “{}”, which names more.", o.tickets, o.workflow)
+                        };
+                        view! { <li class:overlap-taken=o.taken>{line}</li> }
+                    }).collect_view()}
+                </ul>
+            }
+            .into_any(),
+            Err(err) => view! { <p class="notice notice-error">{err.message}</p> }.into_any(),
+        })
     };
     view! {
         <Show when=move || open.get()>
@@ -829,6 +928,9 @@ pub fn DeployDialog(
                     <h2 id="deploy-title">"Deploy this draft?"</h2>
                     <p class="muted">"New tickets start on the new version; tickets already on a version finish on it."</p>
                     {summary}
+                    <Transition fallback=|| view! { <p class="muted">"Looking for other workflows…"</p> }>
+                        {overlap_list}
+                    </Transition>
                     <div class="dialog-actions">
                         <button class="button button-ghost" on:click=move |_| open.set(false)>"Cancel"</button>
                         <button class="button button-primary" data-test="confirm-deploy" disabled=move || pending.get() on:click=move |_| on_confirm.run(())>
@@ -839,6 +941,48 @@ pub fn DeployDialog(
             </div>
         </Show>
     }
+}
+
+/// What the draft changes against the running version, in words, with that version's number;
+/// `None` before the first deploy. Moving steps counts too ("The layout changed.").
+pub fn changes_since_running(state: EditorState) -> Option<(i64, Vec<String>)> {
+    let version = state.versions.with(|versions| {
+        versions
+            .iter()
+            .find(|v| v.is_current)
+            .or_else(|| versions.iter().max_by_key(|v| v.number))
+            .cloned()
+    })?;
+    let draft = state.draft.get();
+    // The version has the server's ids; so must the draft, to be compared.
+    let graph = state.server_graph();
+    let changes = diff(&version.graph, &graph);
+    let mut lines = describe(&changes, &version.graph, &graph);
+    let moved = changes
+        .steps_changed
+        .iter()
+        .any(|c| c.fields.contains(&StepField::Position));
+    if lines.is_empty() && moved {
+        lines.push("The layout changed.".into());
+    }
+    if version.sla != draft.settings.sla {
+        lines.push("The SLA changed.".into());
+    }
+    if version.end_logic != draft.settings.end_logic {
+        lines.push("What happens at the end changed.".into());
+    }
+    if (
+        version.category_id,
+        version.sub_category_id,
+        version.department_id,
+    ) != (
+        draft.settings.category_id,
+        draft.settings.sub_category_id,
+        draft.settings.department_id,
+    ) {
+        lines.push("Which tickets start on it changed.".into());
+    }
+    Some((version.number, lines))
 }
 
 /// The diff in words.

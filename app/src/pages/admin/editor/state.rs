@@ -162,6 +162,8 @@ pub struct EditorState {
     /// A transition being drawn from a step, by keyboard: the step it starts from and the
     /// target chosen so far.
     pub linking: RwSignal<Option<(StepId, Option<StepId>)>>,
+    /// What the last edit did, in words, for screen readers (the editor's live region).
+    pub announcement: RwSignal<String>,
     pub simulation: RwSignal<Option<SimulationResult>>,
     /// How far the simulation's token has moved (visits shown).
     pub token: RwSignal<usize>,
@@ -245,6 +247,7 @@ impl EditorState {
             shown,
             problems,
             linking: RwSignal::new(None),
+            announcement: RwSignal::new(String::new()),
             simulation: RwSignal::new(None),
             token: RwSignal::new(0),
             drag: RwSignal::new(None),
@@ -307,10 +310,22 @@ impl EditorState {
         }
     }
 
+    /// Says what happened in the editor's live region (screen readers read it out).
+    pub fn announce(&self, text: &str) {
+        // The same words twice in a row are read again only if the region changes.
+        let text = if self.announcement.get_untracked() == text {
+            format!("{text}\u{a0}")
+        } else {
+            text.to_owned()
+        };
+        self.announcement.set(text);
+    }
+
     pub fn undo(&self) {
         if self.read_only_untracked() {
             return;
         }
+        self.announce("Undone.");
         let current = self.draft.get_untracked();
         if let Some(previous) = self
             .history
@@ -327,6 +342,7 @@ impl EditorState {
         if self.read_only_untracked() {
             return;
         }
+        self.announce("Redone.");
         let current = self.draft.get_untracked();
         if let Some(next) = self
             .history
@@ -360,6 +376,17 @@ impl EditorState {
         }
         self.edit(|d| model::delete(&mut d.graph, &selection));
         self.selection.set(Selection::default());
+        let (steps, transitions) = (selection.steps.len(), selection.transitions.len());
+        let plural = |n: usize, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
+        self.announce(&match (steps, transitions) {
+            (0, t) => format!("Deleted {}.", plural(t, "transition")),
+            (s, 0) => format!("Deleted {}.", plural(s, "step")),
+            (s, t) => format!(
+                "Deleted {} and {}.",
+                plural(s, "step"),
+                plural(t, "transition")
+            ),
+        });
     }
 
     pub fn copy_selection(&self) {
@@ -408,13 +435,29 @@ impl EditorState {
         domain::workflow::Position { x, y }
     }
 
-    /// Adds a step where the admin is looking, selects it and keeps it in view.
+    /// Adds a step after the selected one (to its right, in the flow's direction) or, with no
+    /// single step selected, where the admin is looking; selects it and keeps it in view.
     pub fn add_step_in_view(&self) -> Option<StepId> {
+        let after = self.selection.with_untracked(Selection::single_step);
         let at = self.view_centre();
         let mut added = None;
-        self.edit(|d| added = Some(model::add_step(&mut d.graph, at)));
+        self.edit(|d| {
+            added = after
+                .and_then(|previous| model::add_step_after(&mut d.graph, previous))
+                .or_else(|| Some(model::add_step(&mut d.graph, at)));
+        });
         let id = added?;
         self.selection.set(Selection::step(id));
+        let names = self.shown_graph().with_untracked(|g| {
+            (
+                g.step(id).map(|s| s.name.clone()).unwrap_or_default(),
+                after.and_then(|a| g.step(a)).map(|s| s.name.clone()),
+            )
+        });
+        self.announce(&match names {
+            (name, Some(previous)) => format!("{name} added after {previous}. Enter edits it."),
+            (name, None) => format!("{name} added. Enter edits it."),
+        });
         self.reveal(id);
         Some(id)
     }

@@ -6,18 +6,25 @@
 //!    forward transition goes right.
 //! 3. Within a layer steps are ordered by the mean place of their neighbours in the layers
 //!    beside it, a few sweeps each way, which undoes most crossings.
-//! 4. Layers are columns; each column is centred on the tallest one.
+//! 4. Layers are columns; each column is centred on the tallest one. The gap after a column
+//!    is as wide as the widest label of the transitions leaving it needs, so that labels sit
+//!    between the steps; rows leave room for an edge and its label between two steps.
+//!
+//! The transitions set aside in step 1 are drawn as they are: the router takes them round
+//! (usually below), see [`super::route_all`].
 
 use std::collections::HashMap;
 
-use domain::workflow::{Position, StepId, WorkflowGraph};
+use super::routing::CLEARANCE;
+use super::{
+    GRID, LABEL_CHARS, LABEL_HEIGHT, NODE_HEIGHT, NODE_WIDTH, label_width, snap, truncate,
+};
+use crate::workflow::{Position, StepId, WorkflowGraph};
 
-use super::model::{GRID, NODE_HEIGHT, NODE_WIDTH, snap};
-
-/// Room between columns for an edge's label: a label of up to 20 characters (most actions)
-/// sits between two steps without covering their handles (100 did not).
-const COLUMN_GAP: f64 = 160.0;
-const ROW_GAP: f64 = 40.0;
+/// The narrowest gap between two columns.
+const MIN_COLUMN_GAP: f64 = 120.0;
+/// Between two steps of a column: room for two edges and a label between them.
+const ROW_GAP: f64 = 2.0 * CLEARANCE + LABEL_HEIGHT + 2.0 * GRID;
 const SWEEPS: usize = 4;
 
 /// Places every step of `graph` in layers from left to right (positions only).
@@ -44,15 +51,44 @@ pub fn auto_layout(graph: &mut WorkflowGraph) {
     let forward = forward_edges(graph, &out);
     let layers = longest_path_layers(count, &forward);
     let columns = order_columns(&layers, &forward);
+    // Each gap fits the widest label leaving the column before it.
+    let mut gaps = vec![MIN_COLUMN_GAP; columns.len()];
+    for t in &graph.transitions {
+        if let Some(&from) = index.get(&t.from) {
+            let needed = label_width(&truncate(&t.action, LABEL_CHARS)) + 4.0 * CLEARANCE;
+            let gap = &mut gaps[layers[from]];
+            *gap = gap.max(needed);
+        }
+    }
+    // A crowded drawing (many actions between few steps) may leave a label nowhere near its
+    // edge: then the same order is spread wider, a few times at most.
+    for spread in 0..=MAX_SPREADS {
+        place(graph, &columns, &gaps, spread);
+        if spread == MAX_SPREADS || super::faults(graph).is_empty() {
+            break;
+        }
+    }
+}
+
+/// How many times a crowded drawing is spread wider.
+const MAX_SPREADS: usize = 4;
+
+/// Puts the columns side by side, each centred on the tallest, `spread` times wider apart
+/// than they need (by two grid units a column, one a row).
+fn place(graph: &mut WorkflowGraph, columns: &[Vec<usize>], gaps: &[f64], spread: usize) {
+    let extra = spread as f64 * GRID;
+    let row_height = NODE_HEIGHT + ROW_GAP + extra;
     let tallest = columns.iter().map(Vec::len).max().unwrap_or(1) as f64;
+    let mut x = 0.0;
     for (column, steps) in columns.iter().enumerate() {
-        let offset = (tallest - steps.len() as f64) * (NODE_HEIGHT + ROW_GAP) / 2.0;
+        let offset = (tallest - steps.len() as f64) * row_height / 2.0;
         for (row, &i) in steps.iter().enumerate() {
             graph.steps[i].position = Position {
-                x: snap(column as f64 * (NODE_WIDTH + COLUMN_GAP)),
-                y: snap(offset + row as f64 * (NODE_HEIGHT + ROW_GAP)) + GRID,
+                x: snap(x),
+                y: snap(offset + row as f64 * row_height) + GRID,
             };
         }
+        x += NODE_WIDTH + (gaps[column] / GRID).ceil() * GRID + 2.0 * extra;
     }
 }
 
@@ -175,7 +211,7 @@ fn order_columns(layers: &[usize], forward: &[(usize, usize)]) -> Vec<Vec<usize>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use domain::workflow::{Step, Transition};
+    use crate::workflow::{Step, Transition};
 
     fn graph(steps: usize, transitions: &[(i64, i64)]) -> WorkflowGraph {
         let mut graph = WorkflowGraph::default();

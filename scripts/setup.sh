@@ -5,7 +5,8 @@
 #   - wasm-opt from npm's binaryen (Debian's is too old: hydration breaks with it)
 #   - aiosmtpd from PyPI (a real SMTP server for the e-mail tests)
 #   - celery from PyPI (a real Celery client for the RabbitMQ tests)
-#   - with --browser: Debian's chromium and chromium-driver (for the browser tests)
+#   - with --browser: Debian's chromium and chromium-driver (for the browser tests), and
+#     axe-core from npm (end2end/package.json: the tests' accessibility audit)
 #   - with --postgres: a running PostgreSQL (started if it is installed but stopped)
 #   - with --rabbitmq: a running RabbitMQ (started if it is installed but stopped)
 set -euo pipefail
@@ -73,6 +74,16 @@ if [ "$want_browser" = 1 ] && { ! command -v chromium >/dev/null || ! command -v
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+if [ "$want_browser" = 1 ] && [ ! -f "$root/end2end/node_modules/axe-core/axe.min.js" ]; then
+  if ! command -v npm >/dev/null; then
+    say "installing Debian's npm (for axe-core)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq npm >/dev/null
+  fi
+  say "installing axe-core from npm (the browser tests' accessibility audit)"
+  (cd "$root/end2end" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 if [ "$want_postgres" = 1 ]; then

@@ -2312,11 +2312,20 @@ async fn the_deploy_confirmation_lists_which_tickets_a_workflow_would_take_from_
         (general["taken"].clone(), general["tickets"].clone()),
         (json!(true), json!("tickets from Finance"))
     );
-    // A category nobody else names meets only the catch-all.
+    // A category nobody else names: it takes its tickets from the catch-all, and leaves
+    // Finance's to Finance reimbursement (as specific, and older).
     let software = id_of("categories", "Software");
     let list = overlaps(Some(software), None).await;
-    assert_eq!(list.len(), 1, "{list:?}");
-    assert_eq!(list[0]["workflow"], "General support");
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert_eq!(find(&list, "General support")["taken"], true);
+    let finance_overlap = find(&list, "Finance reimbursement");
+    assert_eq!(
+        (
+            finance_overlap["taken"].clone(),
+            finance_overlap["tickets"].clone()
+        ),
+        (json!(false), json!("Software tickets from Finance"))
+    );
 
     // Wrong input: an unknown workflow, a body that is not the match set.
     let (status, _) = editor_call(

@@ -558,12 +558,12 @@ fn CommentCard(state: ThreadState, comment: Comment) -> impl IntoView {
                             class="rate-button"
                             class:rated=my_rating == Some(1)
                             aria-pressed=(my_rating == Some(1)).to_string()
-                            aria-label="Helpful"
                             title="Helpful"
                             data-test="rate-up"
                             on:click=move |_| rate(1)
                         >
                             <Icon name="thumbs-up" />
+                            <span class="visually-hidden">"Helpful: "</span>
                             <span data-test="thumbs-up-count">{comment.thumbs_up}</span>
                         </button>
                         <button
@@ -571,12 +571,12 @@ fn CommentCard(state: ThreadState, comment: Comment) -> impl IntoView {
                             class="rate-button rate-down"
                             class:rated=my_rating == Some(-1)
                             aria-pressed=(my_rating == Some(-1)).to_string()
-                            aria-label="Not helpful"
                             title="Not helpful"
                             data-test="rate-down"
                             on:click=move |_| rate(-1)
                         >
                             <Icon name="thumbs-down" />
+                            <span class="visually-hidden">"Not helpful: "</span>
                             <span data-test="thumbs-down-count">{comment.thumbs_down}</span>
                         </button>
                         <span class="comment-actions-spacer"></span>

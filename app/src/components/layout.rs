@@ -296,8 +296,10 @@ fn UserMenu(user: SessionUser) -> impl IntoView {
     let role = user.tts_role();
     view! {
         <details class="popover user-menu" node_ref=menu on:keydown=close_on_escape(menu)>
-            <summary class="avatar-button" aria-label=format!("Account menu for {}", user.full_name)>
+            // Named by what it shows (WCAG 2.5.3: the name holds the visible text).
+            <summary class="avatar-button">
                 <span class="avatar" aria-hidden="true">{user.initials()}</span>
+                <span class="visually-hidden">"Account menu for "</span>
                 <span class="user-menu-name">{user.full_name.clone()}</span>
             </summary>
             <div class="popover-panel">

@@ -620,6 +620,45 @@ impl Browser {
 
     /// Fails if the browser console logged an error (a failed request, a panic, a hydration
     /// mismatch) since the session started.
+    /// Runs axe-core (WCAG 2.1 A and AA rules) on the page as it is and fails on any serious
+    /// or critical violation, naming the rule and the elements. `what` names the page in the
+    /// failure. axe-core comes from npm (`end2end/package.json`, installed by
+    /// `scripts/setup.sh --browser`) and is injected into the page by the driver.
+    pub async fn assert_accessible(&self, what: &str) {
+        let source =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/axe-core/axe.min.js");
+        let axe = std::fs::read_to_string(&source).unwrap_or_else(|err| {
+            panic!(
+                "{}: {err} (run scripts/setup.sh --browser)",
+                source.display()
+            )
+        });
+        self.client
+            .execute(&format!("{axe}\nreturn typeof axe;"), vec![])
+            .await
+            .unwrap();
+        let found = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; \
+                 axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }) \
+                   .then(r => done(r.violations \
+                     .filter(v => v.impact === 'serious' || v.impact === 'critical') \
+                     .map(v => `${v.impact} ${v.id}: ${v.help} — ` + \
+                       v.nodes.slice(0, 4).map(n => n.target.join(' ')).join(', ')))) \
+                   .catch(e => done(['axe failed: ' + e]));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let violations: Vec<String> = serde_json::from_value(found).unwrap_or_default();
+        assert!(
+            violations.is_empty(),
+            "accessibility violations on {what}:\n{}",
+            violations.join("\n")
+        );
+    }
+
     pub async fn assert_no_console_errors(&self) {
         self.assert_no_console_errors_except(&[]).await;
     }

@@ -620,17 +620,26 @@ fn Node(
         let Some(s) = step.get() else {
             return String::new();
         };
-        let mut label = format!("Step {}", s.name);
+        // What the box shows first, in its order (WCAG 2.5.3: the name holds the visible
+        // text), then what it means.
+        let shown_role = state
+            .role_name(s.role)
+            .map(|name| truncate(&name, 22))
+            .unwrap_or_else(|| "No role yet".to_owned());
+        let mut label = format!("{} {shown_role}", truncate(&s.name, 19));
         if s.is_start {
-            label.push_str(", start");
+            label.push_str(" START");
         }
         if s.is_end {
-            label.push_str(", end");
+            label.push_str(" END");
         }
-        label.push_str(&format!(
-            ", role {}",
-            state.role_name(s.role).unwrap_or_else(|| "none".into())
-        ));
+        label.push_str(&format!(", step “{}”", s.name));
+        if s.is_start {
+            label.push_str(", where tickets start");
+        }
+        if s.is_end {
+            label.push_str(", where tickets end");
+        }
         let problems = problems.get();
         if !problems.is_empty() {
             label.push_str(&format!(
@@ -688,7 +697,7 @@ fn Node(
                 </g>
             </Show>
             <Show when=move || !problems.with(Vec::is_empty)>
-                <g class="node-problem" transform=format!("translate({},{})", NODE_WIDTH - 14.0, NODE_HEIGHT - 14.0)>
+                <g class="node-problem" aria-hidden="true" transform=format!("translate({},{})", NODE_WIDTH - 14.0, NODE_HEIGHT - 14.0)>
                     <circle r="8" />
                     <text text-anchor="middle" dy="4">"!"</text>
                     <title>{move || problems.get().join("\n")}</title>

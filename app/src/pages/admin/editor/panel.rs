@@ -820,13 +820,13 @@ pub fn GraphList(state: EditorState) -> impl IntoView {
                 .iter()
                 .map(|step| {
                     let id = step.id;
-                    let leaving: Vec<String> = g
+                    let leaving: Vec<(domain::workflow::TransitionId, String)> = g
                         .transitions
                         .iter()
                         .filter(|t| t.from == id)
                         .map(|t| {
                             let to = g.step(t.to).map(|s| s.name.clone()).unwrap_or_default();
-                            format!("“{}” → {to}", t.action)
+                            (t.id, format!("“{}” → {to}", t.action))
                         })
                         .collect();
                     let flags = match (step.is_start, step.is_end) {
@@ -838,18 +838,50 @@ pub fn GraphList(state: EditorState) -> impl IntoView {
                     let role = state
                         .role_name(step.role)
                         .unwrap_or_else(|| "no role".into());
+                    let selected = move || state.selection.with(|s| s.steps.contains(&id));
                     view! {
                         <li>
-                            <button class="list-step" on:click=move |_| state.selection.set(Selection::step(id))>
+                            <button class="list-step" aria-pressed=move || selected().to_string()
+                                title="Select it: the panel edits it"
+                                on:click=move |_| {
+                                    state.selection.set(Selection::step(id));
+                                    state.tab.set(PanelTab::Properties);
+                                }>
                                 {format!("{}{flags}", step.name)}
                             </button>
                             <span class="muted">{format!(" · {role}")}</span>
-                            <ul>{leaving.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
+                            <ul>
+                                {leaving.into_iter().map(|(transition, text)| view! {
+                                    <li>
+                                        <button class="list-transition"
+                                            aria-pressed=move || state.selection.with(|s| s.transitions.contains(&transition)).to_string()
+                                            title="Select it: the panel edits it"
+                                            on:click=move |_| {
+                                                state.selection.set(Selection::transition(transition));
+                                                state.tab.set(PanelTab::Properties);
+                                            }>
+                                            {text}
+                                        </button>
+                                    </li>
+                                }).collect_view()}
+                            </ul>
                         </li>
                     }
                 })
                 .collect_view();
-            view! { <ol class="graph-list" aria-label="Steps and their transitions">{items}</ol> }
+            view! {
+                <p class="muted small">"Select a step or a transition to edit it in the panel; a new step goes after the selected one."</p>
+                <ol class="graph-list" aria-label="Steps and their transitions">{items}</ol>
+                <button class="button button-secondary button-small" data-test="list-add-step"
+                    disabled=move || state.read_only()
+                    on:click=move |_| {
+                        if state.add_step_in_view().is_some() {
+                            state.tab.set(PanelTab::Properties);
+                        }
+                    }>
+                    "+ Add a step"
+                </button>
+            }
         })
     }
 }

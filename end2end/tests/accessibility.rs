@@ -9,8 +9,8 @@ use harness::{Browser, Tts};
 use serde_json::json;
 
 /// Opens each path, waits for the page to be hydrated and its `ready` element to show, and
-/// audits it in both themes and both widths.
-async fn audit(browser: &Browser, tts: &Tts, pages: &[(&str, &str)]) {
+/// audits it in both themes and both widths; what is wrong goes into `found`.
+async fn audit(browser: &Browser, tts: &Tts, pages: &[(&str, &str)], found: &mut Vec<String>) {
     for (path, ready) in pages {
         for theme in ["light", "dark"] {
             for (width, height) in [(1280, 900), (390, 844)] {
@@ -19,9 +19,9 @@ async fn audit(browser: &Browser, tts: &Tts, pages: &[(&str, &str)]) {
                 browser.goto(&tts.url(path)).await;
                 browser.wait_hydrated().await;
                 browser.wait_for(ready).await;
-                browser
-                    .assert_accessible(&format!("{path} ({theme}, {width} px)"))
-                    .await;
+                for violation in browser.accessibility_violations().await {
+                    found.push(format!("{path} ({theme}, {width} px): {violation}"));
+                }
             }
         }
     }
@@ -52,11 +52,13 @@ async fn no_page_has_a_serious_or_critical_accessibility_violation() {
     .await;
     let ticket_page = format!("/tickets/{id}");
 
+    let mut found = Vec::new();
     let browser = Browser::open(1280, 900).await;
     audit(
         &browser,
         &tts,
         &[("/login", "#email"), ("/forgot-password", "form")],
+        &mut found,
     )
     .await;
 
@@ -75,6 +77,7 @@ async fn no_page_has_a_serious_or_critical_accessibility_violation() {
             ("/account", "main h1"),
             ("/account/security", "main h1"),
         ],
+        &mut found,
     )
     .await;
     browser.close().await;
@@ -89,6 +92,7 @@ async fn no_page_has_a_serious_or_critical_accessibility_violation() {
             ("/tickets", "[data-test=ticket-table]"),
             (&ticket_page, "[data-test=status-panel]"),
         ],
+        &mut found,
     )
     .await;
     browser.close().await;
@@ -111,7 +115,14 @@ async fn no_page_has_a_serious_or_critical_accessibility_violation() {
             ("/admin/triage", "main h1"),
             ("/admin/audit", "main h1"),
         ],
+        &mut found,
     )
     .await;
     browser.close().await;
+    assert!(
+        found.is_empty(),
+        "{} serious or critical violations:\n{}",
+        found.len(),
+        found.join("\n")
+    );
 }

@@ -165,6 +165,25 @@ async fn each_role_sees_only_its_own_navigation() {
             assert!(!nav.contains(item), "{email} does not see {item}");
         }
         let role = email.split('@').next().unwrap();
+        // The new-ticket form lights its own entry, not the ticket list's; its description
+        // previews as the ticket page will show it.
+        browser.goto(&tts.url("/tickets/new")).await;
+        browser.wait_hydrated().await;
+        let current = browser
+            .eval("return [...document.querySelectorAll('nav.mainnav [aria-current=page]')].map(a => a.textContent.trim()).join('|')")
+            .await;
+        assert_eq!(current, "New ticket", "{email}");
+        browser
+            .fill("#description", "It **flickers** since Monday")
+            .await;
+        browser.click("[data-test=markdown-preview]").await;
+        browser
+            .wait_for_text("[data-test=markdown-preview-body] strong", "flickers")
+            .await;
+        browser.click("[data-test=markdown-preview]").await;
+        browser
+            .wait_until("!document.querySelector('#description').classList.contains('hidden')")
+            .await;
         screenshot_all_sizes(&browser, &tts, "/", &format!("home-{role}")).await;
         screenshot_all_sizes(&browser, &tts, "/tickets", &format!("tickets-{role}")).await;
         if role == "agent" {

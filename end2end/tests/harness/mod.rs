@@ -625,6 +625,17 @@ impl Browser {
     /// failure. axe-core comes from npm (`end2end/package.json`, installed by
     /// `scripts/setup.sh --browser`) and is injected into the page by the driver.
     pub async fn assert_accessible(&self, what: &str) {
+        let violations = self.accessibility_violations().await;
+        assert!(
+            violations.is_empty(),
+            "accessibility violations on {what}:\n{}",
+            violations.join("\n")
+        );
+    }
+
+    /// The serious and critical WCAG 2.1 A/AA violations axe-core finds on the page, each as
+    /// "impact rule: help — elements (why)".
+    pub async fn accessibility_violations(&self) -> Vec<String> {
         let source =
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/axe-core/axe.min.js");
         let axe = std::fs::read_to_string(&source).unwrap_or_else(|err| {
@@ -645,18 +656,14 @@ impl Browser {
                    .then(r => done(r.violations \
                      .filter(v => v.impact === 'serious' || v.impact === 'critical') \
                      .map(v => `${v.impact} ${v.id}: ${v.help} — ` + \
-                       v.nodes.slice(0, 4).map(n => n.target.join(' ')).join(', ')))) \
+                       v.nodes.slice(0, 4).map(n => n.target.join(' ') + ' (' + \
+                         (n.any.concat(n.all, n.none).map(c => c.message).join('; ')) + ')').join(', ')))) \
                    .catch(e => done(['axe failed: ' + e]));",
                 vec![],
             )
             .await
             .unwrap();
-        let violations: Vec<String> = serde_json::from_value(found).unwrap_or_default();
-        assert!(
-            violations.is_empty(),
-            "accessibility violations on {what}:\n{}",
-            violations.join("\n")
-        );
+        serde_json::from_value(found).unwrap_or_default()
     }
 
     pub async fn assert_no_console_errors(&self) {

@@ -754,10 +754,9 @@ async fn view(
     })
 }
 
-/// A task, if the caller may see its ticket (or holds one of its items).
-pub async fn get(db: &Db, principal: &Principal, id: i64, now: DateTime<Utc>) -> Result<Task> {
-    // The right to read tickets first: a caller without it learns nothing of which tasks exist.
-    authorize(principal, Permission::ViewTickets)?;
+/// The task's row, if the caller may see its ticket; 404 otherwise (whether the task exists
+/// or not).
+async fn find_visible(db: &Db, principal: &Principal, id: i64) -> Result<TaskRow> {
     let task = {
         let mut pooled = db.acquire().await?;
         rows::find(&mut pooled.conn(), id).await?
@@ -766,6 +765,14 @@ pub async fn get(db: &Db, principal: &Principal, id: i64, now: DateTime<Utc>) ->
     tickets::get(db, principal, task.ticket_id)
         .await
         .map_err(|_| AppError::not_found("Task"))?;
+    Ok(task)
+}
+
+/// A task, if the caller may see its ticket (or holds one of its items).
+pub async fn get(db: &Db, principal: &Principal, id: i64, now: DateTime<Utc>) -> Result<Task> {
+    // The right to read tickets first: a caller without it learns nothing of which tasks exist.
+    authorize(principal, Permission::ViewTickets)?;
+    let task = find_visible(db, principal, id).await?;
     let mut pooled = db.acquire().await?;
     let task = view(&mut pooled.conn(), task, Acting::of(principal), now).await?;
     Ok(as_seen_by(principal, task))
@@ -1562,27 +1569,19 @@ pub async fn retry_end_logic(
 ) -> Result<Task> {
     authorize(principal, Permission::WorkTasks)?;
     let db = services.db();
-    let task = {
-        let mut pooled = db.acquire().await?;
-        rows::find(&mut pooled.conn(), id).await?
-    }
-    .ok_or_else(|| AppError::not_found("Task"))?;
-    tickets::get(db, principal, task.ticket_id)
-        .await
-        .map_err(|_| AppError::not_found("Task"))?;
-    if !matches!(task.end_logic_status.as_deref(), Some("failed" | "gave_up")) {
-        return Err(AppError::conflict(
+    let task = find_visible(db, principal, id).await?;
+    let nothing_to_retry = || {
+        AppError::conflict(
             "There is nothing to retry: the call to the other system has not failed.",
         )
-        .into());
+    };
+    if !matches!(task.end_logic_status.as_deref(), Some("failed" | "gave_up")) {
+        return Err(nothing_to_retry().into());
     }
     let mut tx = db.begin().await?;
     let conn = &mut tx.conn();
     if !outbox::revive(conn, &format!("{END_LOGIC}:{id}"), now).await? {
-        return Err(AppError::conflict(
-            "There is nothing to retry: the call to the other system has not failed.",
-        )
-        .into());
+        return Err(nothing_to_retry().into());
     }
     let who = principal
         .user()

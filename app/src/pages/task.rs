@@ -279,6 +279,20 @@ fn RequesterProgress(task: Task) -> impl IntoView {
         .find(|s| s.state == StepState::Upcoming)
         .map(|s| s.name.clone());
     let holder = task.assignee.as_ref().map(|p| p.full_name.clone());
+    // When a run that is over ended, and who had it last.
+    let ended_facts = |when: &'static str| {
+        view! {
+            <div>
+                <dt>{when}</dt>
+                <dd>{task.completed_at.map(|at| view! { <Timestamp at /> })}</dd>
+            </div>
+            <div>
+                <dt>"Last handled by"</dt>
+                <dd data-test="task-assignee">{holder.clone().unwrap_or_else(|| "—".to_owned())}</dd>
+            </div>
+        }
+        .into_any()
+    };
     let (headline, facts) = match task.status {
         TaskStatus::Open => {
             let headline = match &holder {
@@ -294,7 +308,8 @@ fn RequesterProgress(task: Task) -> impl IntoView {
                 }
                 .into_any()
             } else {
-                view! { <span data-test="expected-by">"By "<Timestamp at=task.target_at /></span> }.into_any()
+                view! { <span data-test="expected-by">"By "<Timestamp at=task.target_at /></span> }
+                    .into_any()
             };
             let facts = view! {
                 <div>
@@ -324,34 +339,14 @@ fn RequesterProgress(task: Task) -> impl IntoView {
         }
         TaskStatus::Completed => (
             "Your request went through every step: it is done.".to_owned(),
-            view! {
-                <div>
-                    <dt>"Finished"</dt>
-                    <dd>{task.completed_at.map(|at| view! { <Timestamp at /> })}</dd>
-                </div>
-                <div>
-                    <dt>"Last handled by"</dt>
-                    <dd data-test="task-assignee">{holder.clone().unwrap_or_else(|| "—".to_owned())}</dd>
-                </div>
-            }
-            .into_any(),
+            ended_facts("Finished"),
         ),
         TaskStatus::Cancelled => (
             format!(
                 "The help desk finished your request at the step {}; the history below says why.",
                 task.current_step_name
             ),
-            view! {
-                <div>
-                    <dt>"Ended"</dt>
-                    <dd>{task.completed_at.map(|at| view! { <Timestamp at /> })}</dd>
-                </div>
-                <div>
-                    <dt>"Last handled by"</dt>
-                    <dd data-test="task-assignee">{holder.clone().unwrap_or_else(|| "—".to_owned())}</dd>
-                </div>
-            }
-            .into_any(),
+            ended_facts("Ended"),
         ),
     };
     view! {
